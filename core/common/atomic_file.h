@@ -1,0 +1,14 @@
+// Whole-file writes that never leave a half-written file behind: the contents go to a temporary
+// file beside the target, are flushed to disk, then renamed over the target in one step.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace syncbn {
+
+// Throws std::runtime_error naming the path and the system's reason on failure; the previous
+// file, if any, is then left untouched.
+void writeFileAtomically(const std::filesystem::path& path, std::string_view contents);
+
+}  // namespace syncbn

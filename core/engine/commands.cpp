@@ -1,0 +1,148 @@
+#include "engine/commands.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <ostream>
+
+#include "common/advice.h"
+#include "common/config_yaml.h"
+#include "common/validation.h"
+
+namespace syncbn::engine {
+namespace {
+
+struct CheckedConfig {
+  LoadedConfig loaded;
+  Diagnostics diagnostics;  // load problems, then validation errors, then advice
+};
+
+// A file that failed as a whole (missing, unreadable, bad YAML) has file-level diagnostics;
+// validating the defaults it fell back to would only add noise.
+bool fileFailed(const LoadedConfig& loaded) {
+  return std::any_of(loaded.diagnostics.begin(), loaded.diagnostics.end(),
+                     [](const Diagnostic& d) { return d.field.empty() && d.source != "command line"; });
+}
+
+CheckedConfig check(const CommandContext& ctx, const std::string& file,
+                    const std::vector<std::string>& overrides) {
+  CheckedConfig checked;
+  if (!file.empty()) checked.loaded = loadConfigFile(file);
+  applyOverrides(checked.loaded, overrides);
+  checked.diagnostics = checked.loaded.diagnostics;
+  if (!fileFailed(checked.loaded)) {
+    for (auto diagnostics : {validate(checked.loaded.config, ctx.host),
+                             advise(checked.loaded.config, ctx.host)}) {
+      attachLocations(diagnostics, checked.loaded.locations);
+      checked.diagnostics.insert(checked.diagnostics.end(), diagnostics.begin(), diagnostics.end());
+    }
+  }
+  return checked;
+}
+
+std::string plural(std::size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all) {
+  for (const auto& d : all) (d.severity == Severity::Error ? ctx.err : ctx.out) << format(d) << "\n";
+  ctx.out << name << ": " << plural(countSeverity(all, Severity::Error), "error") << ", "
+          << plural(countSeverity(all, Severity::Warning), "warning") << ", "
+          << plural(countSeverity(all, Severity::Info), "note") << "\n";
+}
+
+void row(std::ostream& out, const std::string& label, const std::string& text) {
+  out << "  " << std::left << std::setw(10) << label << text << "\n";
+}
+
+void printTopology(const CommandContext& ctx, const Config& config) {
+  const Topology t = resolveTopology(config, ctx.host);
+  const auto& dist = config.distributed;
+  std::ostream& out = ctx.out;
+
+  std::string devices = t.cuda ? "CUDA devices" : "CPU";
+  if (t.cuda) {
+    for (std::size_t i = 0; i < t.cudaDeviceIds.size(); ++i)
+      devices += (i ? "," : " ") + std::to_string(t.cudaDeviceIds[i]);
+  }
+  row(out, "devices", devices + ": " + std::to_string(t.ranksPerNode) + " rank(s) per node x " +
+                          std::to_string(dist.nnodes) + " node(s) = world size " +
+                          std::to_string(t.worldSize));
+  row(out, "backend", std::string(toString(t.backend)) +
+                          (dist.nnodes > 1 ? ", rendezvous at " + dist.master_addr + ":" +
+                                                 std::to_string(dist.master_port)
+                                           : ""));
+  row(out, "batch", "global " + std::to_string(config.train.batch) + " = " +
+                        std::to_string(t.perRankBatch) + " per rank; optimizer step every " +
+                        std::to_string(t.accumulate) + " iteration(s) (nbs " +
+                        std::to_string(config.train.nbs) + ")");
+  std::string norm = std::string(toString(dist.norm)) + ": ";
+  switch (dist.norm) {
+    case NormKind::BatchNorm:
+      norm += "each rank's BatchNorm statistics over its own " + std::to_string(t.bnBatch) + " image(s)";
+      break;
+    case NormKind::SyncBatchNorm:
+      norm += "BatchNorm statistics all-reduced over " + std::to_string(t.bnBatch) +
+              " image(s) (" + std::to_string(t.perRankBatch) + " per rank x " +
+              std::to_string(t.worldSize) + " ranks)";
+      break;
+    case NormKind::GroupNorm: norm += "GroupNorm, independent of the batch"; break;
+    case NormKind::FrozenBatchNorm: norm += "BatchNorm frozen at its running statistics"; break;
+  }
+  if (dist.precise_bn > 0)
+    norm += "; PreciseBN over " + std::to_string(dist.precise_bn) + " batches before validation";
+  row(out, "norm", norm);
+}
+
+}  // namespace
+
+bool splitArguments(const std::vector<std::string>& args, std::string& file,
+                    std::vector<std::string>& overrides, std::ostream& err) {
+  for (const auto& arg : args) {
+    if (arg.find('=') != std::string::npos) {
+      overrides.push_back(arg);
+    } else if (file.empty()) {
+      file = arg;
+    } else {
+      err << "error: more than one configuration file given ('" << file << "' and '" << arg
+          << "'); overrides are written key=value\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int checkConfig(const CommandContext& ctx, const std::string& file,
+                const std::vector<std::string>& overrides) {
+  const CheckedConfig checked = check(ctx, file, overrides);
+  printDiagnostics(ctx, file.empty() ? "default configuration" : file, checked.diagnostics);
+  return hasErrors(checked.diagnostics) ? kExitInvalid : kExitOk;
+}
+
+int printPlan(const CommandContext& ctx, const std::string& file,
+              const std::vector<std::string>& overrides) {
+  const CheckedConfig checked = check(ctx, file, overrides);
+  const std::string name = file.empty() ? "default configuration" : file;
+  if (hasErrors(checked.diagnostics)) {
+    printDiagnostics(ctx, name, checked.diagnostics);
+    return kExitInvalid;
+  }
+  const Config& c = checked.loaded.config;
+  ctx.out << "Training plan for " << name << "\n";
+  row(ctx.out, "data", (c.data.data == "demo" ? std::string("built-in synthetic demo dataset")
+                                              : c.data.data) +
+                           ", images " + std::to_string(c.data.imgsz) + " px");
+  row(ctx.out, "model", c.model.model);
+  printTopology(ctx, c);
+  row(ctx.out, "schedule", std::to_string(c.train.epochs) + " epochs, optimizer " +
+                               c.train.optimizer + ", seed " + std::to_string(c.train.seed));
+  row(ctx.out, "output", c.output.project + "/" + c.output.name);
+  printDiagnostics(ctx, name, checked.diagnostics);
+  return kExitOk;
+}
+
+int printDefaultConfig(const CommandContext& ctx) {
+  ctx.out << toYaml(Config{});
+  return kExitOk;
+}
+
+}  // namespace syncbn::engine

@@ -1,0 +1,38 @@
+// The engine's subcommands as functions of (arguments, output streams) -> exit code, so the
+// command line is a thin layer and every command is testable without spawning a process.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "common/topology.h"
+
+namespace syncbn::engine {
+
+enum ExitCode : int { kExitOk = 0, kExitInvalid = 1, kExitUsage = 2 };
+
+struct CommandContext {
+  HostFacts host;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// `check-config FILE [key=value ...]`: every error and piece of advice; exit 1 on errors.
+int checkConfig(const CommandContext& ctx, const std::string& file,
+                const std::vector<std::string>& overrides);
+
+// `plan [FILE] [key=value ...]`: validates, then prints what a training run would do (ranks,
+// devices, batch per rank and per BatchNorm statistic, backend). Empty file = defaults.
+int printPlan(const CommandContext& ctx, const std::string& file,
+              const std::vector<std::string>& overrides);
+
+// `default-config`: the default configuration as YAML, ready to edit.
+int printDefaultConfig(const CommandContext& ctx);
+
+// Splits positional arguments into at most one config file and key=value overrides.
+// Returns false (after writing the reason to err) when more than one file is given.
+bool splitArguments(const std::vector<std::string>& args, std::string& file,
+                    std::vector<std::string>& overrides, std::ostream& err);
+
+}  // namespace syncbn::engine

@@ -1,0 +1,120 @@
+// The engine's check-config / plan / default-config commands, through their stream interface.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/config_yaml.h"
+#include "engine/commands.h"
+
+namespace syncbn::engine {
+namespace {
+
+struct CommandResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class TempConfig {
+ public:
+  explicit TempConfig(const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("syncbn_cmd_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+               "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml")) {
+    std::ofstream(path_) << text;
+  }
+  ~TempConfig() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+template <typename Command>
+CommandResult run(Command command, HostFacts host = {}) {
+  std::ostringstream out, err;
+  CommandResult result;
+  result.code = command(CommandContext{host, out, err});
+  result.out = out.str();
+  result.err = err.str();
+  return result;
+}
+
+TEST(CheckConfig, ValidFileSucceedsWithSummary) {
+  const TempConfig file("train: {batch: 8, nbs: 8, amp: false}\ndistributed: {device: cpu, cpu_ranks: 2, norm: syncbn}\n");
+  const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {}); });
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("0 errors, 0 warnings, 0 notes"), std::string::npos) << r.out;
+}
+
+TEST(CheckConfig, PrintsAllErrorsWithFileAndLineAndExitsOne) {
+  const TempConfig file("train:\n  epochs: 0\n  batch: 3\ndistributed:\n  device: cpu\n  cpu_ranks: 2\n  norm: bn\n");
+  const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {"lr0=-1"}); });
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_NE(r.err.find(file.path() + ":2: error: train.epochs: must be between 1 and 100000"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(file.path() + ":3: error: train.batch: global batch 3 does not divide"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("command line: error: train.lr0: must be between"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("3 errors"), std::string::npos) << r.out;
+}
+
+TEST(CheckConfig, AdviceIsPrintedButDoesNotFail) {
+  const TempConfig file("batch: 4\namp: false\ndevice: cpu\ncpu_ranks: 2\nnorm: bn\nnbs: 4\n");
+  const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {}); });
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find(":5: warning: distributed.norm:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[small-batch-bn]"), std::string::npos) << r.out;
+}
+
+TEST(CheckConfig, BrokenFileReportsOnlyTheFileProblem) {
+  const TempConfig file("train: {epochs: 3\n");
+  const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {}); });
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_NE(r.err.find("YAML syntax"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("1 error,"), std::string::npos) << r.out;
+}
+
+TEST(Plan, ShowsRanksAndBatchPerBatchNorm) {
+  const CommandResult r = run([&](auto ctx) {
+    return printPlan(ctx, "", {"device=0,1", "batch=8", "norm=bn", "nbs=8"});
+  }, HostFacts{.cudaDevices = 2});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("CUDA devices 0,1: 2 rank(s) per node x 1 node(s) = world size 2"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("backend   nccl"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("global 8 = 4 per rank"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("own 4 image(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[small-batch-bn]"), std::string::npos) << r.out;
+}
+
+TEST(Plan, InvalidConfigFailsWithoutAPlan) {
+  const CommandResult r = run([&](auto ctx) { return printPlan(ctx, "", {"batch=0"}); });
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_EQ(r.out.find("Training plan"), std::string::npos);
+}
+
+TEST(DefaultConfig, ParsesBackToDefaults) {
+  const CommandResult r = run([&](auto ctx) { return printDefaultConfig(ctx); });
+  EXPECT_EQ(r.code, kExitOk);
+  const LoadedConfig loaded = parseConfigYaml(r.out, "stdout");
+  EXPECT_TRUE(loaded.diagnostics.empty());
+  EXPECT_EQ(loaded.config, Config{});
+}
+
+TEST(SplitArguments, OneFileAndOverrides) {
+  std::string file;
+  std::vector<std::string> overrides;
+  std::ostringstream err;
+  EXPECT_TRUE(splitArguments({"epochs=3", "a.yaml", "batch=2"}, file, overrides, err));
+  EXPECT_EQ(file, "a.yaml");
+  EXPECT_EQ(overrides, (std::vector<std::string>{"epochs=3", "batch=2"}));
+  file.clear();
+  EXPECT_FALSE(splitArguments({"a.yaml", "b.yaml"}, file, overrides, err));
+  EXPECT_NE(err.str().find("more than one"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace syncbn::engine
