@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, then open the GUI on the demo configuration
+# when a display exists, or run the engine headless on it otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+build_dir=${BUILD_DIR:-build}
+bash scripts/build.sh syncbn-engine
+config=configs/demo.yaml
+
+if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]] && cmake --build "$build_dir" --target help | grep -q '^syncbn-studio:'; then
+  bash scripts/build.sh syncbn-studio
+  exec "$build_dir/app/syncbn-studio" "$config"
+fi
+
+echo "No display: running the engine headless on $config"
+"$build_dir/core/engine/syncbn-engine" plan "$config"
+echo
+echo "This version of syncbn-engine validates and plans runs; the trainer itself is not built yet,"
+echo "so no training was started and no mAP is reported."
