@@ -44,7 +44,8 @@ std::string plural(std::size_t n, const std::string& word) {
 }
 
 void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all) {
-  for (const auto& d : all) (d.severity == Severity::Error ? ctx.err : ctx.out) << format(d) << "\n";
+  // One stream keeps problems in file order; the exit code tells scripts whether any is an error.
+  for (const auto& d : all) ctx.out << format(d) << "\n";
   ctx.out << name << ": " << plural(countSeverity(all, Severity::Error), "error") << ", "
           << plural(countSeverity(all, Severity::Warning), "warning") << ", "
           << plural(countSeverity(all, Severity::Info), "note") << "\n";

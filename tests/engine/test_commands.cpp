@@ -53,11 +53,11 @@ TEST(CheckConfig, PrintsAllErrorsWithFileAndLineAndExitsOne) {
   const TempConfig file("train:\n  epochs: 0\n  batch: 3\ndistributed:\n  device: cpu\n  cpu_ranks: 2\n  norm: bn\n");
   const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {"lr0=-1"}); });
   EXPECT_EQ(r.code, kExitInvalid);
-  EXPECT_NE(r.err.find(file.path() + ":2: error: train.epochs: must be between 1 and 100000"),
-            std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(file.path() + ":3: error: train.batch: global batch 3 does not divide"),
-            std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("command line: error: train.lr0: must be between"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(file.path() + ":2: error: train.epochs: must be between 1 and 100000"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(file.path() + ":3: error: train.batch: global batch 3 does not divide"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("command line: error: train.lr0: must be between"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("3 errors"), std::string::npos) << r.out;
 }
 
@@ -73,7 +73,7 @@ TEST(CheckConfig, BrokenFileReportsOnlyTheFileProblem) {
   const TempConfig file("train: {epochs: 3\n");
   const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {}); });
   EXPECT_EQ(r.code, kExitInvalid);
-  EXPECT_NE(r.err.find("YAML syntax"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("YAML syntax"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1 error,"), std::string::npos) << r.out;
 }
 
