@@ -1,0 +1,225 @@
+// The progress protocol between syncbn-engine and the GUI: versioned JSON lines over a local
+// socket, one message per line. docs/protocol.md describes the wire format with examples.
+//
+// Doubles that are NaN or infinite (a diverging loss) are sent as JSON null, and null in a double
+// field is read back as NaN; the sign of an infinity is therefore not preserved.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace syncbn::protocol {
+
+inline constexpr int kProtocolVersion = 1;
+// Longest accepted line, not counting its "\n" or "\r\n" terminator.
+inline constexpr std::size_t kMaxLineBytes = 1 << 20;
+
+// ---- Engine to GUI ----
+
+// First message on every connection. `token` is the session secret the GUI gave the engine; the
+// GUI drops a connection whose token or protocol version does not match.
+struct Hello {
+  static constexpr std::string_view kType = "hello";
+  int protocol = kProtocolVersion;
+  std::string engine_version;
+  std::string token;
+  bool operator==(const Hello&) const = default;
+};
+
+struct RunStarted {
+  static constexpr std::string_view kType = "run_started";
+  std::string run_dir;
+  int world_size = 1;
+  std::string device;  // "cpu" or "cuda"
+  std::string norm;
+  int epochs = 1;
+  int iterations_per_epoch = 1;
+  int global_batch = 1;
+  int per_rank_batch = 1;
+  std::string config_yaml;  // the effective configuration, as saved in the run directory
+  bool operator==(const RunStarted&) const = default;
+};
+
+struct RankTiming {
+  int rank = 0;
+  double data_ms = 0;
+  double compute_ms = 0;
+  double comm_ms = 0;
+  bool operator==(const RankTiming&) const = default;
+};
+
+struct Step {
+  static constexpr std::string_view kType = "step";
+  int epoch = 0;
+  long long iteration = 0;
+  std::map<std::string, double> losses;  // "box", "cls", "dfl", averaged over ranks
+  std::vector<std::map<std::string, double>> rank_losses;  // indexed by rank
+  double lr = 0;
+  double images_per_second = 0;
+  std::vector<RankTiming> ranks;
+  bool operator==(const Step&) const = default;
+};
+
+struct BnLayerStats {
+  std::string layer;
+  // Mean over channels of (cross-rank std of the batch means) / (global std): 0 when every rank
+  // sees the same statistics, large when per-rank BatchNorm would normalize inconsistently.
+  double divergence = 0;
+  std::vector<double> rank_mean;  // indexed by rank
+  std::vector<double> rank_var;   // indexed by rank
+  bool operator==(const BnLayerStats&) const = default;
+};
+
+struct BnStats {
+  static constexpr std::string_view kType = "bn_stats";
+  long long iteration = 0;
+  std::vector<BnLayerStats> layers;
+  bool operator==(const BnStats&) const = default;
+};
+
+struct ClassMetrics {
+  std::string name;
+  int images = 0;
+  int instances = 0;
+  double precision = 0;
+  double recall = 0;
+  double map50 = 0;
+  double map50_95 = 0;
+  bool operator==(const ClassMetrics&) const = default;
+};
+
+struct Val {
+  static constexpr std::string_view kType = "val";
+  int epoch = 0;
+  double precision = 0;
+  double recall = 0;
+  double map50 = 0;
+  double map50_95 = 0;
+  double fitness = 0;
+  std::vector<ClassMetrics> classes;
+  bool operator==(const Val&) const = default;
+};
+
+struct Checkpoint {
+  static constexpr std::string_view kType = "checkpoint";
+  std::string path;
+  std::string kind;  // "last", "best" or "interval"
+  int epoch = 0;
+  long long iteration = 0;
+  bool operator==(const Checkpoint&) const = default;
+};
+
+struct Log {
+  static constexpr std::string_view kType = "log";
+  std::string level;  // "debug", "info", "warning" or "error"
+  int rank = -1;      // -1: the launcher, not a rank
+  std::string text;
+  bool operator==(const Log&) const = default;
+};
+
+struct RankExit {
+  static constexpr std::string_view kType = "rank_exit";
+  int rank = 0;
+  int exit_code = 0;
+  int signal = 0;  // 0 when the rank was not killed by a signal
+  std::string reason;
+  bool operator==(const RankExit&) const = default;
+};
+
+struct Finished {
+  static constexpr std::string_view kType = "finished";
+  std::string status;  // "completed", "stopped" or "failed"
+  int epochs_completed = 0;
+  double best_fitness = 0;
+  double map50 = 0;
+  double map50_95 = 0;
+  std::string best_checkpoint;
+  std::string error;  // empty unless status is "failed"
+  bool operator==(const Finished&) const = default;
+};
+
+// ---- GUI to engine ----
+
+// Finish the current iteration, save a checkpoint, then exit with status "stopped".
+struct Stop {
+  static constexpr std::string_view kType = "stop";
+  bool operator==(const Stop&) const = default;
+};
+
+struct CheckpointNow {
+  static constexpr std::string_view kType = "checkpoint_now";
+  bool operator==(const CheckpointNow&) const = default;
+};
+
+using Message = std::variant<Hello, RunStarted, Step, BnStats, Val, Checkpoint, Log, RankExit,
+                             Finished, Stop, CheckpointNow>;
+
+// The wire "type" of a message: "hello", "run_started", ...
+std::string_view typeName(const Message& message);
+
+// One line: a JSON object with "v" and "type" first, then the fields, then '\n'. Invalid UTF-8 in
+// strings (e.g. a rank's raw stderr) is replaced by U+FFFD, so encoding does not fail.
+std::string encode(const Message& message);
+
+struct DecodeError {
+  std::string reason;  // e.g. "step.iteration: expected integer, got string"
+  bool operator==(const DecodeError&) const = default;
+};
+
+// A value or the reason there is none.
+template <class T>
+class Result {
+ public:
+  // Implicit, so that a function returning a Result can `return value;` or `return error;`.
+  Result(T value) : state_(std::move(value)) {}
+  Result(DecodeError error) : state_(std::move(error)) {}
+
+  bool ok() const { return state_.index() == 0; }
+  // Precondition: ok(); otherwise std::bad_variant_access.
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  // Precondition: !ok(); otherwise std::bad_variant_access.
+  const DecodeError& error() const { return std::get<1>(state_); }
+
+ private:
+  std::variant<T, DecodeError> state_;
+};
+
+using DecodeResult = Result<Message>;
+
+// Never throws on any input. A trailing "\n" or "\r\n" is allowed. Fields not known to this
+// version are ignored; every other problem is reported with the path of the field concerned.
+DecodeResult decode(std::string_view line);
+
+// Cuts a byte stream, read in chunks of any size, into lines. Memory stays bounded: an unfinished
+// line is held only up to kMaxLineBytes; a longer one is dropped up to its '\n' and reported once.
+class LineSplitter {
+ public:
+  // Queues the lines that `bytes` completes for take().
+  void feed(std::string_view bytes);
+
+  // The queued lines in arrival order, without "\n" or "\r\n"; blank lines are skipped and each
+  // dropped oversized line is one error. Call after every feed() to keep memory bounded.
+  std::vector<Result<std::string>> take();
+
+  // feed(), then take() with every line decoded: the whole body of a socket read handler.
+  std::vector<DecodeResult> feedAndDecode(std::string_view bytes);
+
+  // Bytes of an unfinished line; nonzero when the stream ends means its last message was cut off.
+  std::size_t pendingBytes() const { return partial_.size(); }
+
+ private:
+  void append(std::string_view piece);
+  void endLine();
+
+  std::string partial_;
+  bool dropping_ = false;  // inside an oversized line, until its '\n'
+  std::vector<Result<std::string>> complete_;
+};
+
+}  // namespace syncbn::protocol
