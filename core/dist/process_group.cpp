@@ -1,0 +1,191 @@
+#include "dist/process_group.h"
+
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace syncbn::dist {
+
+struct Store::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+};
+
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
+int envInt(const char* name, int fallback, int min, int max) {
+  const auto text = env(name);
+  if (!text) return fallback;
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || value < min ||
+      value > max)
+    throw std::runtime_error(std::string("environment variable ") + name + "='" + *text +
+                             "' is not an integer in [" + std::to_string(min) + ", " +
+                             std::to_string(max) + "]");
+  return value;
+}
+
+// One implementation for every c10d backend class: in LibTorch 1.13 they derive from
+// c10d::ProcessGroup, in 2.x from c10d::Backend, but the collective signatures are the same.
+template <class Group>
+class C10dCollectives final : public Collectives {
+ public:
+  C10dCollectives(c10::intrusive_ptr<Group> group, std::string name)
+      : group_(std::move(group)), name_(std::move(name)) {}
+
+  void allReduceSum(std::vector<at::Tensor>& tensors) override {
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    run("all_reduce", [&] { return group_->allreduce(tensors, options); });
+  }
+  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    run("broadcast", [&] { return group_->broadcast(tensors, options); });
+  }
+  void allGather(std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) override {
+    run("all_gather", [&] { return group_->allgather(out, in); });
+  }
+  void barrier() override {
+    run("barrier", [&] { return group_->barrier(c10d::BarrierOptions()); });
+  }
+
+ private:
+  template <class Issue>
+  void run(const char* operation, Issue issue) {
+    try {
+      issue()->wait();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(operation) + " over " + name_ + " failed: " + e.what());
+    }
+  }
+
+  c10::intrusive_ptr<Group> group_;
+  std::string name_;
+};
+
+std::string describe(int rank, int worldSize, std::chrono::milliseconds timeout) {
+  return "rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + " (timeout " +
+         std::to_string(timeout.count() / 1000.0) + " s)";
+}
+
+}  // namespace
+
+Rendezvous Rendezvous::fromEnvironment() {
+  Rendezvous r;
+  const bool torchrun = env("RANK").has_value() || env("WORLD_SIZE").has_value();
+  const char* rankVar = torchrun ? "RANK" : "SLURM_PROCID";
+  const char* sizeVar = torchrun ? "WORLD_SIZE" : "SLURM_NTASKS";
+  const char* localVar = torchrun ? "LOCAL_RANK" : "SLURM_LOCALID";
+  r.worldSize = envInt(sizeVar, 1, 1, 1 << 20);
+  r.rank = envInt(rankVar, 0, 0, r.worldSize - 1);
+  r.localRank = envInt(localVar, r.rank, 0, r.worldSize - 1);
+  if (const auto addr = env("MASTER_ADDR"); addr && !addr->empty()) r.masterAddr = *addr;
+  r.masterPort = envInt("MASTER_PORT", r.masterPort, 1, 65535);
+  return r;
+}
+
+Store Store::tcp(const Rendezvous& rendezvous) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(rendezvous.masterPort);
+  options.isServer = rendezvous.rank == 0;
+  options.numWorkers = static_cast<std::size_t>(rendezvous.worldSize);
+  options.waitWorkers = true;
+  options.timeout = rendezvous.timeout;
+  Store store;
+  try {
+    store.impl = std::make_shared<Impl>(
+        Impl{c10::make_intrusive<c10d::TCPStore>(rendezvous.masterAddr, options)});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("rendezvous at " + rendezvous.masterAddr + ":" +
+                             std::to_string(rendezvous.masterPort) + " failed for " +
+                             describe(rendezvous.rank, rendezvous.worldSize, rendezvous.timeout) +
+                             ": " + e.what());
+  }
+  return store;
+}
+
+Store Store::inProcess() {
+  Store store;
+  store.impl = std::make_shared<Impl>(Impl{c10::make_intrusive<c10d::HashStore>()});
+  return store;
+}
+
+std::shared_ptr<ProcessGroup> ProcessGroup::create(const Store& store, int rank, int worldSize,
+                                                   Backend backend, bool cuda,
+                                                   std::chrono::milliseconds timeout) {
+  if (!store.impl) throw std::invalid_argument("ProcessGroup::create: empty store");
+  if (backend == Backend::Auto) backend = cuda ? Backend::Nccl : Backend::Gloo;
+  const std::string name = std::string(toString(backend)) + " " + describe(rank, worldSize, timeout);
+
+  std::unique_ptr<Collectives> collectives;
+  if (backend == Backend::Gloo) {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    collectives = std::make_unique<C10dCollectives<c10d::ProcessGroupGloo>>(
+        c10::make_intrusive<c10d::ProcessGroupGloo>(store.impl->store, rank, worldSize, options),
+        name);
+  } else {
+#ifdef USE_C10D_NCCL
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    collectives = std::make_unique<C10dCollectives<c10d::ProcessGroupNCCL>>(
+        c10::make_intrusive<c10d::ProcessGroupNCCL>(store.impl->store, rank, worldSize, options),
+        name);
+#else
+    throw std::runtime_error("backend nccl requested, but this LibTorch was built without NCCL; "
+                             "use backend=gloo");
+#endif
+  }
+  return std::make_shared<ProcessGroup>(std::move(collectives), rank, worldSize, backend);
+}
+
+ProcessGroup::ProcessGroup(std::unique_ptr<Collectives> collectives, int rank, int worldSize,
+                           Backend backend)
+    : collectives_(std::move(collectives)), rank_(rank), worldSize_(worldSize), backend_(backend) {}
+
+void ProcessGroup::allReduceSum(at::Tensor& tensor) {
+  ++collectiveCount_;
+  std::vector<at::Tensor> tensors{tensor};
+  collectives_->allReduceSum(tensors);
+}
+
+void ProcessGroup::allReduceAverage(at::Tensor& tensor) {
+  allReduceSum(tensor);
+  tensor.div_(worldSize_);
+}
+
+void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
+  ++collectiveCount_;
+  std::vector<at::Tensor> tensors{tensor};
+  collectives_->broadcast(tensors, root);
+}
+
+std::vector<at::Tensor> ProcessGroup::allGather(const at::Tensor& tensor) {
+  ++collectiveCount_;
+  std::vector<at::Tensor> in{tensor.contiguous()};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < worldSize_; ++r) out[0].push_back(at::empty_like(in[0]));
+  collectives_->allGather(out, in);
+  return out[0];
+}
+
+void ProcessGroup::barrier() {
+  ++collectiveCount_;
+  collectives_->barrier();
+}
+
+}  // namespace syncbn::dist

@@ -1,0 +1,86 @@
+// A thin wrapper over a c10d process group: the few collectives the engine needs, on Gloo (CPU
+// tensors) or NCCL (CUDA tensors). Differences between LibTorch 1.13 and 2.x stay in the .cpp.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+
+namespace syncbn::dist {
+
+// Where and how ranks meet; as torchrun (or Slurm) describes it in the environment.
+struct Rendezvous {
+  int rank = 0;
+  int worldSize = 1;
+  int localRank = 0;
+  std::string masterAddr = "127.0.0.1";
+  int masterPort = 29500;
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+
+  // RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; else SLURM_PROCID, SLURM_NTASKS,
+  // SLURM_LOCALID. Throws std::runtime_error naming the variable when one is malformed.
+  static Rendezvous fromEnvironment();
+};
+
+// The collective library behind a group; one implementation per c10d backend.
+class Collectives {
+ public:
+  virtual ~Collectives() = default;
+  virtual void allReduceSum(std::vector<at::Tensor>& tensors) = 0;
+  virtual void broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
+  virtual void allGather(std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) = 0;
+  virtual void barrier() = 0;
+};
+
+// The key-value store ranks meet through. Copies share one store.
+class Store {
+ public:
+  // A TCPStore at rendezvous.masterAddr:masterPort; rank 0 hosts it, the others connect and
+  // wait up to rendezvous.timeout.
+  static Store tcp(const Rendezvous& rendezvous);
+  // A store inside this process, for ranks that are threads (tests, benchmarks).
+  static Store inProcess();
+
+  struct Impl;
+  std::shared_ptr<Impl> impl;
+};
+
+class ProcessGroup {
+ public:
+  // Backend Auto picks NCCL when `cuda`, else Gloo. A collective that waits longer than
+  // `timeout` fails with an exception naming the operation and the timeout.
+  static std::shared_ptr<ProcessGroup> create(const Store& store, int rank, int worldSize,
+                                              Backend backend, bool cuda,
+                                              std::chrono::milliseconds timeout);
+
+  int rank() const { return rank_; }
+  int worldSize() const { return worldSize_; }
+  Backend backend() const { return backend_; }
+
+  // In place, blocking. Tensors must be contiguous and live on this group's device type.
+  void allReduceSum(at::Tensor& tensor);
+  void allReduceAverage(at::Tensor& tensor);
+  void broadcast(at::Tensor& tensor, int root = 0);
+  std::vector<at::Tensor> allGather(const at::Tensor& tensor);  // same shape on every rank
+  void barrier();
+
+  // Collectives issued since construction: lets tests prove a path is communication-free.
+  long long collectiveCount() const { return collectiveCount_.load(); }
+
+  ProcessGroup(std::unique_ptr<Collectives> collectives, int rank, int worldSize, Backend backend);
+
+ private:
+  std::unique_ptr<Collectives> collectives_;
+  int rank_;
+  int worldSize_;
+  Backend backend_;
+  std::atomic<long long> collectiveCount_{0};
+};
+
+}  // namespace syncbn::dist

@@ -1,0 +1,220 @@
+#include "nn/sync_batch_norm.h"
+
+#include <torch/torch.h>
+
+#include "dist/process_group.h"
+
+namespace syncbn::nn {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Carries the process group through autograd's saved data to the backward pass.
+struct GroupCapsule : torch::CustomClassHolder {
+  explicit GroupCapsule(std::shared_ptr<dist::ProcessGroup> g) : group(std::move(g)) {}
+  std::shared_ptr<dist::ProcessGroup> group;
+};
+
+// Half and bfloat16 are normalised in float: statistics of 65k-element channels overflow or
+// lose all precision in 16 bits.
+torch::ScalarType computeType(const Tensor& x) {
+  const auto t = x.scalar_type();
+  return (t == torch::kHalf || t == torch::kBFloat16) ? torch::kFloat : t;
+}
+
+Tensor perChannel(const Tensor& v) { return v.view({1, -1, 1, 1}); }
+
+// Applies the synchronised normalisation; its backward issues the one backward all-reduce.
+// Inputs: x, weight, bias (undefined without affine), mean and invstd (global, compute dtype),
+// and `anchor`, an empty tensor requiring grad that keeps this rank in the backward pass when
+// another rank needs gradients but this one's inputs do not.
+struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> {
+  // LibTorch 1.13 cannot record undefined tensor inputs, so absent weight/bias/anchor arrive as
+  // empty placeholders and `affine` says which case applies.
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& weight,
+                        const Tensor& bias, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& anchor, bool affine, double globalCount,
+                        std::shared_ptr<dist::ProcessGroup> group) {
+    (void)anchor;
+    ctx->save_for_backward({x, weight, mean, invstd});
+    ctx->saved_data["count"] = globalCount;
+    ctx->saved_data["affine"] = affine;
+    ctx->saved_data["x_needs_grad"] = x.requires_grad();
+    ctx->saved_data["group"] =
+        c10::IValue::make_capsule(c10::make_intrusive<GroupCapsule>(std::move(group)));
+    return affine ? normalise(x, weight, bias, mean, invstd)
+                  : normalise(x, Tensor(), Tensor(), mean, invstd);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor& x = saved[0];
+    const bool affine = ctx->saved_data["affine"].toBool();
+    const Tensor weight = affine ? saved[1] : Tensor();
+    const Tensor& mean = saved[2];
+    const Tensor& invstd = saved[3];
+    const double count = ctx->saved_data["count"].toDouble();
+    auto group = c10::static_intrusive_pointer_cast<GroupCapsule>(
+                     ctx->saved_data["group"].toCapsule())->group;
+
+    const auto type = computeType(x);
+    const Tensor dy = gradOutputs[0].defined() ? gradOutputs[0].to(type) : torch::zeros_like(x, type);
+    const Tensor xmu = x.to(type) - perChannel(mean);
+    const std::vector<int64_t> dims{0, 2, 3};
+    const Tensor sumDy = dy.sum(dims);
+    const Tensor sumDyXmu = (dy * xmu).sum(dims);
+
+    // Every rank issues this all-reduce, including ranks with no samples.
+    Tensor payload = torch::cat({sumDy, sumDyXmu}).to(torch::kDouble).contiguous();
+    group->allReduceSum(payload);
+    const int64_t channels = x.size(1);
+    const Tensor meanDy = (payload.slice(0, 0, channels) / count).to(type);
+    const Tensor meanDyXmu = (payload.slice(0, channels) / count).to(type);
+
+    Tensor gradX;
+    if (ctx->saved_data["x_needs_grad"].toBool()) {
+      const Tensor scale = weight.defined() ? invstd * weight.to(type) : invstd;
+      gradX = ((dy - perChannel(meanDy) - xmu * perChannel(invstd * invstd * meanDyXmu)) *
+               perChannel(scale))
+                  .to(x.scalar_type());
+    }
+    Tensor gradWeight, gradBias;
+    if (affine) {
+      gradWeight = (sumDyXmu * invstd).to(weight.scalar_type());
+      gradBias = sumDy.to(weight.scalar_type());
+    }
+    return {gradX, gradWeight, gradBias, Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+
+  // y = (x - mean) * invstd * weight + bias; subtracting first keeps precision when the mean is
+  // large against the standard deviation.
+  static Tensor normalise(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          const Tensor& mean, const Tensor& invstd) {
+    const auto type = computeType(x);
+    Tensor scale = weight.defined() ? invstd * weight.to(type) : invstd;
+    Tensor y = (x.to(type) - perChannel(mean)) * perChannel(scale);
+    if (bias.defined()) y = y + perChannel(bias.to(type));
+    return y.to(x.scalar_type());
+  }
+};
+
+}  // namespace
+
+SyncBatchNorm2dImpl::SyncBatchNorm2dImpl(const torch::nn::BatchNormOptions& options_,
+                                         std::shared_ptr<dist::ProcessGroup> group)
+    : options(options_), group_(std::move(group)) {
+  reset();
+}
+
+void SyncBatchNorm2dImpl::reset() {
+  const int64_t c = options.num_features();
+  if (options.affine()) {
+    weight = register_parameter("weight", torch::ones({c}));
+    bias = register_parameter("bias", torch::zeros({c}));
+  }
+  if (options.track_running_stats()) {
+    running_mean = register_buffer("running_mean", torch::zeros({c}));
+    running_var = register_buffer("running_var", torch::ones({c}));
+    num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
+  }
+}
+
+void SyncBatchNorm2dImpl::pretty_print(std::ostream& stream) const {
+  stream << "syncbn::nn::SyncBatchNorm2d(" << options.num_features() << ", eps=" << options.eps()
+         << ", momentum=";
+  if (options.momentum()) stream << *options.momentum();
+  else stream << "None";
+  stream << ", affine=" << options.affine()
+         << ", track_running_stats=" << options.track_running_stats() << ")";
+}
+
+double SyncBatchNorm2dImpl::momentumForThisStep() {
+  // torch semantics: a fixed momentum, or (momentum None) a cumulative moving average.
+  num_batches_tracked.add_(1);
+  return options.momentum() ? *options.momentum()
+                            : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
+}
+
+Tensor SyncBatchNorm2dImpl::forward(const Tensor& x) {
+  TORCH_CHECK(x.dim() == 4, "SyncBatchNorm2d: expected input [N, C, H, W], got ", x.sizes());
+  TORCH_CHECK(x.size(1) == options.num_features(), "SyncBatchNorm2d: expected ",
+              options.num_features(), " channels, got ", x.size(1));
+  const bool tracked = options.track_running_stats();
+  const bool useBatchStats = is_training() || !tracked;
+
+  if (!useBatchStats)  // eval: running statistics, no communication
+    return torch::batch_norm(x, weight, bias, running_mean, running_var, false, 0.0, options.eps(),
+                             at::globalContext().userEnabledCuDNN());
+  if (is_training() && group_ && group_->worldSize() > 1) return forwardSynchronized(x);
+
+  const double momentum = (is_training() && tracked) ? momentumForThisStep() : 0.0;
+  return torch::batch_norm(x, weight, bias, tracked ? running_mean : Tensor(),
+                           tracked ? running_var : Tensor(), true, momentum, options.eps(),
+                           at::globalContext().userEnabledCuDNN());
+}
+
+Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
+  const int64_t channels = x.size(1);
+  const int64_t localCount = channels > 0 ? x.numel() / channels : 0;
+  const bool needsGrad = torch::GradMode::is_enabled() &&
+                         (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
+                          (bias.defined() && bias.requires_grad()));
+
+  // Local moments in the input's precision (two-pass, so stable), then sums in double:
+  // S1 = n*mean, S2 = n*var + n*mean^2. The payload is double on every rank whatever the input
+  // dtype, and the count travels as a double, not float32.
+  const auto doubleOpts = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+  Tensor sum = torch::zeros({channels}, doubleOpts);
+  Tensor sumSquares = torch::zeros({channels}, doubleOpts);
+  {
+    torch::NoGradGuard noGrad;
+    if (localCount > 0) {
+      const auto [var, mean] = torch::var_mean(x.to(computeType(x)), {0, 2, 3}, false);
+      const Tensor meanD = mean.to(torch::kDouble);
+      sum = meanD * localCount;
+      sumSquares = (var.to(torch::kDouble) + meanD * meanD) * localCount;
+    }
+  }
+  Tensor payload = torch::cat({sum, sumSquares,
+                               torch::tensor({static_cast<double>(localCount), needsGrad ? 1.0 : 0.0},
+                                             doubleOpts)});
+  group_->allReduceSum(payload);
+
+  const Tensor flags = payload.slice(0, 2 * channels).cpu();
+  const double globalCount = flags[0].item<double>();
+  const bool anyRankNeedsGrad = flags[1].item<double>() > 0;
+  TORCH_CHECK(globalCount > 1, "SyncBatchNorm2d: expected more than 1 value per channel across ",
+              group_->worldSize(), " ranks when training, got ", globalCount);
+
+  const Tensor mean = payload.slice(0, 0, channels) / globalCount;
+  const Tensor var = (payload.slice(0, channels, 2 * channels) / globalCount - mean * mean).clamp_min(0);
+  const Tensor invstd = (var + options.eps()).rsqrt();
+
+  if (options.track_running_stats()) {
+    torch::NoGradGuard noGrad;
+    const double momentum = momentumForThisStep();
+    const Tensor unbiasedVar = var * (globalCount / (globalCount - 1));
+    running_mean.mul_(1 - momentum).add_(mean.to(running_mean.scalar_type()), momentum);
+    running_var.mul_(1 - momentum).add_(unbiasedVar.to(running_var.scalar_type()), momentum);
+  }
+
+  const auto type = computeType(x);
+  const Tensor meanT = mean.to(type);
+  const Tensor invstdT = invstd.to(type);
+  if (!anyRankNeedsGrad) {
+    torch::NoGradGuard noGrad;
+    return SyncBatchNormFunction::normalise(x, weight, bias, meanT, invstdT);
+  }
+  // A rank whose own inputs need no gradient still joins the backward all-reduce: the anchor
+  // puts this layer into its autograd graph.
+  const auto placeholder = [] { return torch::empty({0}); };
+  const bool affine = weight.defined();
+  const Tensor anchor = needsGrad ? placeholder() : placeholder().requires_grad_(true);
+  return SyncBatchNormFunction::apply(x, affine ? weight : placeholder(),
+                                      affine ? bias : placeholder(), meanT, invstdT, anchor, affine,
+                                      globalCount, group_);
+}
+
+}  // namespace syncbn::nn

@@ -1,0 +1,227 @@
+// SyncBatchNorm2d over W ranks against the independent oracle: torch::nn::BatchNorm2d over the
+// concatenated global batch.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <mutex>
+#include <numeric>
+
+#include "nn/sync_batch_norm.h"
+#include "rank_threads.h"
+
+namespace syncbn::nn {
+namespace {
+
+using syncbn::testing::runRanks;
+using torch::Tensor;
+
+double maxRelativeError(const Tensor& actual, const Tensor& expected) {
+  if (expected.numel() == 0) return actual.numel() == 0 ? 0.0 : 1.0;
+  const double scale = std::max(expected.abs().max().item<double>(), 1e-30);
+  return (actual.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>() / scale;
+}
+
+// Channels with different means and spreads, so a wrong statistic cannot hide.
+Tensor makeBatch(int64_t n, int64_t channels, torch::Dtype dtype, int64_t seed) {
+  torch::manual_seed(seed);
+  const auto opts = torch::TensorOptions().dtype(torch::kDouble);
+  const Tensor scale = torch::linspace(0.5, 3.0, channels, opts).view({1, -1, 1, 1});
+  const Tensor shift = torch::linspace(-2.0, 5.0, channels, opts).view({1, -1, 1, 1});
+  return (torch::randn({n, channels, 3, 2}, opts) * scale + shift).to(dtype);
+}
+
+struct Case {
+  std::vector<int64_t> perRank;
+  torch::Dtype dtype;
+  double tolerance;
+  bool channelsLast = false;
+};
+
+std::string describe(const Case& c) {
+  std::string s = c.dtype == torch::kDouble ? "float64 (" : "float32 (";
+  for (auto n : c.perRank) s += std::to_string(n) + ",";
+  return s + (c.channelsLast ? ") channels_last" : ")");
+}
+
+// Three training steps: outputs, input grads, summed weight/bias grads and running stats.
+void expectEquivalentToGlobalBatchNorm(const Case& c) {
+  SCOPED_TRACE(describe(c));
+  constexpr int64_t kChannels = 5;
+  constexpr int kSteps = 3;
+  const int world = static_cast<int>(c.perRank.size());
+  const int64_t total = std::accumulate(c.perRank.begin(), c.perRank.end(), int64_t{0});
+  std::vector<int64_t> offsets(c.perRank.size(), 0);
+  std::partial_sum(c.perRank.begin(), c.perRank.end() - 1, offsets.begin() + 1);
+
+  // Oracle.
+  torch::nn::BatchNorm2d oracle{torch::nn::BatchNorm2dOptions(kChannels)};
+  oracle->to(c.dtype);
+  struct StepResult { Tensor y, dx, dw, db; };
+  std::vector<StepResult> expected;
+  std::vector<Tensor> inputs, gradOutputs;
+  for (int step = 0; step < kSteps; ++step) {
+    inputs.push_back(makeBatch(total, kChannels, c.dtype, 100 + step));
+    gradOutputs.push_back(makeBatch(total, kChannels, c.dtype, 200 + step));
+    oracle->zero_grad();
+    const Tensor x = inputs.back().clone().requires_grad_(true);
+    const Tensor y = oracle->forward(x);
+    (y * gradOutputs.back()).sum().backward();
+    expected.push_back({y.detach(), x.grad(), oracle->weight.grad().clone(), oracle->bias.grad().clone()});
+  }
+
+  std::mutex mutex;
+  std::vector<std::vector<Tensor>> weightGrads(kSteps), biasGrads(kSteps);
+  runRanks(world, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(kChannels), group);
+    bn->to(c.dtype);
+    const int64_t begin = offsets[rank], n = c.perRank[rank];
+    for (int step = 0; step < kSteps; ++step) {
+      bn->zero_grad();
+      Tensor x = inputs[step].slice(0, begin, begin + n).clone();
+      Tensor dy = gradOutputs[step].slice(0, begin, begin + n).clone();
+      if (c.channelsLast) x = x.contiguous(at::MemoryFormat::ChannelsLast);  // dy stays NCHW
+      x.requires_grad_(true);
+      const Tensor y = bn->forward(x);
+      (y * dy).sum().backward();
+      EXPECT_LE(maxRelativeError(y, expected[step].y.slice(0, begin, begin + n)), c.tolerance)
+          << "output, rank " << rank << " step " << step;
+      EXPECT_LE(maxRelativeError(x.grad(), expected[step].dx.slice(0, begin, begin + n)), c.tolerance)
+          << "input grad, rank " << rank << " step " << step;
+      std::lock_guard lock(mutex);
+      weightGrads[step].push_back(bn->weight.grad().clone());
+      biasGrads[step].push_back(bn->bias.grad().clone());
+    }
+    EXPECT_LE(maxRelativeError(bn->running_mean, oracle->running_mean), c.tolerance) << "rank " << rank;
+    EXPECT_LE(maxRelativeError(bn->running_var, oracle->running_var), c.tolerance) << "rank " << rank;
+    EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), kSteps);
+  });
+  // Each rank holds its share of the affine gradients; data-parallel sync adds them up.
+  for (int step = 0; step < kSteps; ++step) {
+    EXPECT_LE(maxRelativeError(torch::stack(weightGrads[step]).sum(0), expected[step].dw), c.tolerance)
+        << "weight grad, step " << step;
+    EXPECT_LE(maxRelativeError(torch::stack(biasGrads[step]).sum(0), expected[step].db), c.tolerance)
+        << "bias grad, step " << step;
+  }
+}
+
+TEST(SyncBatchNorm2d, MatchesBatchNormOverConcatenatedBatch) {
+  const std::vector<std::vector<int64_t>> splits{{4}, {2, 2}, {3, 1}, {4, 0, 1}, {1, 1, 1, 1}};
+  for (const auto& split : splits) {
+    expectEquivalentToGlobalBatchNorm({split, torch::kDouble, 1e-10});
+    expectEquivalentToGlobalBatchNorm({split, torch::kFloat, 1e-5});
+  }
+}
+
+TEST(SyncBatchNorm2d, ChannelsLastInputWithContiguousGradient) {
+  expectEquivalentToGlobalBatchNorm({{2, 2}, torch::kDouble, 1e-10, true});
+  expectEquivalentToGlobalBatchNorm({{3, 1}, torch::kFloat, 1e-5, true});
+}
+
+TEST(SyncBatchNorm2d, VeryUnevenRanksRunningStatsConvergeToGlobalStatistics) {
+  // Momentum 0.99 over 50 steps of the same data leaves (0.01)^50 of the initial value: the
+  // running statistics must equal the concatenated data's mean and unbiased variance.
+  const std::vector<int64_t> sizes{1, 10, 100};
+  const Tensor all = makeBatch(111, 4, torch::kDouble, 7);
+  const Tensor expectedMean = all.mean({0, 2, 3});
+  const Tensor expectedVar = all.transpose(0, 1).reshape({4, -1}).var(1, /*unbiased=*/true);
+  runRanks(3, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(4).momentum(0.99), group);
+    bn->to(torch::kDouble);
+    const int64_t begin = rank == 0 ? 0 : (rank == 1 ? 1 : 11);
+    const Tensor x = all.slice(0, begin, begin + sizes[rank]);
+    for (int step = 0; step < 50; ++step) bn->forward(x);
+    EXPECT_LE(maxRelativeError(bn->running_mean, expectedMean), 1e-10);
+    EXPECT_LE(maxRelativeError(bn->running_var, expectedVar), 1e-10);
+  });
+}
+
+TEST(SyncBatchNorm2d, IllConditionedFloat32Variance) {
+  // Mean 1e3, std 1e-2: naive E[x^2] - E[x]^2 in float32 loses every digit.
+  torch::manual_seed(11);
+  const Tensor data = (torch::randn({8, 3, 4, 4}, torch::kDouble) * 1e-2 + 1e3).to(torch::kFloat);
+  const Tensor expectedVar =
+      data.to(torch::kDouble).transpose(0, 1).reshape({3, -1}).var(1, /*unbiased=*/true);
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(3).momentum(1.0), group);
+    bn->forward(data.slice(0, rank * 4, rank * 4 + 4));
+    EXPECT_LE(maxRelativeError(bn->running_var, expectedVar), 1e-3);
+  });
+}
+
+TEST(SyncBatchNorm2d, EvalUsesRunningStatisticsWithoutCommunication) {
+  const Tensor x = makeBatch(4, 5, torch::kFloat, 3);
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(5), group);
+    bn->forward(x.slice(0, rank * 2, rank * 2 + 2));  // one training step fills running stats
+    torch::nn::BatchNorm2d reference(torch::nn::BatchNorm2dOptions(5));
+    reference->running_mean.copy_(bn->running_mean);
+    reference->running_var.copy_(bn->running_var);
+    bn->eval();
+    reference->eval();
+    const long long before = group->collectiveCount();
+    const Tensor y = bn->forward(x);
+    EXPECT_EQ(group->collectiveCount(), before);
+    EXPECT_TRUE(torch::equal(y, reference->forward(x)));
+  });
+}
+
+TEST(SyncBatchNorm2d, OneAllReduceForwardAndOneBackwardPerLayer) {
+  const Tensor x = makeBatch(4, 5, torch::kFloat, 4);
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(5), group);
+    const Tensor input = x.slice(0, rank * 2, rank * 2 + 2).clone().requires_grad_(true);
+    const long long before = group->collectiveCount();
+    const Tensor y = bn->forward(input);
+    EXPECT_EQ(group->collectiveCount() - before, 1);
+    y.sum().backward();
+    EXPECT_EQ(group->collectiveCount() - before, 2);
+  });
+}
+
+TEST(SyncBatchNorm2d, RankWhoseInputNeedsNoGradientStillJoinsBackward) {
+  // Without affine parameters, rank 1's graph has nothing requiring grad; it must still issue the
+  // backward all-reduce or rank 0 waits forever (here: until the 10 s timeout fails the test).
+  const Tensor x = makeBatch(4, 3, torch::kDouble, 5);
+  const Tensor expectedGrad = [&] {
+    torch::nn::BatchNorm2d oracle(torch::nn::BatchNorm2dOptions(3).affine(false));
+    oracle->to(torch::kDouble);
+    const Tensor input = x.clone().requires_grad_(true);
+    (oracle->forward(input) * x).sum().backward();
+    return input.grad();
+  }();
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(3).affine(false), group);
+    bn->to(torch::kDouble);
+    Tensor input = x.slice(0, rank * 2, rank * 2 + 2).clone();
+    if (rank == 0) input.requires_grad_(true);
+    (bn->forward(input) * x.slice(0, rank * 2, rank * 2 + 2)).sum().backward();
+    if (rank == 0) {
+      EXPECT_LE(maxRelativeError(input.grad(), expectedGrad.slice(0, 0, 2)), 1e-10);
+    }
+  }, std::chrono::seconds(10));
+}
+
+TEST(SyncBatchNorm2d, SingleValuePerChannelIsValidAcrossRanks) {
+  const Tensor x = makeBatch(2, 3, torch::kDouble, 6).slice(2, 0, 1).slice(3, 0, 1).contiguous();
+  torch::nn::BatchNorm2d oracle(torch::nn::BatchNorm2dOptions(3));
+  oracle->to(torch::kDouble);
+  const Tensor expected = oracle->forward(x);
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(3), group);
+    bn->to(torch::kDouble);
+    const Tensor y = bn->forward(x.slice(0, rank, rank + 1));  // [1, 3, 1, 1] on each rank
+    EXPECT_LE(maxRelativeError(y, expected.slice(0, rank, rank + 1)), 1e-10);
+    EXPECT_FALSE(torch::isnan(y).any().item<bool>());
+  });
+}
+
+TEST(SyncBatchNorm2d, WithoutGroupItIsPlainBatchNorm) {
+  const Tensor x = makeBatch(4, 5, torch::kFloat, 8);
+  SyncBatchNorm2d bn(5);
+  torch::nn::BatchNorm2d reference(5);
+  EXPECT_TRUE(torch::equal(bn->forward(x), reference->forward(x)));
+  EXPECT_TRUE(torch::equal(bn->running_var, reference->running_var));
+}
+
+}  // namespace
+}  // namespace syncbn::nn
