@@ -1,0 +1,1070 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>ConfigPages</name>
+    <message>
+        <location filename="../widgets/page_specs.cpp" line="+18"/>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The images to train and validate on, and the size they are resized to.</source>
+        <translation>用于训练和验证的图像，以及它们缩放到的尺寸。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Data</source>
+        <translation>数据</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The YOLOv8 detector to train.</source>
+        <translation>要训练的 YOLOv8 检测器。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Architecture</source>
+        <translation>架构</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Training</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Schedule, optimizer, augmentation and where the run&apos;s results go.</source>
+        <translation>训练计划、优化器、数据增强，以及运行结果的保存位置。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Schedule</source>
+        <translation>训练计划</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Augmentation</source>
+        <translation>数据增强</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Output</source>
+        <translation>输出</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Distributed</source>
+        <translation>分布式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>How many processes train together, and how BatchNorm shares statistics between them.</source>
+        <translation>多少个进程共同训练，以及 BatchNorm 如何在它们之间共享统计量。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Ranks</source>
+        <translation>进程</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Normalization</source>
+        <translation>归一化</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Communication</source>
+        <translation>通信</translation>
+    </message>
+</context>
+<context>
+    <name>FieldText</name>
+    <message>
+        <location filename="../widgets/field_text.cpp" line="+27"/>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>An Ultralytics data.yaml, or &apos;demo&apos; for the built-in synthetic dataset.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>demo, or path/to/data.yaml</source>
+        <translation>demo，或 path/to/data.yaml</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dataset YAML (*.yaml *.yml);;All files (*)</source>
+        <translation>数据集 YAML (*.yaml *.yml);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Image size</source>
+        <translation>图像尺寸</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Training and validation image size in pixels; a multiple of 32, the detector&apos;s largest stride.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> px</source>
+        <translation> 像素</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, or the path of a model YAML.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>yolov8n.yaml, or path/to/model.yaml</source>
+        <translation>yolov8n.yaml，或 path/to/model.yaml</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Model YAML (*.yaml *.yml);;All files (*)</source>
+        <translation>模型 YAML (*.yaml *.yml);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Epochs</source>
+        <translation>训练轮数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Passes over the training set.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Global batch</source>
+        <translation>全局批大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Images per iteration over all ranks together; split evenly across the ranks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Patience</source>
+        <translation>早停耐心值</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop after this many epochs without improvement (0 = never stop early).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+3"/>
+        <source> epochs</source>
+        <translation> 轮</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Close mosaic</source>
+        <translation>关闭马赛克</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Turn mosaic augmentation off for the last N epochs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random seed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Deterministic</source>
+        <translation>确定性</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use deterministic algorithms: reproducible runs, sometimes slower.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Loader workers</source>
+        <translation>数据加载线程</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Data loader threads per rank.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mixed precision</source>
+        <translation>混合精度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Automatic mixed precision. CUDA only: on the CPU training runs in float32.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>auto picks SGD or AdamW from the length of the run, as Ultralytics does.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Initial learning rate</source>
+        <translation>初始学习率</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Learning rate after warmup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Final learning rate</source>
+        <translation>最终学习率</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Final learning rate as a fraction of lr0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Momentum</source>
+        <translation>动量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SGD momentum, or Adam&apos;s beta1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Weight decay</source>
+        <translation>权重衰减</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Weight decay at the nominal batch size.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nominal batch</source>
+        <translation>名义批大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gradients accumulate over iterations until about this many images, then the optimizer steps. BatchNorm still sees one iteration&apos;s images.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Warmup epochs</source>
+        <translation>预热轮数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Warmup length in epochs; fractions are allowed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Warmup momentum</source>
+        <translation>预热动量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Momentum at the start of warmup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Warmup bias learning rate</source>
+        <translation>预热偏置学习率</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Learning rate of the biases at the start of warmup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hue jitter</source>
+        <translation>色调抖动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random hue change, as a fraction.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saturation jitter</source>
+        <translation>饱和度抖动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random saturation change, as a fraction.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Brightness jitter</source>
+        <translation>亮度抖动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random value (brightness) change, as a fraction.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rotation</source>
+        <translation>旋转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random rotation, plus or minus this many degrees.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+8"/>
+        <source>°</source>
+        <translation>°</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Translation</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random shift, plus or minus this fraction of the image size.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Scale</source>
+        <translation>缩放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random scale gain, plus or minus this fraction.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shear</source>
+        <translation>剪切</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Random shear, plus or minus this many degrees.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Horizontal flip</source>
+        <translation>水平翻转</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Probability of flipping an image left to right.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mosaic</source>
+        <translation>马赛克</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Probability of combining four images into a mosaic.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Project directory</source>
+        <translation>项目目录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Directory that holds the runs; a run is written to project/name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Run name</source>
+        <translation>运行名称</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Name of this run&apos;s directory inside the project directory.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reuse run directory</source>
+        <translation>复用运行目录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Write into an existing run directory instead of numbering a new one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Checkpoint interval</source>
+        <translation>检查点间隔</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Iterations between checkpoints (0 = only at the end of each epoch).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> iterations</source>
+        <translation> 次迭代</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Devices</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Empty: every CUDA device, or the CPU when there is none. &apos;cpu&apos;: the CPU. Otherwise CUDA device ids such as 0,1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>auto (every CUDA device, else the CPU)</source>
+        <translation>自动（所有 CUDA 设备，否则使用 CPU）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>CPU ranks</source>
+        <translation>CPU 进程数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Processes per node when training on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backend</source>
+        <translation>后端</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Collective communication backend; auto uses NCCL on CUDA and Gloo on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Normalization</source>
+        <translation>归一化</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>bn: BatchNorm statistics per rank. syncbn: statistics over all ranks. groupnorm: independent of the batch. frozen: running statistics only, never updated.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>PreciseBN batches</source>
+        <translation>PreciseBN 批次数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batches used to recompute BatchNorm statistics before validation (0 = off).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nodes</source>
+        <translation>节点数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Number of machines taking part in the run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Node rank</source>
+        <translation>节点序号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This machine&apos;s index among the nodes, from 0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Master address</source>
+        <translation>主节点地址</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Network address of node 0, where the ranks meet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Master port</source>
+        <translation>主节点端口</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>TCP port on node 0 for the rendezvous.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Collective timeout</source>
+        <translation>集合通信超时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seconds a collective may wait before the run fails.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+</context>
+<context>
+    <name>Severity</name>
+    <message>
+        <location filename="../widgets/severity_style.cpp" line="+37"/>
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Info</source>
+        <translation>信息</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>line %1: %2</source>
+        <translation>第 %1 行：%2</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <location filename="../app/main.cpp" line="+52"/>
+        <source>A configuration file to open.</source>
+        <translation>要打开的配置文件。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ConfigDocument</name>
+    <message>
+        <location filename="../widgets/config_document.cpp" line="+42"/>
+        <source>Untitled</source>
+        <translation>未命名</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>The document has no file name yet; use Save As.</source>
+        <translation>文档还没有文件名；请使用“另存为”。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DiagnosticsModel</name>
+    <message>
+        <location filename="../widgets/diagnostics_model.cpp" line="+56"/>
+        <source>Severity</source>
+        <translation>严重性</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Location</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>(file)</source>
+        <translation>（文件）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>%1:%2</source>
+        <translation>%1:%2</translation>
+    </message>
+</context>
+<context>
+    <name>studio::FieldEditor</name>
+    <message>
+        <location filename="../widgets/field_editor.cpp" line="+169"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Choose a directory</source>
+        <translation>选择目录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Choose a file</source>
+        <translation>选择文件</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <location line="+2"/>
+        <source>Choose %1</source>
+        <translation>选择%1</translation>
+    </message>
+</context>
+<context>
+    <name>studio::MainWindow</name>
+    <message>
+        <location filename="../app/main_window.cpp" line="+83"/>
+        <source>Save Failed</source>
+        <translation>保存失败</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The configuration was not saved. Your changes are kept; save them somewhere else.</source>
+        <translation>配置未保存。您的修改仍然保留，请将其保存到其他位置。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>New configuration with default values</source>
+        <translation>已新建默认配置</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>&amp;New</source>
+        <translation>新建(&amp;N)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Start a new configuration with default values</source>
+        <translation>以默认值新建配置</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Open...</source>
+        <translation>打开(&amp;O)...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open a configuration YAML file</source>
+        <translation>打开配置 YAML 文件</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Save</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Save the configuration</source>
+        <translation>保存配置</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Save &amp;As...</source>
+        <translation>另存为(&amp;A)...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Save the configuration under a new name</source>
+        <translation>以新名称保存配置</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Quit SyncBN Studio</source>
+        <translation>退出 SyncBN Studio</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;About SyncBN Studio</source>
+        <translation>关于 SyncBN Studio(&amp;A)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>About &amp;Qt</source>
+        <translation>关于 &amp;Qt</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Pages</source>
+        <translation>页面</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Problems</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Cannot Open Configuration</source>
+        <translation>无法打开配置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 could not be opened as a configuration.</source>
+        <translation>无法将 %1 作为配置打开。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Open Configuration</source>
+        <translation>打开配置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+6"/>
+        <source>Configuration YAML (*.yaml *.yml);;All files (*)</source>
+        <translation>配置 YAML (*.yaml *.yml);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Save Configuration As</source>
+        <translation>配置另存为</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Unsaved Changes</source>
+        <translation>未保存的修改</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 has unsaved changes.</source>
+        <translation>%1 有未保存的修改。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Do you want to save them first?</source>
+        <translation>是否先保存？</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Opened %1</source>
+        <translation>已打开 %1</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>Opened %1 with %n problem(s); see Problems</source>
+        <translation>
+            <numerusform>已打开 %1，有 %n 个问题；请查看“问题”面板</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>About SyncBN Studio</source>
+        <translation>关于 SyncBN Studio</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.&lt;/p&gt;&lt;p&gt;Built with Qt %2; running on Qt %3.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;配置并监控使用同步 BatchNorm 的多 GPU YOLO 训练。&lt;/p&gt;&lt;p&gt;基于 Qt %2 构建；运行于 Qt %3。&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>%1[*] — SyncBN Studio</source>
+        <translation>%1[*] — SyncBN Studio</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>%1, %2</source>
+        <translation>%1，%2</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+0"/>
+        <source>%n error(s)</source>
+        <translation>
+            <numerusform>%n 个错误</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+0"/>
+        <source>%n warning(s)</source>
+        <translation>
+            <numerusform>%n 个警告</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>studio::RecentFilesMenu</name>
+    <message>
+        <location filename="../app/recent_files_menu.cpp" line="+10"/>
+        <source>Open &amp;Recent</source>
+        <translation>最近打开(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>&amp;%1 %2</source>
+        <translation>&amp;%1 %2</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&amp;Clear Menu</source>
+        <translation>清除菜单(&amp;C)</translation>
+    </message>
+</context>
+<context>
+    <name>studio::TopologySummary</name>
+    <message>
+        <location filename="../widgets/topology_summary.cpp" line="+22"/>
+        <source>Resolved topology</source>
+        <translation>解析后的拓扑</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Devices</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Where the ranks run. The editor cannot see the training machine&apos;s GPUs, so an empty device field is previewed as the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>World size</source>
+        <translation>进程总数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Processes taking part in the run: ranks per node × nodes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Per-rank batch</source>
+        <translation>每进程批大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Images each rank processes per iteration: the global batch divided by the world size. With norm=bn this is all BatchNorm sees.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>BatchNorm batch</source>
+        <translation>BatchNorm 批大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Images each BatchNorm statistic is computed over.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gradient accumulation</source>
+        <translation>梯度累积</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Iterations whose gradients are summed before each optimizer step, to reach the nominal batch (nbs).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Backend</source>
+        <translation>后端</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The collective communication library the ranks use.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>CUDA devices %1</source>
+        <translation>CUDA 设备 %1</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>auto: every CUDA device of the training machine, else the CPU (previewed here as the CPU)</source>
+        <translation>自动：训练机器上的所有 CUDA 设备，否则使用 CPU（此处按 CPU 预览）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n rank(s)</source>
+        <translation>
+            <numerusform>%n 个进程</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n per node</source>
+        <translation>
+            <numerusform>每节点 %n 个</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n node(s)</source>
+        <translation>
+            <numerusform>%n 个节点</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n image(s)</source>
+        <translation>
+            <numerusform>%n 张图像</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>none: a global batch of %1 does not divide across %n rank(s)</source>
+        <translation>
+            <numerusform>无：全局批大小 %1 不能被 %n 个进程整除</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>none: the global batch does not divide evenly</source>
+        <translation>无：全局批大小不能整除</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n image(s), within each rank (bn)</source>
+        <translation>
+            <numerusform>%n 张图像，在每个进程内 (bn)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n image(s), synchronized over all ranks (syncbn)</source>
+        <translation>
+            <numerusform>%n 张图像，在所有进程间同步 (syncbn)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>not batch-based: GroupNorm normalizes each image on its own</source>
+        <translation>不依赖批次：GroupNorm 对每张图像单独归一化</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>none: frozen statistics are never updated</source>
+        <translation>无：冻结的统计量从不更新</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>none: the optimizer steps every iteration</source>
+        <translation>无：优化器每次迭代都更新</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n iteration(s) per optimizer step</source>
+        <translation>
+            <numerusform>每次优化器更新累积 %n 次迭代</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>(%1 images per step; nominal batch %2)</source>
+        <translation>（每次更新 %1 张图像；名义批大小 %2）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>%1 (chosen automatically)</source>
+        <translation>%1（自动选择）</translation>
+    </message>
+</context>
+</TS>
