@@ -1,0 +1,114 @@
+#include "nn/norm.h"
+
+#include <torch/torch.h>
+
+#include "nn/frozen_batch_norm.h"
+#include "nn/sync_batch_norm.h"
+
+namespace syncbn::nn {
+namespace {
+
+torch::Tensor findTensor(torch::nn::Module& module, const std::string& name) {
+  for (const auto& p : module.named_parameters(false))
+    if (p.key() == name) return p.value();
+  for (const auto& b : module.named_buffers(false))
+    if (b.key() == name) return b.value();
+  return {};
+}
+
+bool isBatchNormKind(NormKind kind) { return kind != NormKind::GroupNorm; }
+
+}  // namespace
+
+int64_t groupNormGroups(int64_t channels) {
+  for (int64_t groups = std::min<int64_t>(32, channels); groups > 1; --groups)
+    if (channels % groups == 0) return groups;
+  return 1;
+}
+
+Norm2dImpl::Norm2dImpl(int64_t channels, NormKind kind, const NormOptions& options,
+                       std::shared_ptr<dist::ProcessGroup> group)
+    : channels_(channels), kind_(kind), options_(options), layer_(makeLayer(kind, std::move(group))) {
+  register_module("layer", layer_.ptr());
+}
+
+torch::nn::AnyModule Norm2dImpl::makeLayer(NormKind kind,
+                                           std::shared_ptr<dist::ProcessGroup> group) const {
+  switch (kind) {
+    case NormKind::BatchNorm:
+      return torch::nn::AnyModule(torch::nn::BatchNorm2d(
+          torch::nn::BatchNorm2dOptions(channels_).eps(options_.eps).momentum(options_.momentum)));
+    case NormKind::SyncBatchNorm:
+      return torch::nn::AnyModule(SyncBatchNorm2d(
+          torch::nn::BatchNormOptions(channels_).eps(options_.eps).momentum(options_.momentum),
+          std::move(group)));
+    case NormKind::GroupNorm:
+      return torch::nn::AnyModule(torch::nn::GroupNorm(
+          torch::nn::GroupNormOptions(groupNormGroups(channels_), channels_).eps(options_.eps)));
+    case NormKind::FrozenBatchNorm:
+      return torch::nn::AnyModule(
+          FrozenBatchNorm2d(channels_, options_.eps, options_.freezeAffine));
+  }
+  throw std::logic_error("unknown NormKind");
+}
+
+torch::Tensor Norm2dImpl::forward(const torch::Tensor& x) {
+  if (recordStatistics_) {
+    lastStatistics_.reset();
+    if (x.numel() > 0) {
+      torch::NoGradGuard noGrad;
+      auto [var, mean] = torch::var_mean(x.detach().to(torch::kFloat), {0, 2, 3}, false);
+      lastStatistics_ = BatchStatistics{mean, var, x.numel() / x.size(1)};
+    }
+  }
+  return layer_.forward(x);
+}
+
+void Norm2dImpl::convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) {
+  if (kind == kind_) {
+    if (auto* sync = layer_.ptr()->as<SyncBatchNorm2dImpl>()) sync->setProcessGroup(std::move(group));
+    return;
+  }
+  torch::nn::AnyModule next = makeLayer(kind, std::move(group));
+  torch::nn::Module& from = *layer_.ptr();
+  torch::nn::Module& to = *next.ptr();
+  if (const torch::Tensor weight = findTensor(from, "weight"); weight.defined())
+    to.to(weight.device(), weight.scalar_type());
+
+  std::vector<std::string> shared{"weight", "bias"};
+  if (isBatchNormKind(kind_) && isBatchNormKind(kind))
+    shared.insert(shared.end(), {"running_mean", "running_var", "num_batches_tracked"});
+  torch::NoGradGuard noGrad;
+  for (const auto& name : shared) {
+    const torch::Tensor source = findTensor(from, name);
+    torch::Tensor target = findTensor(to, name);
+    if (source.defined() && target.defined()) target.copy_(source);
+  }
+  replace_module("layer", next.ptr());
+  layer_ = std::move(next);
+  kind_ = kind;
+  train(is_training());
+}
+
+void Norm2dImpl::pretty_print(std::ostream& stream) const {
+  stream << "syncbn::nn::Norm2d(" << channels_ << ", " << toString(kind_) << ")";
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(torch::nn::Module& root) {
+  std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> layers;
+  // include_self=false: named_modules on the root itself would need it to be owned by a
+  // shared_ptr; a Norm2d is never a model's root.
+  for (const auto& item : root.named_modules("", false))
+    if (auto norm = std::dynamic_pointer_cast<Norm2dImpl>(item.value()))
+      layers.emplace_back(item.key(), std::move(norm));
+  return layers;
+}
+
+std::size_t convertNorms(torch::nn::Module& root, NormKind kind,
+                         std::shared_ptr<dist::ProcessGroup> group) {
+  const auto layers = normLayers(root);
+  for (const auto& [name, norm] : layers) norm->convertTo(kind, group);
+  return layers.size();
+}
+
+}  // namespace syncbn::nn

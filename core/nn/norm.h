@@ -1,0 +1,92 @@
+// Norm2d: the slot where a model keeps its normalisation layer. Models call it like any layer;
+// conversions swap what sits inside (BatchNorm, SyncBatchNorm, GroupNorm, frozen BatchNorm)
+// without the model knowing, which LibTorch's typed module members could not allow otherwise.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+#include <optional>
+
+#include "common/config.h"
+
+namespace syncbn::dist {
+class ProcessGroup;
+}
+
+namespace syncbn::nn {
+
+struct NormOptions {
+  double eps = 1e-3;       // Ultralytics' BatchNorm settings
+  double momentum = 0.03;
+  bool freezeAffine = true;  // frozen BN: also freeze weight and bias
+};
+
+// One rank's statistics of a norm layer's input in one forward pass.
+struct BatchStatistics {
+  torch::Tensor mean;  // [C], float32, detached
+  torch::Tensor var;   // [C], biased
+  int64_t count = 0;   // values per channel: N*H*W
+};
+
+// Largest group count <= 32 that divides `channels` (GroupNorm's default of 32 groups).
+int64_t groupNormGroups(int64_t channels);
+
+class Norm2dImpl : public torch::nn::Module {
+ public:
+  Norm2dImpl(int64_t channels, NormKind kind, const NormOptions& options = {},
+             std::shared_ptr<dist::ProcessGroup> group = nullptr);
+
+  // x: [N, C, H, W] -> [N, C, H, W]
+  torch::Tensor forward(const torch::Tensor& x);
+
+  NormKind kind() const { return kind_; }
+  int64_t channels() const { return channels_; }
+  const NormOptions& normOptions() const { return options_; }
+
+  // Replaces the layer inside, carrying over what the two kinds share: weight and bias always;
+  // running statistics (and num_batches_tracked) between the BatchNorm kinds.
+  void convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group = nullptr);
+
+  // When on, each forward keeps this rank's per-channel batch mean and variance of its input
+  // (detached) for the BN statistics probe.
+  void setRecordBatchStatistics(bool on) { recordStatistics_ = on; }
+  const std::optional<BatchStatistics>& lastBatchStatistics() const { return lastStatistics_; }
+
+  // The BatchNorm-like layer inside, for code that needs its buffers (PreciseBN, export).
+  torch::nn::Module& layer() { return *layer_.ptr(); }
+
+  void pretty_print(std::ostream& stream) const override;
+
+ private:
+  torch::nn::AnyModule makeLayer(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) const;
+
+  int64_t channels_;
+  NormKind kind_;
+  NormOptions options_;
+  torch::nn::AnyModule layer_;
+  bool recordStatistics_ = false;
+  std::optional<BatchStatistics> lastStatistics_;
+};
+
+TORCH_MODULE(Norm2d);
+
+// Every Norm2d in `root`'s tree, with its dotted name, in registration order.
+std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(torch::nn::Module& root);
+
+// Converts every Norm2d in the tree; returns how many were converted.
+std::size_t convertNorms(torch::nn::Module& root, NormKind kind,
+                         std::shared_ptr<dist::ProcessGroup> group = nullptr);
+
+// The names users know: BatchNorm2d -> SyncBatchNorm2d, and back (for export).
+inline std::size_t convertSyncBatchNorm(torch::nn::Module& root,
+                                        std::shared_ptr<dist::ProcessGroup> group) {
+  return convertNorms(root, NormKind::SyncBatchNorm, std::move(group));
+}
+inline std::size_t revertSyncBatchNorm(torch::nn::Module& root) {
+  return convertNorms(root, NormKind::BatchNorm);
+}
+
+}  // namespace syncbn::nn
