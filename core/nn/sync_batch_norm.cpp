@@ -34,9 +34,9 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
   // LibTorch 1.13 cannot record undefined tensor inputs, so absent weight/bias/anchor arrive as
   // empty placeholders and `affine` says which case applies.
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& weight,
-                        const Tensor& bias, const Tensor& mean, const Tensor& invstd,
-                        const Tensor& anchor, bool affine, double globalCount,
-                        std::shared_ptr<dist::ProcessGroup> group) {
+                        const Tensor& bias, const Tensor& mean, const Tensor& var,
+                        const Tensor& invstd, const Tensor& anchor, bool affine, double eps,
+                        double globalCount, std::shared_ptr<dist::ProcessGroup> group) {
     (void)anchor;
     ctx->save_for_backward({x, weight, mean, invstd});
     ctx->saved_data["count"] = globalCount;
@@ -44,8 +44,8 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
     ctx->saved_data["x_needs_grad"] = x.requires_grad();
     ctx->saved_data["group"] =
         c10::IValue::make_capsule(c10::make_intrusive<GroupCapsule>(std::move(group)));
-    return affine ? normalise(x, weight, bias, mean, invstd)
-                  : normalise(x, Tensor(), Tensor(), mean, invstd);
+    return affine ? normalise(x, weight, bias, mean, var, eps)
+                  : normalise(x, Tensor(), Tensor(), mean, var, eps);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
@@ -61,42 +61,54 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
 
     const auto type = computeType(x);
     const Tensor dy = gradOutputs[0].defined() ? gradOutputs[0].to(type) : torch::zeros_like(x, type);
-    const Tensor xmu = x.to(type) - perChannel(mean);
-    const std::vector<int64_t> dims{0, 2, 3};
-    const Tensor sumDy = dy.sum(dims);
-    const Tensor sumDyXmu = (dy * xmu).sum(dims);
+    const Tensor xc = x.to(type);
+
+    // This rank's sums of dy and dy*(x-mean) in one fused pass: with the global mean and invstd
+    // as the "saved" statistics, BatchNorm's own backward yields sum(dy*(x-mean))*invstd and
+    // sum(dy) as its weight and bias gradients.
+    // (Its CPU kernel divides by the element count, so an empty rank contributes zeros itself.)
+    Tensor sumDyXmuInvstd = torch::zeros_like(mean);
+    Tensor sumDy = torch::zeros_like(mean);
+    if (x.numel() > 0) {
+      const auto sums = torch::native_batch_norm_backward(dy, xc, Tensor(), Tensor(), Tensor(),
+                                                          mean, invstd, true, 0.0, {false, true, true});
+      sumDyXmuInvstd = std::get<1>(sums);
+      sumDy = std::get<2>(sums);
+    }
 
     // Every rank issues this all-reduce, including ranks with no samples.
-    Tensor payload = torch::cat({sumDy, sumDyXmu}).to(torch::kDouble).contiguous();
+    Tensor payload = torch::cat({sumDy, sumDyXmuInvstd}).to(torch::kDouble).contiguous();
     group->allReduceSum(payload);
     const int64_t channels = x.size(1);
     const Tensor meanDy = (payload.slice(0, 0, channels) / count).to(type);
-    const Tensor meanDyXmu = (payload.slice(0, channels) / count).to(type);
+    const Tensor meanDyXmuInvstd = (payload.slice(0, channels) / count).to(type);
 
     Tensor gradX;
     if (ctx->saved_data["x_needs_grad"].toBool()) {
+      // dx = w*invstd * (dy - mean(dy) - (x-mean)*invstd * mean(dy*(x-mean))*invstd), global
+      // means; (x - mean) is formed first so a large mean does not cancel digits away.
       const Tensor scale = weight.defined() ? invstd * weight.to(type) : invstd;
-      gradX = ((dy - perChannel(meanDy) - xmu * perChannel(invstd * invstd * meanDyXmu)) *
-               perChannel(scale))
-                  .to(x.scalar_type());
+      gradX = xc - perChannel(mean);
+      gradX.mul_(perChannel(-scale * invstd * meanDyXmuInvstd));
+      gradX.addcmul_(dy, perChannel(scale));
+      gradX.sub_(perChannel(scale * meanDy));
+      gradX = gradX.to(x.scalar_type());
     }
     Tensor gradWeight, gradBias;
     if (affine) {
-      gradWeight = (sumDyXmu * invstd).to(weight.scalar_type());
+      gradWeight = sumDyXmuInvstd.to(weight.scalar_type());
       gradBias = sumDy.to(weight.scalar_type());
     }
-    return {gradX, gradWeight, gradBias, Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+    return {gradX,    gradWeight, gradBias, Tensor(), Tensor(), Tensor(),
+            Tensor(), Tensor(),   Tensor(), Tensor(), Tensor()};
   }
 
-  // y = (x - mean) * invstd * weight + bias; subtracting first keeps precision when the mean is
-  // large against the standard deviation.
+  // y = (x - mean) / sqrt(var + eps) * weight + bias with the given (global) statistics: the
+  // fused eval-mode BatchNorm kernel, one pass over x.
   static Tensor normalise(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                          const Tensor& mean, const Tensor& invstd) {
-    const auto type = computeType(x);
-    Tensor scale = weight.defined() ? invstd * weight.to(type) : invstd;
-    Tensor y = (x.to(type) - perChannel(mean)) * perChannel(scale);
-    if (bias.defined()) y = y + perChannel(bias.to(type));
-    return y.to(x.scalar_type());
+                          const Tensor& mean, const Tensor& var, double eps) {
+    return torch::batch_norm(x, weight, bias, mean, var, false, 0.0, eps,
+                             at::globalContext().userEnabledCuDNN());
   }
 };
 
@@ -200,12 +212,14 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
     running_var.mul_(1 - momentum).add_(unbiasedVar.to(running_var.scalar_type()), momentum);
   }
 
+  // Statistics in the compute type: float for half/bfloat16 inputs, else the input's own.
   const auto type = computeType(x);
   const Tensor meanT = mean.to(type);
+  const Tensor varT = var.to(type);
   const Tensor invstdT = invstd.to(type);
   if (!anyRankNeedsGrad) {
     torch::NoGradGuard noGrad;
-    return SyncBatchNormFunction::normalise(x, weight, bias, meanT, invstdT);
+    return SyncBatchNormFunction::normalise(x, weight, bias, meanT, varT, options.eps());
   }
   // A rank whose own inputs need no gradient still joins the backward all-reduce: the anchor
   // puts this layer into its autograd graph.
@@ -213,8 +227,8 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
   const bool affine = weight.defined();
   const Tensor anchor = needsGrad ? placeholder() : placeholder().requires_grad_(true);
   return SyncBatchNormFunction::apply(x, affine ? weight : placeholder(),
-                                      affine ? bias : placeholder(), meanT, invstdT, anchor, affine,
-                                      globalCount, group_);
+                                      affine ? bias : placeholder(), meanT, varT, invstdT, anchor,
+                                      affine, options.eps(), globalCount, group_);
 }
 
 }  // namespace syncbn::nn
