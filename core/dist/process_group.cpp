@@ -8,6 +8,7 @@
 #endif
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -36,6 +37,12 @@ int envInt(const char* name, int fallback, int min, int max) {
                              "' is not an integer in [" + std::to_string(min) + ", " +
                              std::to_string(max) + "]");
   return value;
+}
+
+// c10::Error::what() carries a C++ backtrace; users need the message alone.
+std::string messageOf(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) return error->what_without_backtrace();
+  return e.what();
 }
 
 // One implementation for every c10d backend class: in LibTorch 1.13 they derive from
@@ -69,7 +76,7 @@ class C10dCollectives final : public Collectives {
     try {
       issue()->wait();
     } catch (const std::exception& e) {
-      throw std::runtime_error(std::string(operation) + " over " + name_ + " failed: " + e.what());
+      throw std::runtime_error(std::string(operation) + " over " + name_ + " failed: " + messageOf(e));
     }
   }
 
@@ -78,8 +85,32 @@ class C10dCollectives final : public Collectives {
 };
 
 std::string describe(int rank, int worldSize, std::chrono::milliseconds timeout) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", static_cast<double>(timeout.count()) / 1000.0);
   return "rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + " (timeout " +
-         std::to_string(timeout.count() / 1000.0) + " s)";
+         seconds + " s)";
+}
+
+std::unique_ptr<Collectives> connectBackend(const Store& store, int rank, int worldSize,
+                                            Backend backend, std::chrono::milliseconds timeout,
+                                            const std::string& name) {
+  if (backend == Backend::Gloo) {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    return std::make_unique<C10dCollectives<c10d::ProcessGroupGloo>>(
+        c10::make_intrusive<c10d::ProcessGroupGloo>(store.impl->store, rank, worldSize, options),
+        name);
+  }
+#ifdef USE_C10D_NCCL
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout;
+  return std::make_unique<C10dCollectives<c10d::ProcessGroupNCCL>>(
+      c10::make_intrusive<c10d::ProcessGroupNCCL>(store.impl->store, rank, worldSize, options),
+      name);
+#else
+  throw std::runtime_error("backend nccl requested, but this LibTorch was built without NCCL; "
+                           "use backend=gloo");
+#endif
 }
 
 }  // namespace
@@ -113,7 +144,7 @@ Store Store::tcp(const Rendezvous& rendezvous) {
     throw std::runtime_error("rendezvous at " + rendezvous.masterAddr + ":" +
                              std::to_string(rendezvous.masterPort) + " failed for " +
                              describe(rendezvous.rank, rendezvous.worldSize, rendezvous.timeout) +
-                             ": " + e.what());
+                             ": " + messageOf(e));
   }
   return store;
 }
@@ -132,23 +163,12 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Store& store, int rank,
   const std::string name = std::string(toString(backend)) + " " + describe(rank, worldSize, timeout);
 
   std::unique_ptr<Collectives> collectives;
-  if (backend == Backend::Gloo) {
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    collectives = std::make_unique<C10dCollectives<c10d::ProcessGroupGloo>>(
-        c10::make_intrusive<c10d::ProcessGroupGloo>(store.impl->store, rank, worldSize, options),
-        name);
-  } else {
-#ifdef USE_C10D_NCCL
-    auto options = c10d::ProcessGroupNCCL::Options::create();
-    options->timeout = timeout;
-    collectives = std::make_unique<C10dCollectives<c10d::ProcessGroupNCCL>>(
-        c10::make_intrusive<c10d::ProcessGroupNCCL>(store.impl->store, rank, worldSize, options),
-        name);
-#else
-    throw std::runtime_error("backend nccl requested, but this LibTorch was built without NCCL; "
-                             "use backend=gloo");
-#endif
+  try {
+    collectives = connectBackend(store, rank, worldSize, backend, timeout, name);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("joining the " + name + " group failed (are all " +
+                             std::to_string(worldSize) + " ranks started and able to reach the "
+                             "master?): " + messageOf(e));
   }
   return std::make_shared<ProcessGroup>(std::move(collectives), rank, worldSize, backend);
 }

@@ -6,6 +6,8 @@
 #include "common/version.h"
 #include "engine/commands.h"
 #include "engine/host_probe.h"
+#include "engine/self_launch.h"
+#include "engine/verify_syncbn.h"
 
 namespace {
 
@@ -43,6 +45,29 @@ int main(int argc, char** argv) {
 
   auto* defaults = app.add_subcommand("default-config", "Print the default configuration as YAML");
 
+  VerifySyncBnOptions verify;
+  syncbn::dist::LaunchOptions launch;
+  bool worker = false;
+  int timeoutSeconds = 60;
+  auto* verifyCmd = app.add_subcommand(
+      "verify-syncbn",
+      "Check on real processes and the real backend that SyncBN over the ranks equals BatchNorm "
+      "over the global batch. Starts --nproc-per-node ranks itself; also runs under "
+      "`torchrun --no-python ... syncbn-engine verify-syncbn` or `srun ... --worker`");
+  verifyCmd->add_option("--nproc-per-node", launch.nprocPerNode, "Ranks on this node")
+      ->check(CLI::Range(1, 1024));
+  verifyCmd->add_option("--nnodes", launch.nnodes, "Nodes taking part")->check(CLI::Range(1, 4096));
+  verifyCmd->add_option("--node-rank", launch.nodeRank, "This node's index")->check(CLI::NonNegativeNumber);
+  verifyCmd->add_option("--master-addr", launch.masterAddr, "Address of node 0");
+  verifyCmd->add_option("--master-port", launch.masterPort,
+                        "Rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
+      ->check(CLI::Range(0, 65535));
+  verifyCmd->add_option("--batch", verify.perRankBatch, "Images per rank")->check(CLI::Range(1, 4096));
+  verifyCmd->add_option("--timeout", timeoutSeconds, "Seconds a collective may wait")
+      ->check(CLI::Range(1, 86400));
+  verifyCmd->add_flag("--cuda", verify.cuda, "Use CUDA device LOCAL_RANK (NCCL)");
+  verifyCmd->add_flag("--worker", worker, "This process is a rank (for srun)");
+
   CLI11_PARSE(app, argc, argv);
 
   std::string file;
@@ -61,5 +86,22 @@ int main(int argc, char** argv) {
     return printPlan(ctx, file, overrides);
   }
   if (*defaults) return printDefaultConfig(ctx);
+  if (*verifyCmd) {
+    if (!isRankProcess(worker)) {
+      try {
+        return launchThisCommandLine(argc, argv, launch);
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return kExitUsage;
+      }
+    }
+    try {
+      verify.timeout = std::chrono::seconds(timeoutSeconds);
+      return verifySyncBnWorker(verify, std::cout);
+    } catch (const std::exception& e) {
+      std::cerr << "error: verify-syncbn: " << e.what() << "\n";
+      return kExitInvalid;
+    }
+  }
   return kExitUsage;
 }
