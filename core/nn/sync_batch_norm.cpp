@@ -174,16 +174,16 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
                          (x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
                           (bias.defined() && bias.requires_grad()));
 
-  // Local moments in the input's precision (two-pass, so stable), then sums in double:
-  // S1 = n*mean, S2 = n*var + n*mean^2. The payload is double on every rank whatever the input
-  // dtype, and the count travels as a double, not float32.
+  // Local moments from BatchNorm's own per-channel kernel (two-pass, so stable; it accumulates
+  // float in double on the CPU), then sums in double: S1 = n*mean, S2 = n*var + n*mean^2. The
+  // payload is double on every rank whatever the input dtype; the count travels as a double.
   const auto doubleOpts = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
   Tensor sum = torch::zeros({channels}, doubleOpts);
   Tensor sumSquares = torch::zeros({channels}, doubleOpts);
   {
     torch::NoGradGuard noGrad;
     if (localCount > 0) {
-      const auto [var, mean] = torch::var_mean(x.to(computeType(x)), {0, 2, 3}, false);
+      const auto [mean, var] = torch::batch_norm_update_stats(x, Tensor(), Tensor(), 0.0);
       const Tensor meanD = mean.to(torch::kDouble);
       sum = meanD * localCount;
       sumSquares = (var.to(torch::kDouble) + meanD * meanD) * localCount;
