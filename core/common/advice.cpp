@@ -13,7 +13,8 @@ bool isLoopback(const std::string& address) {
 
 Diagnostics advise(const Config& config, const HostFacts& host) {
   Diagnostics out;
-  const auto say = [&](Severity severity, std::string field, std::string rule, std::string message) {
+  const auto say = [&](Severity severity, std::string field, std::string rule,
+                       std::string message) {
     out.push_back({severity, std::move(field), std::move(message), std::move(rule), {}, 0});
   };
   const Topology t = resolveTopology(config, host);

@@ -36,9 +36,17 @@ std::optional<Enum> valueOf(const std::array<std::pair<Enum, std::string_view>, 
 
 }  // namespace
 
-std::string_view toString(NormKind norm) { return nameOf(kNormNames, norm); }
-std::string_view toString(Backend backend) { return nameOf(kBackendNames, backend); }
-std::optional<NormKind> parseNormKind(std::string_view text) { return valueOf(kNormNames, text); }
-std::optional<Backend> parseBackend(std::string_view text) { return valueOf(kBackendNames, text); }
+std::string_view toString(NormKind norm) {
+  return nameOf(kNormNames, norm);
+}
+std::string_view toString(Backend backend) {
+  return nameOf(kBackendNames, backend);
+}
+std::optional<NormKind> parseNormKind(std::string_view text) {
+  return valueOf(kNormNames, text);
+}
+std::optional<Backend> parseBackend(std::string_view text) {
+  return valueOf(kBackendNames, text);
+}
 
 }  // namespace syncbn

@@ -10,10 +10,10 @@ namespace syncbn {
 
 // How BatchNorm layers are realised across ranks.
 enum class NormKind {
-  BatchNorm,      // "bn": per-rank statistics (plain BN, what DDP does by default)
-  SyncBatchNorm,  // "syncbn": statistics all-reduced over every rank
-  GroupNorm,      // "groupnorm": batch-independent normalisation
-  FrozenBatchNorm // "frozen": running statistics only, never updated
+  BatchNorm,       // "bn": per-rank statistics (plain BN, what DDP does by default)
+  SyncBatchNorm,   // "syncbn": statistics all-reduced over every rank
+  GroupNorm,       // "groupnorm": batch-independent normalisation
+  FrozenBatchNorm  // "frozen": running statistics only, never updated
 };
 
 enum class Backend { Auto, Nccl, Gloo };
@@ -24,7 +24,8 @@ std::optional<NormKind> parseNormKind(std::string_view text);
 std::optional<Backend> parseBackend(std::string_view text);
 
 struct DataConfig {
-  std::string data = "demo";  // path to an Ultralytics data.yaml, or "demo" (built-in synthetic set)
+  std::string data =
+      "demo";  // path to an Ultralytics data.yaml, or "demo" (built-in synthetic set)
   int imgsz = 640;
   bool operator==(const DataConfig&) const = default;
 };

@@ -45,8 +45,7 @@ std::vector<std::string> suggestFields(std::string_view unknown);
 
 // Parses user text (a YAML scalar or a command-line value) as a value of the field's type.
 // Returns the value, or a reason it is not one ("expected an integer, got '1.5'").
-std::variant<FieldValue, std::string> parseFieldValue(const FieldSpec& spec,
-                                                      std::string_view text);
+std::variant<FieldValue, std::string> parseFieldValue(const FieldSpec& spec, std::string_view text);
 
 // The text parseFieldValue reads back to the same value (shortest round-trip for floats).
 std::string formatFieldValue(const FieldValue& value);

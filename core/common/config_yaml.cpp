@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::uintmax_t kMaxConfigBytes = 4u << 20;  // far above any real config
 
-int lineOf(const YAML::Node& node) { return node.Mark().is_null() ? 0 : node.Mark().line + 1; }
+int lineOf(const YAML::Node& node) {
+  return node.Mark().is_null() ? 0 : node.Mark().line + 1;
+}
 
 std::string didYouMean(std::string_view unknown) {
   const auto suggestions = suggestFields(unknown);
@@ -36,7 +38,8 @@ class YamlReader {
       const int line = lineOf(entry.first);
       if (isSection(key)) {
         readSection(key, entry.second);
-      } else if (const FieldSpec* spec = findField(key); spec && key.find('.') == std::string::npos) {
+      } else if (const FieldSpec* spec = findField(key);
+                 spec && key.find('.') == std::string::npos) {
         readField(*spec, entry.second, line);  // flat, Ultralytics-style key
       } else {
         error(key, line, "unknown key" + didYouMean(key));
@@ -93,8 +96,12 @@ LoadedConfig parseConfigYaml(std::string_view text, std::string_view sourceName)
     const YAML::Node root = YAML::Load(std::string(text));
     YamlReader(out, sourceName).readRoot(root);
   } catch (const YAML::Exception& e) {
-    out.diagnostics.push_back({Severity::Error, "", "YAML syntax: " + e.msg, {},
-                               std::string(sourceName), e.mark.is_null() ? 0 : e.mark.line + 1});
+    out.diagnostics.push_back({Severity::Error,
+                               "",
+                               "YAML syntax: " + e.msg,
+                               {},
+                               std::string(sourceName),
+                               e.mark.is_null() ? 0 : e.mark.line + 1});
   }
   return out;
 }
@@ -152,8 +159,8 @@ std::string toYaml(const Config& config) {
     out << YAML::Key << std::string(section) << YAML::Value << YAML::BeginMap;
     for (const auto& spec : configFields()) {
       if (spec.section != section) continue;
-      out << YAML::Key << std::string(spec.key) << YAML::Value
-          << formatFieldValue(spec.get(config)) << YAML::Comment(std::string(spec.help));
+      out << YAML::Key << std::string(spec.key) << YAML::Value << formatFieldValue(spec.get(config))
+          << YAML::Comment(std::string(spec.help));
     }
     out << YAML::EndMap;
   }

@@ -6,9 +6,12 @@ namespace syncbn {
 
 std::string_view toString(Severity severity) {
   switch (severity) {
-    case Severity::Info: return "info";
-    case Severity::Warning: return "warning";
-    case Severity::Error: return "error";
+    case Severity::Info:
+      return "info";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Error:
+      return "error";
   }
   return "error";
 }
@@ -29,9 +32,9 @@ std::string format(const Diagnostic& d) {
 }
 
 std::size_t countSeverity(const Diagnostics& diagnostics, Severity severity) {
-  return static_cast<std::size_t>(std::count_if(
-      diagnostics.begin(), diagnostics.end(),
-      [severity](const Diagnostic& d) { return d.severity == severity; }));
+  return static_cast<std::size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [severity](const Diagnostic& d) { return d.severity == severity; }));
 }
 
 bool hasErrors(const Diagnostics& diagnostics) {

@@ -15,8 +15,10 @@ std::optional<std::vector<int>> parseDeviceList(const std::string& device) {
   while (true) {
     const auto comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
     int id = -1;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
     if (item.empty() || ec != std::errc() || end != item.data() + item.size() || id < 0)
@@ -43,18 +45,25 @@ Topology resolveTopology(const Config& config, const HostFacts& host) {
   t.cuda = !t.cudaDeviceIds.empty();
   t.ranksPerNode = t.cuda ? static_cast<int>(t.cudaDeviceIds.size()) : std::max(dist.cpu_ranks, 1);
   t.worldSize = t.ranksPerNode * std::max(dist.nnodes, 1);
-  t.backend = dist.backend != Backend::Auto ? dist.backend : (t.cuda ? Backend::Nccl : Backend::Gloo);
+  t.backend =
+      dist.backend != Backend::Auto ? dist.backend : (t.cuda ? Backend::Nccl : Backend::Gloo);
 
   const int batch = config.train.batch;
   t.perRankBatch = (batch > 0 && batch % t.worldSize == 0) ? batch / t.worldSize : 0;
   switch (dist.norm) {
-    case NormKind::BatchNorm: t.bnBatch = t.perRankBatch; break;
-    case NormKind::SyncBatchNorm: t.bnBatch = t.perRankBatch * t.worldSize; break;
-    default: t.bnBatch = 0; break;
+    case NormKind::BatchNorm:
+      t.bnBatch = t.perRankBatch;
+      break;
+    case NormKind::SyncBatchNorm:
+      t.bnBatch = t.perRankBatch * t.worldSize;
+      break;
+    default:
+      t.bnBatch = 0;
+      break;
   }
   // As Ultralytics: accumulate = max(round(nbs / global batch), 1).
-  t.accumulate = batch > 0 ? std::max(static_cast<int>(std::lround(double(config.train.nbs) / batch)), 1)
-                           : 1;
+  t.accumulate =
+      batch > 0 ? std::max(static_cast<int>(std::lround(double(config.train.nbs) / batch)), 1) : 1;
   return t;
 }
 

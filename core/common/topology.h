@@ -21,9 +21,9 @@ struct Topology {
   int ranksPerNode = 1;
   int worldSize = 1;
   Backend backend = Backend::Gloo;  // resolved: never Auto
-  int perRankBatch = 0;  // 0 when the global batch does not divide evenly
-  int bnBatch = 0;       // images one BatchNorm statistic is computed over; 0 when not batch-based
-  int accumulate = 1;    // optimizer steps happen every `accumulate` iterations (nbs / batch)
+  int perRankBatch = 0;             // 0 when the global batch does not divide evenly
+  int bnBatch = 0;     // images one BatchNorm statistic is computed over; 0 when not batch-based
+  int accumulate = 1;  // optimizer steps happen every `accumulate` iterations (nbs / batch)
 };
 
 // "" or "cpu" or "0,1,3"; nullopt when malformed. "" yields an empty list (= auto).

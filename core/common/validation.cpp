@@ -25,8 +25,9 @@ Diagnostics validate(const Config& config, const HostFacts& host) {
 
   const auto& dist = config.distributed;
   if (!parseDeviceList(dist.device))
-    error("distributed.device",
-          "expected '', 'cpu' or distinct CUDA device ids such as '0,1', got '" + dist.device + "'");
+    error(
+        "distributed.device",
+        "expected '', 'cpu' or distinct CUDA device ids such as '0,1', got '" + dist.device + "'");
   if (dist.node_rank >= dist.nnodes)
     error("distributed.node_rank", "must be below nnodes (" + std::to_string(dist.nnodes) +
                                        "), got " + std::to_string(dist.node_rank));
@@ -35,8 +36,9 @@ Diagnostics validate(const Config& config, const HostFacts& host) {
   const Topology topology = resolveTopology(config, host);
   if (config.train.batch > 0 && config.train.batch % topology.worldSize != 0)
     error("train.batch", "global batch " + std::to_string(config.train.batch) +
-                             " does not divide evenly across " + std::to_string(topology.worldSize) +
-                             " ranks; use a multiple of " + std::to_string(topology.worldSize));
+                             " does not divide evenly across " +
+                             std::to_string(topology.worldSize) + " ranks; use a multiple of " +
+                             std::to_string(topology.worldSize));
 
   if (config.output.project.empty()) error("output.project", "is empty");
   if (config.output.name.empty()) error("output.name", "is empty");

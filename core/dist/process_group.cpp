@@ -41,7 +41,8 @@ int envInt(const char* name, int fallback, int min, int max) {
 
 // c10::Error::what() carries a C++ backtrace; users need the message alone.
 std::string messageOf(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) return error->what_without_backtrace();
+  if (const auto* error = dynamic_cast<const c10::Error*>(&e))
+    return error->what_without_backtrace();
   return e.what();
 }
 
@@ -76,7 +77,8 @@ class C10dCollectives final : public Collectives {
     try {
       issue()->wait();
     } catch (const std::exception& e) {
-      throw std::runtime_error(std::string(operation) + " over " + name_ + " failed: " + messageOf(e));
+      throw std::runtime_error(std::string(operation) + " over " + name_ +
+                               " failed: " + messageOf(e));
     }
   }
 
@@ -108,8 +110,9 @@ std::unique_ptr<Collectives> connectBackend(const Store& store, int rank, int wo
       c10::make_intrusive<c10d::ProcessGroupNCCL>(store.impl->store, rank, worldSize, options),
       name);
 #else
-  throw std::runtime_error("backend nccl requested, but this LibTorch was built without NCCL; "
-                           "use backend=gloo");
+  throw std::runtime_error(
+      "backend nccl requested, but this LibTorch was built without NCCL; "
+      "use backend=gloo");
 #endif
 }
 
@@ -160,15 +163,18 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Store& store, int rank,
                                                    std::chrono::milliseconds timeout) {
   if (!store.impl) throw std::invalid_argument("ProcessGroup::create: empty store");
   if (backend == Backend::Auto) backend = cuda ? Backend::Nccl : Backend::Gloo;
-  const std::string name = std::string(toString(backend)) + " " + describe(rank, worldSize, timeout);
+  const std::string name =
+      std::string(toString(backend)) + " " + describe(rank, worldSize, timeout);
 
   std::unique_ptr<Collectives> collectives;
   try {
     collectives = connectBackend(store, rank, worldSize, backend, timeout, name);
   } catch (const std::exception& e) {
     throw std::runtime_error("joining the " + name + " group failed (are all " +
-                             std::to_string(worldSize) + " ranks started and able to reach the "
-                             "master?): " + messageOf(e));
+                             std::to_string(worldSize) +
+                             " ranks started and able to reach the "
+                             "master?): " +
+                             messageOf(e));
   }
   return std::make_shared<ProcessGroup>(std::move(collectives), rank, worldSize, backend);
 }
@@ -198,7 +204,8 @@ std::vector<at::Tensor> ProcessGroup::allGather(const at::Tensor& tensor) {
   ++collectiveCount_;
   std::vector<at::Tensor> in{tensor.contiguous()};
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < worldSize_; ++r) out[0].push_back(at::empty_like(in[0]));
+  for (int r = 0; r < worldSize_; ++r)
+    out[0].push_back(at::empty_like(in[0]));
   collectives_->allGather(out, in);
   return out[0];
 }

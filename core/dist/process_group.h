@@ -34,7 +34,8 @@ class Collectives {
   virtual ~Collectives() = default;
   virtual void allReduceSum(std::vector<at::Tensor>& tensors) = 0;
   virtual void broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
-  virtual void allGather(std::vector<std::vector<at::Tensor>>& out, std::vector<at::Tensor>& in) = 0;
+  virtual void allGather(std::vector<std::vector<at::Tensor>>& out,
+                         std::vector<at::Tensor>& in) = 0;
   virtual void barrier() = 0;
 };
 

@@ -19,8 +19,9 @@ struct CheckedConfig {
 // A file that failed as a whole (missing, unreadable, bad YAML) has file-level diagnostics;
 // validating the defaults it fell back to would only add noise.
 bool fileFailed(const LoadedConfig& loaded) {
-  return std::any_of(loaded.diagnostics.begin(), loaded.diagnostics.end(),
-                     [](const Diagnostic& d) { return d.field.empty() && d.source != "command line"; });
+  return std::any_of(loaded.diagnostics.begin(), loaded.diagnostics.end(), [](const Diagnostic& d) {
+    return d.field.empty() && d.source != "command line";
+  });
 }
 
 CheckedConfig check(const CommandContext& ctx, const std::string& file,
@@ -30,8 +31,8 @@ CheckedConfig check(const CommandContext& ctx, const std::string& file,
   applyOverrides(checked.loaded, overrides);
   checked.diagnostics = checked.loaded.diagnostics;
   if (!fileFailed(checked.loaded)) {
-    for (auto diagnostics : {validate(checked.loaded.config, ctx.host),
-                             advise(checked.loaded.config, ctx.host)}) {
+    for (auto diagnostics :
+         {validate(checked.loaded.config, ctx.host), advise(checked.loaded.config, ctx.host)}) {
       attachLocations(diagnostics, checked.loaded.locations);
       checked.diagnostics.insert(checked.diagnostics.end(), diagnostics.begin(), diagnostics.end());
     }
@@ -45,7 +46,8 @@ std::string plural(std::size_t n, const std::string& word) {
 
 void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all) {
   // One stream keeps problems in file order; the exit code tells scripts whether any is an error.
-  for (const auto& d : all) ctx.out << format(d) << "\n";
+  for (const auto& d : all)
+    ctx.out << format(d) << "\n";
   ctx.out << name << ": " << plural(countSeverity(all, Severity::Error), "error") << ", "
           << plural(countSeverity(all, Severity::Warning), "warning") << ", "
           << plural(countSeverity(all, Severity::Info), "note") << "\n";
@@ -65,29 +67,35 @@ void printTopology(const CommandContext& ctx, const Config& config) {
     for (std::size_t i = 0; i < t.cudaDeviceIds.size(); ++i)
       devices += (i ? "," : " ") + std::to_string(t.cudaDeviceIds[i]);
   }
-  row(out, "devices", devices + ": " + std::to_string(t.ranksPerNode) + " rank(s) per node x " +
-                          std::to_string(dist.nnodes) + " node(s) = world size " +
-                          std::to_string(t.worldSize));
-  row(out, "backend", std::string(toString(t.backend)) +
-                          (dist.nnodes > 1 ? ", rendezvous at " + dist.master_addr + ":" +
-                                                 std::to_string(dist.master_port)
-                                           : ""));
-  row(out, "batch", "global " + std::to_string(config.train.batch) + " = " +
-                        std::to_string(t.perRankBatch) + " per rank; optimizer step every " +
-                        std::to_string(t.accumulate) + " iteration(s) (nbs " +
-                        std::to_string(config.train.nbs) + ")");
+  row(out, "devices",
+      devices + ": " + std::to_string(t.ranksPerNode) + " rank(s) per node x " +
+          std::to_string(dist.nnodes) + " node(s) = world size " + std::to_string(t.worldSize));
+  row(out, "backend",
+      std::string(toString(t.backend)) +
+          (dist.nnodes > 1
+               ? ", rendezvous at " + dist.master_addr + ":" + std::to_string(dist.master_port)
+               : ""));
+  row(out, "batch",
+      "global " + std::to_string(config.train.batch) + " = " + std::to_string(t.perRankBatch) +
+          " per rank; optimizer step every " + std::to_string(t.accumulate) +
+          " iteration(s) (nbs " + std::to_string(config.train.nbs) + ")");
   std::string norm = std::string(toString(dist.norm)) + ": ";
   switch (dist.norm) {
     case NormKind::BatchNorm:
-      norm += "each rank's BatchNorm statistics over its own " + std::to_string(t.bnBatch) + " image(s)";
+      norm += "each rank's BatchNorm statistics over its own " + std::to_string(t.bnBatch) +
+              " image(s)";
       break;
     case NormKind::SyncBatchNorm:
-      norm += "BatchNorm statistics all-reduced over " + std::to_string(t.bnBatch) +
-              " image(s) (" + std::to_string(t.perRankBatch) + " per rank x " +
-              std::to_string(t.worldSize) + " ranks)";
+      norm += "BatchNorm statistics all-reduced over " + std::to_string(t.bnBatch) + " image(s) (" +
+              std::to_string(t.perRankBatch) + " per rank x " + std::to_string(t.worldSize) +
+              " ranks)";
       break;
-    case NormKind::GroupNorm: norm += "GroupNorm, independent of the batch"; break;
-    case NormKind::FrozenBatchNorm: norm += "BatchNorm frozen at its running statistics"; break;
+    case NormKind::GroupNorm:
+      norm += "GroupNorm, independent of the batch";
+      break;
+    case NormKind::FrozenBatchNorm:
+      norm += "BatchNorm frozen at its running statistics";
+      break;
   }
   if (dist.precise_bn > 0)
     norm += "; PreciseBN over " + std::to_string(dist.precise_bn) + " batches before validation";
@@ -129,13 +137,14 @@ int printPlan(const CommandContext& ctx, const std::string& file,
   }
   const Config& c = checked.loaded.config;
   ctx.out << "Training plan for " << name << "\n";
-  row(ctx.out, "data", (c.data.data == "demo" ? std::string("built-in synthetic demo dataset")
-                                              : c.data.data) +
-                           ", images " + std::to_string(c.data.imgsz) + " px");
+  row(ctx.out, "data",
+      (c.data.data == "demo" ? std::string("built-in synthetic demo dataset") : c.data.data) +
+          ", images " + std::to_string(c.data.imgsz) + " px");
   row(ctx.out, "model", c.model.model);
   printTopology(ctx, c);
-  row(ctx.out, "schedule", std::to_string(c.train.epochs) + " epochs, optimizer " +
-                               c.train.optimizer + ", seed " + std::to_string(c.train.seed));
+  row(ctx.out, "schedule",
+      std::to_string(c.train.epochs) + " epochs, optimizer " + c.train.optimizer + ", seed " +
+          std::to_string(c.train.seed));
   row(ctx.out, "output", c.output.project + "/" + c.output.name);
   printDiagnostics(ctx, name, checked.diagnostics);
   return kExitOk;

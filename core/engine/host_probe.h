@@ -8,8 +8,8 @@
 namespace syncbn::engine {
 
 struct HostProbe {
-  HostFacts facts;            // CUDA device count as LibTorch sees it
-  std::string torchVersion;   // e.g. "1.13.0"
+  HostFacts facts;           // CUDA device count as LibTorch sees it
+  std::string torchVersion;  // e.g. "1.13.0"
   bool glooAvailable = false;
   bool ncclAvailable = false;
 };

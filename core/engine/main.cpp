@@ -1,6 +1,5 @@
 // syncbn-engine: the LibTorch side of SyncBN Studio, also usable headless.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "common/version.h"
@@ -25,22 +24,25 @@ int main(int argc, char** argv) {
   const HostProbe probe = probeHost();
   const CommandContext ctx{probe.facts, std::cout, std::cerr};
 
-  CLI::App app{"SyncBN Studio engine: multi-rank YOLO training with synchronized BatchNorm.\n"
-               "Configuration keys follow Ultralytics; override any of them as key=value."};
+  CLI::App app{
+      "SyncBN Studio engine: multi-rank YOLO training with synchronized BatchNorm.\n"
+      "Configuration keys follow Ultralytics; override any of them as key=value."};
   app.set_version_flag("--version", versionLine(probe));
   app.require_subcommand(1);
 
   std::vector<std::string> checkArgs;
-  auto* check = app.add_subcommand(
-      "check-config", "Validate a configuration file and print every error and piece of advice "
-                      "(exit 1 on errors)");
+  auto* check =
+      app.add_subcommand("check-config",
+                         "Validate a configuration file and print every error and piece of advice "
+                         "(exit 1 on errors)");
   check->add_option("FILE [key=value ...]", checkArgs, "Configuration YAML, then overrides")
       ->required();
 
   std::vector<std::string> planArgs;
   auto* plan = app.add_subcommand(
-      "plan", "Validate a configuration (default: built-in defaults) and print the training plan: "
-              "ranks, devices, per-rank and BatchNorm batch sizes, backend");
+      "plan",
+      "Validate a configuration (default: built-in defaults) and print the training plan: "
+      "ranks, devices, per-rank and BatchNorm batch sizes, backend");
   plan->add_option("[FILE] [key=value ...]", planArgs, "Configuration YAML and/or overrides");
 
   auto* defaults = app.add_subcommand("default-config", "Print the default configuration as YAML");
@@ -57,12 +59,15 @@ int main(int argc, char** argv) {
   verifyCmd->add_option("--nproc-per-node", launch.nprocPerNode, "Ranks on this node")
       ->check(CLI::Range(1, 1024));
   verifyCmd->add_option("--nnodes", launch.nnodes, "Nodes taking part")->check(CLI::Range(1, 4096));
-  verifyCmd->add_option("--node-rank", launch.nodeRank, "This node's index")->check(CLI::NonNegativeNumber);
+  verifyCmd->add_option("--node-rank", launch.nodeRank, "This node's index")
+      ->check(CLI::NonNegativeNumber);
   verifyCmd->add_option("--master-addr", launch.masterAddr, "Address of node 0");
-  verifyCmd->add_option("--master-port", launch.masterPort,
-                        "Rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
+  verifyCmd
+      ->add_option("--master-port", launch.masterPort,
+                   "Rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
       ->check(CLI::Range(0, 65535));
-  verifyCmd->add_option("--batch", verify.perRankBatch, "Images per rank")->check(CLI::Range(1, 4096));
+  verifyCmd->add_option("--batch", verify.perRankBatch, "Images per rank")
+      ->check(CLI::Range(1, 4096));
   verifyCmd->add_option("--timeout", timeoutSeconds, "Seconds a collective may wait")
       ->check(CLI::Range(1, 86400));
   verifyCmd->add_flag("--cuda", verify.cuda, "Use CUDA device LOCAL_RANK (NCCL)");

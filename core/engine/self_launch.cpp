@@ -6,7 +6,9 @@
 
 namespace syncbn::engine {
 
-bool isRankProcess(bool workerFlag) { return workerFlag || std::getenv("RANK") != nullptr; }
+bool isRankProcess(bool workerFlag) {
+  return workerFlag || std::getenv("RANK") != nullptr;
+}
 
 int launchThisCommandLine(int argc, char** argv, dist::LaunchOptions options) {
   std::error_code ec;

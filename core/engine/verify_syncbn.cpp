@@ -12,7 +12,10 @@ namespace {
 
 double relativeError(const torch::Tensor& actual, const torch::Tensor& expected) {
   const double scale = std::max(expected.abs().max().item<double>(), 1e-30);
-  return (actual.cpu().to(torch::kDouble) - expected.cpu().to(torch::kDouble)).abs().max().item<double>() /
+  return (actual.cpu().to(torch::kDouble) - expected.cpu().to(torch::kDouble))
+             .abs()
+             .max()
+             .item<double>() /
          scale;
 }
 
@@ -24,8 +27,8 @@ int verifySyncBnWorker(const VerifySyncBnOptions& options, std::ostream& out) {
   const auto group = dist::ProcessGroup::create(dist::Store::tcp(rendezvous), rendezvous.rank,
                                                 rendezvous.worldSize, Backend::Auto, options.cuda,
                                                 rendezvous.timeout);
-  const torch::Device device = options.cuda ? torch::Device(torch::kCUDA, rendezvous.localRank)
-                                            : torch::Device(torch::kCPU);
+  const torch::Device device =
+      options.cuda ? torch::Device(torch::kCUDA, rendezvous.localRank) : torch::Device(torch::kCPU);
   const int world = rendezvous.worldSize;
   const int64_t n = options.perRankBatch;
   const int64_t c = options.channels;
@@ -63,17 +66,19 @@ int verifySyncBnWorker(const VerifySyncBnOptions& options, std::ostream& out) {
   worst = std::max({worst, relativeError(sync->running_mean, oracle->running_mean),
                     relativeError(sync->running_var, oracle->running_var)});
 
-  torch::Tensor worstAll = torch::full({1}, worst, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  torch::Tensor worstAll =
+      torch::full({1}, worst, torch::TensorOptions().dtype(torch::kDouble).device(device));
   const auto gathered = group->allGather(worstAll);
   constexpr double kTolerance = 1e-10;  // float64
   double worstOfAll = 0;
-  for (const auto& w : gathered) worstOfAll = std::max(worstOfAll, w.item<double>());
+  for (const auto& w : gathered)
+    worstOfAll = std::max(worstOfAll, w.item<double>());
   if (rendezvous.rank == 0) {
     out << "verify-syncbn: " << world << " ranks x " << n << " images, " << c << " channels, "
         << options.steps << " steps on " << (options.cuda ? "CUDA" : "CPU") << " ("
         << toString(group->backend()) << "): max relative error " << worstOfAll << " against "
-        << "BatchNorm over the global batch of " << n * world << " images: "
-        << (worstOfAll <= kTolerance ? "OK" : "MISMATCH") << std::endl;
+        << "BatchNorm over the global batch of " << n * world
+        << " images: " << (worstOfAll <= kTolerance ? "OK" : "MISMATCH") << std::endl;
   }
   group->barrier();
   return worstOfAll <= kTolerance ? 0 : 1;

@@ -12,7 +12,8 @@ BnStatisticsProbe::BnStatisticsProbe(torch::nn::Module& model,
     : model_(model), group_(std::move(group)) {}
 
 void BnStatisticsProbe::arm() {
-  for (const auto& [name, norm] : normLayers(model_)) norm->setRecordBatchStatistics(true);
+  for (const auto& [name, norm] : normLayers(model_))
+    norm->setRecordBatchStatistics(true);
 }
 
 std::vector<LayerStatistics> BnStatisticsProbe::collect() {
@@ -29,7 +30,8 @@ std::vector<LayerStatistics> BnStatisticsProbe::collect() {
     parts.push_back(torch::full({1}, stats ? static_cast<double>(stats->count) : 0.0));
     norm->setRecordBatchStatistics(false);
   }
-  for (auto& part : parts) part = part.to(device, torch::kFloat);
+  for (auto& part : parts)
+    part = part.to(device, torch::kFloat);
   const torch::Tensor local = parts.empty() ? torch::zeros({0}) : torch::cat(parts);
 
   std::vector<torch::Tensor> perRank{local};
@@ -40,8 +42,8 @@ std::vector<LayerStatistics> BnStatisticsProbe::collect() {
   int64_t offset = 0;
   for (const auto& [name, norm] : layers) {
     const int64_t c = norm->channels();
-    const torch::Tensor means = all.slice(1, offset, offset + c);           // [W, C]
-    const torch::Tensor vars = all.slice(1, offset + c, offset + 2 * c);    // [W, C]
+    const torch::Tensor means = all.slice(1, offset, offset + c);                   // [W, C]
+    const torch::Tensor vars = all.slice(1, offset + c, offset + 2 * c);            // [W, C]
     const torch::Tensor counts = all.slice(1, offset + 2 * c, offset + 2 * c + 1);  // [W, 1]
     offset += 2 * c + 1;
 

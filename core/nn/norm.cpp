@@ -16,7 +16,9 @@ torch::Tensor findTensor(torch::nn::Module& module, const std::string& name) {
   return {};
 }
 
-bool isBatchNormKind(NormKind kind) { return kind != NormKind::GroupNorm; }
+bool isBatchNormKind(NormKind kind) {
+  return kind != NormKind::GroupNorm;
+}
 
 }  // namespace
 
@@ -28,7 +30,10 @@ int64_t groupNormGroups(int64_t channels) {
 
 Norm2dImpl::Norm2dImpl(int64_t channels, NormKind kind, const NormOptions& options,
                        std::shared_ptr<dist::ProcessGroup> group)
-    : channels_(channels), kind_(kind), options_(options), layer_(makeLayer(kind, std::move(group))) {
+    : channels_(channels),
+      kind_(kind),
+      options_(options),
+      layer_(makeLayer(kind, std::move(group))) {
   register_module("layer", layer_.ptr());
 }
 
@@ -66,7 +71,8 @@ torch::Tensor Norm2dImpl::forward(const torch::Tensor& x) {
 
 void Norm2dImpl::convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) {
   if (kind == kind_) {
-    if (auto* sync = layer_.ptr()->as<SyncBatchNorm2dImpl>()) sync->setProcessGroup(std::move(group));
+    if (auto* sync = layer_.ptr()->as<SyncBatchNorm2dImpl>())
+      sync->setProcessGroup(std::move(group));
     return;
   }
   torch::nn::AnyModule next = makeLayer(kind, std::move(group));
@@ -94,7 +100,8 @@ void Norm2dImpl::pretty_print(std::ostream& stream) const {
   stream << "syncbn::nn::Norm2d(" << channels_ << ", " << toString(kind_) << ")";
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(torch::nn::Module& root) {
+std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(
+    torch::nn::Module& root) {
   std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> layers;
   // include_self=false: named_modules on the root itself would need it to be owned by a
   // shared_ptr; a Norm2d is never a model's root.
@@ -107,7 +114,8 @@ std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(torc
 std::size_t convertNorms(torch::nn::Module& root, NormKind kind,
                          std::shared_ptr<dist::ProcessGroup> group) {
   const auto layers = normLayers(root);
-  for (const auto& [name, norm] : layers) norm->convertTo(kind, group);
+  for (const auto& [name, norm] : layers)
+    norm->convertTo(kind, group);
   return layers.size();
 }
 

@@ -19,7 +19,7 @@ class ProcessGroup;
 namespace syncbn::nn {
 
 struct NormOptions {
-  double eps = 1e-3;       // Ultralytics' BatchNorm settings
+  double eps = 1e-3;  // Ultralytics' BatchNorm settings
   double momentum = 0.03;
   bool freezeAffine = true;  // frozen BN: also freeze weight and bias
 };
@@ -74,7 +74,8 @@ class Norm2dImpl : public torch::nn::Module {
 TORCH_MODULE(Norm2d);
 
 // Every Norm2d in `root`'s tree, with its dotted name, in registration order.
-std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(torch::nn::Module& root);
+std::vector<std::pair<std::string, std::shared_ptr<Norm2dImpl>>> normLayers(
+    torch::nn::Module& root);
 
 // Converts every Norm2d in the tree; returns how many were converted.
 std::size_t convertNorms(torch::nn::Module& root, NormKind kind,

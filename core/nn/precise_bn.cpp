@@ -56,7 +56,8 @@ PreciseBnReport recalibrateBatchNorm(torch::nn::Module& model, int batches,
   model.train(true);
   // Momentum 1: after each forward the running statistics are exactly that batch's statistics
   // (mean, unbiased variance), which we sum in double.
-  for (auto& layer : layers) layer.setMomentum(1.0);
+  for (auto& layer : layers)
+    layer.setMomentum(1.0);
   for (int batch = 0; batch < batches; ++batch) {
     forwardOneBatch();
     for (auto& layer : layers) {

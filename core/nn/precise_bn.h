@@ -3,10 +3,10 @@
 // final weights (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021; as Detectron2 does).
 #pragma once
 
+#include <torch/nn/module.h>
+
 #include <functional>
 #include <memory>
-
-#include <torch/nn/module.h>
 
 namespace syncbn::dist {
 class ProcessGroup;

@@ -24,7 +24,9 @@ torch::ScalarType computeType(const Tensor& x) {
   return (t == torch::kHalf || t == torch::kBFloat16) ? torch::kFloat : t;
 }
 
-Tensor perChannel(const Tensor& v) { return v.view({1, -1, 1, 1}); }
+Tensor perChannel(const Tensor& v) {
+  return v.view({1, -1, 1, 1});
+}
 
 // Applies the synchronised normalisation; its backward issues the one backward all-reduce.
 // Inputs: x, weight, bias (undefined without affine), mean and invstd (global, compute dtype),
@@ -56,11 +58,13 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
     const Tensor& mean = saved[2];
     const Tensor& invstd = saved[3];
     const double count = ctx->saved_data["count"].toDouble();
-    auto group = c10::static_intrusive_pointer_cast<GroupCapsule>(
-                     ctx->saved_data["group"].toCapsule())->group;
+    auto group =
+        c10::static_intrusive_pointer_cast<GroupCapsule>(ctx->saved_data["group"].toCapsule())
+            ->group;
 
     const auto type = computeType(x);
-    const Tensor dy = gradOutputs[0].defined() ? gradOutputs[0].to(type) : torch::zeros_like(x, type);
+    const Tensor dy =
+        gradOutputs[0].defined() ? gradOutputs[0].to(type) : torch::zeros_like(x, type);
     const Tensor xc = x.to(type);
 
     // This rank's sums of dy and dy*(x-mean) in one fused pass: with the global mean and invstd
@@ -70,8 +74,8 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
     Tensor sumDyXmuInvstd = torch::zeros_like(mean);
     Tensor sumDy = torch::zeros_like(mean);
     if (x.numel() > 0) {
-      const auto sums = torch::native_batch_norm_backward(dy, xc, Tensor(), Tensor(), Tensor(),
-                                                          mean, invstd, true, 0.0, {false, true, true});
+      const auto sums = torch::native_batch_norm_backward(
+          dy, xc, Tensor(), Tensor(), Tensor(), mean, invstd, true, 0.0, {false, true, true});
       sumDyXmuInvstd = std::get<1>(sums);
       sumDy = std::get<2>(sums);
     }
@@ -136,8 +140,10 @@ void SyncBatchNorm2dImpl::reset() {
 void SyncBatchNorm2dImpl::pretty_print(std::ostream& stream) const {
   stream << "syncbn::nn::SyncBatchNorm2d(" << options.num_features() << ", eps=" << options.eps()
          << ", momentum=";
-  if (options.momentum()) stream << *options.momentum();
-  else stream << "None";
+  if (options.momentum())
+    stream << *options.momentum();
+  else
+    stream << "None";
   stream << ", affine=" << options.affine()
          << ", track_running_stats=" << options.track_running_stats() << ")";
 }
@@ -189,9 +195,9 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
       sumSquares = (var.to(torch::kDouble) + meanD * meanD) * localCount;
     }
   }
-  Tensor payload = torch::cat({sum, sumSquares,
-                               torch::tensor({static_cast<double>(localCount), needsGrad ? 1.0 : 0.0},
-                                             doubleOpts)});
+  Tensor payload = torch::cat(
+      {sum, sumSquares,
+       torch::tensor({static_cast<double>(localCount), needsGrad ? 1.0 : 0.0}, doubleOpts)});
   group_->allReduceSum(payload);
 
   const Tensor flags = payload.slice(0, 2 * channels).cpu();
@@ -201,7 +207,8 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
               group_->worldSize(), " ranks when training, got ", globalCount);
 
   const Tensor mean = payload.slice(0, 0, channels) / globalCount;
-  const Tensor var = (payload.slice(0, channels, 2 * channels) / globalCount - mean * mean).clamp_min(0);
+  const Tensor var =
+      (payload.slice(0, channels, 2 * channels) / globalCount - mean * mean).clamp_min(0);
   const Tensor invstd = (var + options.eps()).rsqrt();
 
   if (options.track_running_stats()) {

@@ -36,7 +36,7 @@ class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
   const std::shared_ptr<dist::ProcessGroup>& processGroup() const { return group_; }
 
   torch::nn::BatchNormOptions options;
-  torch::Tensor weight, bias;                                  // undefined unless affine
+  torch::Tensor weight, bias;                                    // undefined unless affine
   torch::Tensor running_mean, running_var, num_batches_tracked;  // undefined unless tracked
 
  private:

@@ -1,10 +1,9 @@
-// Per-layer cost of SyncBatchNorm2d against plain BatchNorm2d, both on W=2 ranks (threads, Gloo, CPU),
-// for YOLOv8n's BatchNorm shapes at 640 px, batch 2 per rank, and the communication per layer
+// Per-layer cost of SyncBatchNorm2d against plain BatchNorm2d, both on W=2 ranks (threads, Gloo,
+// CPU), for YOLOv8n's BatchNorm shapes at 640 px, batch 2 per rank, and the communication per layer
 // and step against torch.nn.SyncBatchNorm's. Prints a Markdown table (docs/benchmarks.md).
 // Usage: bench_syncbn [repetitions]
-#include <torch/torch.h>
-
 #include <malloc.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,14 +26,15 @@ struct Shape {
 
 // YOLOv8n (width 0.25) at 640: every BatchNorm's channels and feature-map size.
 const std::vector<Shape> kYolov8nBatchNorms{
-    {16, 320, 1}, {32, 160, 3}, {16, 160, 2},  {64, 80, 7},  {32, 80, 6},
-    {128, 40, 7}, {64, 40, 11}, {256, 20, 6},  {128, 20, 6}, {80, 80, 2},
-    {80, 40, 2},  {80, 20, 2},  {64, 20, 2},
+    {16, 320, 1}, {32, 160, 3}, {16, 160, 2}, {64, 80, 7}, {32, 80, 6}, {128, 40, 7}, {64, 40, 11},
+    {256, 20, 6}, {128, 20, 6}, {80, 80, 2},  {80, 40, 2}, {80, 20, 2}, {64, 20, 2},
 };
 
 // Best of N: on this shared 2-core machine the noise (page faults on first touch of freshly
 // allocated tensors, the other rank's work) only ever adds time.
-double best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+double best(const std::vector<double>& v) {
+  return *std::min_element(v.begin(), v.end());
+}
 
 template <class Layer>
 double timeForwardBackward(Layer& layer, const torch::Tensor& x, int reps) {
@@ -61,7 +61,8 @@ double slowestRank(int world, Body rankBody) {
       torch::set_num_threads(1);
       ms[r] = rankBody(r);
     });
-  for (auto& t : ranks) t.join();
+  for (auto& t : ranks)
+    t.join();
   return *std::max_element(ms.begin(), ms.end());
 }
 
@@ -86,13 +87,15 @@ int main(int argc, char** argv) {
         groups[r] = ProcessGroup::create(store, r, kWorld, syncbn::Backend::Gloo, false,
                                          std::chrono::seconds(60));
       });
-    for (auto& t : joining) t.join();
+    for (auto& t : joining)
+      t.join();
   }
 
   std::printf("Best of %d repetitions per layer, 2 ranks x %lld images.\n\n", reps,
               static_cast<long long>(kPerRank));
-  std::printf("| C | H=W | layers | BN fwd+bwd ms | SyncBN fwd+bwd ms | overhead | "
-              "collectives/step (ours, torch) | bytes sent/step (ours, torch) |\n");
+  std::printf(
+      "| C | H=W | layers | BN fwd+bwd ms | SyncBN fwd+bwd ms | overhead | "
+      "collectives/step (ours, torch) | bytes sent/step (ours, torch) |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   double totalLocal = 0, totalSync = 0, totalOursBytes = 0, totalTorchBytes = 0;
   int layers = 0;

@@ -33,8 +33,12 @@ Config randomConfig(std::mt19937& rng) {
         // Awkward binary fractions exercise shortest round-trip formatting.
         value = std::uniform_real_distribution<double>(spec.min, std::min(spec.max, 1e3))(rng);
         break;
-      case FieldType::Bool: value = std::bernoulli_distribution(0.5)(rng); break;
-      case FieldType::String: value = std::string("path with spaces/é #not-a-comment: x"); break;
+      case FieldType::Bool:
+        value = std::bernoulli_distribution(0.5)(rng);
+        break;
+      case FieldType::String:
+        value = std::string("path with spaces/é #not-a-comment: x");
+        break;
       case FieldType::Choice:
         value = std::string(spec.choices[rng() % spec.choices.size()]);
         break;
@@ -77,7 +81,8 @@ TEST(ConfigYaml, UltralyticsDefaults) {
 
 TEST(ConfigYaml, SectionedAndFlatKeysBothLoad) {
   const LoadedConfig loaded = parseConfigYaml(
-      "train:\n  epochs: 7\n  optimizer: adamw\nbatch: 4\ndistributed: {norm: syncbn, device: cpu}\n",
+      "train:\n  epochs: 7\n  optimizer: adamw\nbatch: 4\ndistributed: {norm: syncbn, device: "
+      "cpu}\n",
       "mixed.yaml");
   ASSERT_TRUE(loaded.diagnostics.empty()) << format(loaded.diagnostics.front());
   EXPECT_EQ(loaded.config.train.epochs, 7);
@@ -90,15 +95,15 @@ TEST(ConfigYaml, SectionedAndFlatKeysBothLoad) {
 TEST(ConfigYaml, EveryProblemReportedAtOnceWithLines) {
   const std::string text =
       "train:\n"
-      "  epochs: ten\n"         // line 2: wrong type
-      "  batchsize: 8\n"        // line 3: unknown key, suggestion
-      "  amp: maybe\n"          // line 4: not a bool
-      "  lr0: [1, 2]\n"         // line 5: not a scalar
+      "  epochs: ten\n"   // line 2: wrong type
+      "  batchsize: 8\n"  // line 3: unknown key, suggestion
+      "  amp: maybe\n"    // line 4: not a bool
+      "  lr0: [1, 2]\n"   // line 5: not a scalar
       "distributed:\n"
-      "  norm: layernorm\n"     // line 7: not a choice
-      "  cpu_ranks: 1.5\n"      // line 8: not an integer
-      "epochs: 3\n"             // line 9: duplicate of train.epochs
-      "optimiser: SGD\n";       // line 10: unknown top-level key
+      "  norm: layernorm\n"  // line 7: not a choice
+      "  cpu_ranks: 1.5\n"   // line 8: not an integer
+      "epochs: 3\n"          // line 9: duplicate of train.epochs
+      "optimiser: SGD\n";    // line 10: unknown top-level key
   const LoadedConfig loaded = parseConfigYaml(text, "bad.yaml");
   ASSERT_EQ(loaded.diagnostics.size(), 8u);
   const auto expect = [&](const std::string& field, int line, const std::string& fragment) {
@@ -124,7 +129,8 @@ TEST(ConfigYaml, EveryProblemReportedAtOnceWithLines) {
 }
 
 TEST(ConfigYaml, SyntaxErrorHasLine) {
-  const LoadedConfig loaded = parseConfigYaml("train:\n  epochs: 5\n  batch: [1, 2\n", "syntax.yaml");
+  const LoadedConfig loaded =
+      parseConfigYaml("train:\n  epochs: 5\n  batch: [1, 2\n", "syntax.yaml");
   ASSERT_EQ(loaded.diagnostics.size(), 1u);
   EXPECT_GT(loaded.diagnostics[0].line, 0);
   EXPECT_NE(loaded.diagnostics[0].message.find("YAML syntax"), std::string::npos);
@@ -142,7 +148,8 @@ TEST(ConfigYaml, RandomBytesNeverThrow) {
   std::mt19937 rng(3);
   for (int i = 0; i < 300; ++i) {
     std::string text(rng() % 200, '\0');
-    for (auto& ch : text) ch = static_cast<char>(rng() % 256);
+    for (auto& ch : text)
+      ch = static_cast<char>(rng() % 256);
     EXPECT_NO_THROW(parseConfigYaml(text, "random.yaml"));
   }
 }

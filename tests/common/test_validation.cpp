@@ -16,14 +16,17 @@ std::vector<std::string> errorFields(const Diagnostics& all) {
   return fields;
 }
 
-TEST(Validation, DefaultConfigIsValid) { EXPECT_TRUE(validate(Config{}).empty()); }
+TEST(Validation, DefaultConfigIsValid) {
+  EXPECT_TRUE(validate(Config{}).empty());
+}
 
 TEST(Validation, EveryRangeViolationNamesFieldAndBounds) {
   for (const auto& spec : configFields()) {
     if (spec.type != FieldType::Int && spec.type != FieldType::Float) continue;
     Config config;
     const double below = spec.min - 1;
-    spec.set(config, spec.type == FieldType::Int ? FieldValue{(long long)below} : FieldValue{below});
+    spec.set(config,
+             spec.type == FieldType::Int ? FieldValue{(long long)below} : FieldValue{below});
     const Diagnostics problems = validate(config);
     bool found = false;
     for (const auto& d : problems)

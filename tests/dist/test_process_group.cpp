@@ -23,12 +23,15 @@ class ScopedEnvironment {
       saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
       ::unsetenv(name);
     }
-    for (const auto& [name, value] : values) ::setenv(name, value, 1);
+    for (const auto& [name, value] : values)
+      ::setenv(name, value, 1);
   }
   ~ScopedEnvironment() {
     for (const auto& [name, value] : saved_) {
-      if (value) ::setenv(name.c_str(), value->c_str(), 1);
-      else ::unsetenv(name.c_str());
+      if (value)
+        ::setenv(name.c_str(), value->c_str(), 1);
+      else
+        ::unsetenv(name.c_str());
     }
   }
 
@@ -37,8 +40,11 @@ class ScopedEnvironment {
 };
 
 TEST(Rendezvous, ReadsTorchrunEnvironment) {
-  ScopedEnvironment env{{"RANK", "2"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "0"},
-                        {"MASTER_ADDR", "10.1.2.3"}, {"MASTER_PORT", "1234"}};
+  ScopedEnvironment env{{"RANK", "2"},
+                        {"WORLD_SIZE", "4"},
+                        {"LOCAL_RANK", "0"},
+                        {"MASTER_ADDR", "10.1.2.3"},
+                        {"MASTER_PORT", "1234"}};
   const Rendezvous r = Rendezvous::fromEnvironment();
   EXPECT_EQ(r.rank, 2);
   EXPECT_EQ(r.worldSize, 4);
@@ -82,7 +88,8 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
         r.worldSize = kWorld;
         r.masterPort = port;
         r.timeout = std::chrono::seconds(30);
-        auto group = ProcessGroup::create(Store::tcp(r), rank, kWorld, Backend::Auto, false, r.timeout);
+        auto group =
+            ProcessGroup::create(Store::tcp(r), rank, kWorld, Backend::Auto, false, r.timeout);
         if (group->backend() != Backend::Gloo) failures[rank] = "auto did not pick gloo on CPU";
         torch::Tensor t = torch::full({2}, static_cast<double>(rank + 1), torch::kDouble);
         group->allReduceSum(t);
@@ -100,8 +107,10 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
       }
     });
   }
-  for (auto& t : ranks) t.join();
-  for (int rank = 0; rank < kWorld; ++rank) EXPECT_EQ(failures[rank], "") << "rank " << rank;
+  for (auto& t : ranks)
+    t.join();
+  for (int rank = 0; rank < kWorld; ++rank)
+    EXPECT_EQ(failures[rank], "") << "rank " << rank;
 }
 
 TEST(ProcessGroup, HungCollectiveFailsAfterTheTimeoutNamingIt) {
@@ -124,7 +133,8 @@ TEST(ProcessGroup, HungCollectiveFailsAfterTheTimeoutNamingIt) {
   const auto waited = std::chrono::steady_clock::now() - start;
   rank0Done.set_value();
   rank1.join();
-  EXPECT_NE(message.find("all_reduce over gloo rank 0 of 2 (timeout 1 s) failed"), std::string::npos)
+  EXPECT_NE(message.find("all_reduce over gloo rank 0 of 2 (timeout 1 s) failed"),
+            std::string::npos)
       << message;
   EXPECT_EQ(message.find("frame #"), std::string::npos) << "backtrace leaked into: " << message;
   EXPECT_LT(waited, std::chrono::seconds(10));  // a bound on hanging, not a speed check

@@ -43,21 +43,27 @@ CommandResult run(Command command, HostFacts host = {}) {
 }
 
 TEST(CheckConfig, ValidFileSucceedsWithSummary) {
-  const TempConfig file("train: {batch: 8, nbs: 8, amp: false}\ndistributed: {device: cpu, cpu_ranks: 2, norm: syncbn}\n");
+  const TempConfig file(
+      "train: {batch: 8, nbs: 8, amp: false}\ndistributed: {device: cpu, cpu_ranks: 2, norm: "
+      "syncbn}\n");
   const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {}); });
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_NE(r.out.find("0 errors, 0 warnings, 0 notes"), std::string::npos) << r.out;
 }
 
 TEST(CheckConfig, PrintsAllErrorsWithFileAndLineAndExitsOne) {
-  const TempConfig file("train:\n  epochs: 0\n  batch: 3\ndistributed:\n  device: cpu\n  cpu_ranks: 2\n  norm: bn\n");
+  const TempConfig file(
+      "train:\n  epochs: 0\n  batch: 3\ndistributed:\n  device: cpu\n  cpu_ranks: 2\n  norm: bn\n");
   const CommandResult r = run([&](auto ctx) { return checkConfig(ctx, file.path(), {"lr0=-1"}); });
   EXPECT_EQ(r.code, kExitInvalid);
   EXPECT_NE(r.out.find(file.path() + ":2: error: train.epochs: must be between 1 and 100000"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find(file.path() + ":3: error: train.batch: global batch 3 does not divide"),
-            std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("command line: error: train.lr0: must be between"), std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("command line: error: train.lr0: must be between"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("3 errors"), std::string::npos) << r.out;
 }
 
@@ -78,12 +84,15 @@ TEST(CheckConfig, BrokenFileReportsOnlyTheFileProblem) {
 }
 
 TEST(Plan, ShowsRanksAndBatchPerBatchNorm) {
-  const CommandResult r = run([&](auto ctx) {
-    return printPlan(ctx, "", {"device=0,1", "batch=8", "norm=bn", "nbs=8"});
-  }, HostFacts{.cudaDevices = 2});
+  const CommandResult r = run(
+      [&](auto ctx) {
+        return printPlan(ctx, "", {"device=0,1", "batch=8", "norm=bn", "nbs=8"});
+      },
+      HostFacts{.cudaDevices = 2});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_NE(r.out.find("CUDA devices 0,1: 2 rank(s) per node x 1 node(s) = world size 2"),
-            std::string::npos) << r.out;
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("backend   nccl"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("global 8 = 4 per rank"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("own 4 image(s)"), std::string::npos) << r.out;

@@ -21,13 +21,15 @@ inline void runRanks(int worldSize,
   for (int rank = 0; rank < worldSize; ++rank) {
     threads.emplace_back([&, rank] {
       try {
-        body(rank, dist::ProcessGroup::create(store, rank, worldSize, Backend::Gloo, false, timeout));
+        body(rank,
+             dist::ProcessGroup::create(store, rank, worldSize, Backend::Gloo, false, timeout));
       } catch (...) {
         errors[static_cast<std::size_t>(rank)] = std::current_exception();
       }
     });
   }
-  for (auto& thread : threads) thread.join();
+  for (auto& thread : threads)
+    thread.join();
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
 }

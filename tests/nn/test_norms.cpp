@@ -18,9 +18,11 @@ using torch::Tensor;
 // conv -> norm -> SiLU, twice: a miniature of the detector's Conv blocks.
 struct TinyNetImpl : torch::nn::Module {
   explicit TinyNetImpl(NormKind kind)
-      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1)))),
+      : conv1(register_module("conv1",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1)))),
         norm1(register_module("norm1", Norm2d(8, kind))),
-        conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 6, 3).padding(1)))),
+        conv2(register_module("conv2",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 6, 3).padding(1)))),
         norm2(register_module("norm2", Norm2d(6, kind))) {}
   // x: [N, 3, H, W] -> [N, 6, H, W]
   Tensor forward(const Tensor& x) {
@@ -37,9 +39,11 @@ TORCH_MODULE(TinyNet);
 TinyNet trainedNet() {
   torch::manual_seed(1);
   TinyNet net(NormKind::BatchNorm);
-  for (int step = 0; step < 5; ++step) net(torch::randn({4, 3, 8, 8}) * 2 + 1);
+  for (int step = 0; step < 5; ++step)
+    net(torch::randn({4, 3, 8, 8}) * 2 + 1);
   torch::NoGradGuard noGrad;
-  for (auto& p : net->parameters()) p.add_(torch::randn_like(p) * 0.1);
+  for (auto& p : net->parameters())
+    p.add_(torch::randn_like(p) * 0.1);
   net->eval();
   return net;
 }
@@ -119,11 +123,13 @@ TEST(PreciseBn, RunningStatisticsAreTheExactAverageOfBatchStatistics) {
   Norm2d norm(3, NormKind::BatchNorm);
   torch::nn::Sequential model(norm);  // the norm sees the batches themselves
   std::vector<Tensor> batches;
-  for (int i = 0; i < 5; ++i) batches.push_back(torch::randn({4, 3, 5, 5}, torch::kDouble) * (i + 1) + i);
+  for (int i = 0; i < 5; ++i)
+    batches.push_back(torch::randn({4, 3, 5, 5}, torch::kDouble) * (i + 1) + i);
   model->to(torch::kDouble);
   model->eval();
   int next = 0;
-  const PreciseBnReport report = recalibrateBatchNorm(*model, 5, [&] { model->forward(batches[next++]); });
+  const PreciseBnReport report =
+      recalibrateBatchNorm(*model, 5, [&] { model->forward(batches[next++]); });
   EXPECT_EQ(report.layers, 1u);
   EXPECT_EQ(report.batches, 5);
 
@@ -137,13 +143,15 @@ TEST(PreciseBn, RunningStatisticsAreTheExactAverageOfBatchStatistics) {
   EXPECT_TRUE(torch::allclose(bn->running_mean, meanSum / 5, 0, 1e-12));
   EXPECT_TRUE(torch::allclose(bn->running_var, varSum / 5, 0, 1e-12));
   EXPECT_DOUBLE_EQ(*bn->options.momentum(), 0.03);  // restored
-  EXPECT_FALSE(model->is_training());                // restored
+  EXPECT_FALSE(model->is_training());               // restored
 }
 
 TEST(PreciseBn, AcrossRanksSyncBnAveragesGlobalBatches) {
   std::vector<Tensor> globalBatches;
-  for (int i = 0; i < 3; ++i) globalBatches.push_back(torch::randn({4, 2, 3, 3}, torch::kDouble) + i);
-  Tensor expectedMean = torch::zeros({2}, torch::kDouble), expectedVar = torch::zeros({2}, torch::kDouble);
+  for (int i = 0; i < 3; ++i)
+    globalBatches.push_back(torch::randn({4, 2, 3, 3}, torch::kDouble) + i);
+  Tensor expectedMean = torch::zeros({2}, torch::kDouble),
+         expectedVar = torch::zeros({2}, torch::kDouble);
   for (const auto& b : globalBatches) {
     const Tensor perChannel = b.transpose(0, 1).reshape({2, -1});
     expectedMean += perChannel.mean(1) / 3;
@@ -155,9 +163,9 @@ TEST(PreciseBn, AcrossRanksSyncBnAveragesGlobalBatches) {
       torch::nn::Sequential model(norm);
       model->to(torch::kDouble);
       int next = 0;
-      recalibrateBatchNorm(*model, 3, [&] {
-        model->forward(globalBatches[next++].slice(0, rank * 2, rank * 2 + 2));
-      }, group);
+      recalibrateBatchNorm(
+          *model, 3,
+          [&] { model->forward(globalBatches[next++].slice(0, rank * 2, rank * 2 + 2)); }, group);
       const Tensor mean = findRunningMean(norm);
       if (kind == NormKind::SyncBatchNorm) {
         EXPECT_TRUE(torch::allclose(mean, expectedMean, 0, 1e-12));
@@ -177,7 +185,8 @@ TEST(BnStatisticsProbe, ZeroWhenRanksAgreeAndMeasuresSpreadWhenTheyDoNot) {
     Norm2d norm(3, NormKind::BatchNorm, NormOptions{}, group);
     torch::nn::Sequential model(norm);
     BnStatisticsProbe probe(*model, group);
-    const Tensor same = torch::tensor({-1.0f, 1.0f}).view({2, 1, 1, 1}).expand({2, 3, 2, 2}).contiguous();
+    const Tensor same =
+        torch::tensor({-1.0f, 1.0f}).view({2, 1, 1, 1}).expand({2, 3, 2, 2}).contiguous();
     probe.arm();
     model->forward(same);
     auto stats = probe.collect();

@@ -18,7 +18,8 @@ using torch::Tensor;
 double maxRelativeError(const Tensor& actual, const Tensor& expected) {
   if (expected.numel() == 0) return actual.numel() == 0 ? 0.0 : 1.0;
   const double scale = std::max(expected.abs().max().item<double>(), 1e-30);
-  return (actual.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>() / scale;
+  return (actual.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>() /
+         scale;
 }
 
 // Channels with different means and spreads, so a wrong statistic cannot hide.
@@ -39,7 +40,8 @@ struct Case {
 
 std::string describe(const Case& c) {
   std::string s = c.dtype == torch::kDouble ? "float64 (" : "float32 (";
-  for (auto n : c.perRank) s += std::to_string(n) + ",";
+  for (auto n : c.perRank)
+    s += std::to_string(n) + ",";
   return s + (c.channelsLast ? ") channels_last" : ")");
 }
 
@@ -56,7 +58,9 @@ void expectEquivalentToGlobalBatchNorm(const Case& c) {
   // Oracle.
   torch::nn::BatchNorm2d oracle{torch::nn::BatchNorm2dOptions(kChannels)};
   oracle->to(c.dtype);
-  struct StepResult { Tensor y, dx, dw, db; };
+  struct StepResult {
+    Tensor y, dx, dw, db;
+  };
   std::vector<StepResult> expected;
   std::vector<Tensor> inputs, gradOutputs;
   for (int step = 0; step < kSteps; ++step) {
@@ -66,7 +70,8 @@ void expectEquivalentToGlobalBatchNorm(const Case& c) {
     const Tensor x = inputs.back().clone().requires_grad_(true);
     const Tensor y = oracle->forward(x);
     (y * gradOutputs.back()).sum().backward();
-    expected.push_back({y.detach(), x.grad(), oracle->weight.grad().clone(), oracle->bias.grad().clone()});
+    expected.push_back(
+        {y.detach(), x.grad(), oracle->weight.grad().clone(), oracle->bias.grad().clone()});
   }
 
   std::mutex mutex;
@@ -85,21 +90,26 @@ void expectEquivalentToGlobalBatchNorm(const Case& c) {
       (y * dy).sum().backward();
       EXPECT_LE(maxRelativeError(y, expected[step].y.slice(0, begin, begin + n)), c.tolerance)
           << "output, rank " << rank << " step " << step;
-      EXPECT_LE(maxRelativeError(x.grad(), expected[step].dx.slice(0, begin, begin + n)), c.tolerance)
+      EXPECT_LE(maxRelativeError(x.grad(), expected[step].dx.slice(0, begin, begin + n)),
+                c.tolerance)
           << "input grad, rank " << rank << " step " << step;
       std::lock_guard lock(mutex);
       weightGrads[step].push_back(bn->weight.grad().clone());
       biasGrads[step].push_back(bn->bias.grad().clone());
     }
-    EXPECT_LE(maxRelativeError(bn->running_mean, oracle->running_mean), c.tolerance) << "rank " << rank;
-    EXPECT_LE(maxRelativeError(bn->running_var, oracle->running_var), c.tolerance) << "rank " << rank;
+    EXPECT_LE(maxRelativeError(bn->running_mean, oracle->running_mean), c.tolerance)
+        << "rank " << rank;
+    EXPECT_LE(maxRelativeError(bn->running_var, oracle->running_var), c.tolerance)
+        << "rank " << rank;
     EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), kSteps);
   });
   // Each rank holds its share of the affine gradients; data-parallel sync adds them up.
   for (int step = 0; step < kSteps; ++step) {
-    EXPECT_LE(maxRelativeError(torch::stack(weightGrads[step]).sum(0), expected[step].dw), c.tolerance)
+    EXPECT_LE(maxRelativeError(torch::stack(weightGrads[step]).sum(0), expected[step].dw),
+              c.tolerance)
         << "weight grad, step " << step;
-    EXPECT_LE(maxRelativeError(torch::stack(biasGrads[step]).sum(0), expected[step].db), c.tolerance)
+    EXPECT_LE(maxRelativeError(torch::stack(biasGrads[step]).sum(0), expected[step].db),
+              c.tolerance)
         << "bias grad, step " << step;
   }
 }
@@ -129,7 +139,8 @@ TEST(SyncBatchNorm2d, VeryUnevenRanksRunningStatsConvergeToGlobalStatistics) {
     bn->to(torch::kDouble);
     const int64_t begin = rank == 0 ? 0 : (rank == 1 ? 1 : 11);
     const Tensor x = all.slice(0, begin, begin + sizes[rank]);
-    for (int step = 0; step < 50; ++step) bn->forward(x);
+    for (int step = 0; step < 50; ++step)
+      bn->forward(x);
     EXPECT_LE(maxRelativeError(bn->running_mean, expectedMean), 1e-10);
     EXPECT_LE(maxRelativeError(bn->running_var, expectedVar), 1e-10);
   });
@@ -189,16 +200,19 @@ TEST(SyncBatchNorm2d, RankWhoseInputNeedsNoGradientStillJoinsBackward) {
     (oracle->forward(input) * x).sum().backward();
     return input.grad();
   }();
-  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
-    SyncBatchNorm2d bn(torch::nn::BatchNormOptions(3).affine(false), group);
-    bn->to(torch::kDouble);
-    Tensor input = x.slice(0, rank * 2, rank * 2 + 2).clone();
-    if (rank == 0) input.requires_grad_(true);
-    (bn->forward(input) * x.slice(0, rank * 2, rank * 2 + 2)).sum().backward();
-    if (rank == 0) {
-      EXPECT_LE(maxRelativeError(input.grad(), expectedGrad.slice(0, 0, 2)), 1e-10);
-    }
-  }, std::chrono::seconds(10));
+  runRanks(
+      2,
+      [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+        SyncBatchNorm2d bn(torch::nn::BatchNormOptions(3).affine(false), group);
+        bn->to(torch::kDouble);
+        Tensor input = x.slice(0, rank * 2, rank * 2 + 2).clone();
+        if (rank == 0) input.requires_grad_(true);
+        (bn->forward(input) * x.slice(0, rank * 2, rank * 2 + 2)).sum().backward();
+        if (rank == 0) {
+          EXPECT_LE(maxRelativeError(input.grad(), expectedGrad.slice(0, 0, 2)), 1e-10);
+        }
+      },
+      std::chrono::seconds(10));
 }
 
 TEST(SyncBatchNorm2d, SingleValuePerChannelIsValidAcrossRanks) {
