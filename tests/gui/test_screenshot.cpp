@@ -1,6 +1,6 @@
 // Not a check: renders docs/screenshots/main-window.png when SYNCBN_SCREENSHOT names the output,
 // rendered by the real X11 platform under Xvfb:
-//   SYNCBN_SCREENSHOT=$PWD/docs/screenshots/main-window.png QT_QPA_PLATFORM=xcb \
+//   SYNCBN_SCREENSHOT=$PWD/docs/screenshots/main-window.png QT_QPA_PLATFORM=xcb
 //     xvfb-run -a -s "-screen 0 1280x800x24" build/tests/gui/test_gui --gtest_filter='Screenshot*'
 
 #include <gtest/gtest.h>
