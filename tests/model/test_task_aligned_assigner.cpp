@@ -49,10 +49,10 @@ Box shifted(const Box& b, double dx) {
   return {b.x1 + dx, b.y1, b.x2 + dx, b.y2};
 }
 
-// Anchor 0 predicts the GT, anchors 1 and 2 the GT shifted right by 2 and 4 pixels; anchors 3
-// and 4 predict the GT exactly and score highest, but their centres are outside it.
+// Anchors 0, 1, 2 predict the GT shifted right by 1, 2 and 4 pixels; anchors 3 and 4 predict
+// the GT exactly and score highest, but their centres are outside it.
 struct OneBoxCase {
-  Tensor boxes = boxesTensor({kGt, shifted(kGt, 2), shifted(kGt, 4), kGt, kGt});
+  Tensor boxes = boxesTensor({shifted(kGt, 1), shifted(kGt, 2), shifted(kGt, 4), kGt, kGt});
   std::vector<double> classOne{0.04, 0.9, 0.5, 0.99, 0.99};
   Tensor scores = scoresTensor({0.8, 0.8, 0.8, 0.8, 0.8}, classOne);
   Tensor gtLabels = torch::tensor({{1}}, torch::kLong);
@@ -60,7 +60,8 @@ struct OneBoxCase {
   Tensor gtMask = torch::tensor({{true}});
 
   // Alignment s^0.5 * u^6 with u the CIoU against the GT, for the three candidates.
-  std::vector<double> overlap{1.0, oracle::ciou(kGt, shifted(kGt, 2)),
+  std::vector<double> overlap{oracle::ciou(kGt, shifted(kGt, 1)),
+                              oracle::ciou(kGt, shifted(kGt, 2)),
                               oracle::ciou(kGt, shifted(kGt, 4))};
   double alignment(int i) const { return std::sqrt(classOne[i]) * std::pow(overlap[i], 6); }
 
@@ -73,16 +74,18 @@ struct OneBoxCase {
 TEST(TaskAlignedAssigner, OneBoxTopKAmongCandidatesWithNormalisedScores) {
   const OneBoxCase c;
   // The case is built so that anchor 1 aligns best, then anchor 0, then anchor 2:
-  // 0.9^0.5 * 0.841^6 = 0.335 > 0.04^0.5 * 1 = 0.2 > 0.5^0.5 * 0.695^6 = 0.080.
+  // 0.9^0.5 * 0.841^6 = 0.335 > 0.04^0.5 * 0.918^6 = 0.120 > 0.5^0.5 * 0.695^6 = 0.080,
+  // while anchor 0 overlaps best.
   ASSERT_GT(c.alignment(1), c.alignment(0));
   ASSERT_GT(c.alignment(0), c.alignment(2));
 
   const Assignment a = c.assign(2);
   EXPECT_EQ(foregroundOf(a), (std::vector<bool>{true, true, false, false, false}));
-  // Target = alignment * (best IoU among the positives = 1, anchor 0's) / best alignment.
+  // Target = alignment * (best IoU among the positives, anchor 0's) / best alignment (anchor 1's).
+  ASSERT_GT(c.overlap[0], c.overlap[1]);
   const double best = c.alignment(1);
-  EXPECT_NEAR(a.scores[0][0][1].item<double>(), c.alignment(0) / best, 1e-6);
-  EXPECT_NEAR(a.scores[0][1][1].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(a.scores[0][0][1].item<double>(), c.alignment(0) * c.overlap[0] / best, 1e-6);
+  EXPECT_NEAR(a.scores[0][1][1].item<double>(), c.overlap[0], 1e-6);
   EXPECT_EQ(a.scores.select(2, 0).abs().sum().item<double>(), 0.0);  // only the GT's class
   EXPECT_EQ(a.scores[0].slice(0, 2).abs().sum().item<double>(), 0.0);
   for (int i : {0, 1}) {
@@ -98,7 +101,8 @@ TEST(TaskAlignedAssigner, TopKLargerThanCandidatesTakesThemAll) {
   EXPECT_EQ(foregroundOf(a), (std::vector<bool>{true, true, true, false, false}));
   const double best = c.alignment(1);
   for (int i : {0, 1, 2})
-    EXPECT_NEAR(a.scores[0][i][1].item<double>(), c.alignment(i) / best, 1e-6) << "anchor " << i;
+    EXPECT_NEAR(a.scores[0][i][1].item<double>(), c.alignment(i) * c.overlap[0] / best, 1e-6)
+        << "anchor " << i;
 }
 
 TEST(TaskAlignedAssigner, AnchorOfTwoBoxesGoesToTheOneItOverlapsMost) {
