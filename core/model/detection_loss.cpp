@@ -145,10 +145,9 @@ DetectionLoss::DecodedHead DetectionLoss::decode(const std::vector<Tensor>& leve
   return head;
 }
 
-Assignment DetectionLoss::assign(const DecodedHead& head, const std::vector<Tensor>& levels,
-                                 const Tensor& targets) const {
-  const PaddedTargets gt = padTargets(targets, levels[0].size(0), head.imageWidth, head.imageHeight,
-                                      layout_.nc, head.predictedBoxes);
+Assignment DetectionLoss::assign(const DecodedHead& head, const Tensor& targets) const {
+  const PaddedTargets gt = padTargets(targets, head.classLogits.size(0), head.imageWidth,
+                                      head.imageHeight, layout_.nc, head.predictedBoxes);
   // The assigner works in pixels on detached predictions.
   const Tensor& stride = head.anchors.strides;
   return assigner_(head.classLogits.detach().sigmoid(), head.predictedBoxes.detach() * stride,
@@ -181,11 +180,11 @@ DetectionLossResult DetectionLoss::lossFor(const DecodedHead& head,
 DetectionLossResult DetectionLoss::operator()(const std::vector<Tensor>& levels,
                                               const Tensor& targets) const {
   const DecodedHead head = decode(levels);
-  return lossFor(head, assign(head, levels, targets));
+  return lossFor(head, assign(head, targets));
 }
 
 Assignment DetectionLoss::assign(const std::vector<Tensor>& levels, const Tensor& targets) const {
-  return assign(decode(levels), levels, targets);
+  return assign(decode(levels), targets);
 }
 
 DetectionLossResult DetectionLoss::lossFor(const std::vector<Tensor>& levels,

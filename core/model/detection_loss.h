@@ -87,8 +87,7 @@ class DetectionLoss {
  private:
   struct DecodedHead;
   DecodedHead decode(const std::vector<at::Tensor>& levels) const;
-  Assignment assign(const DecodedHead& head, const std::vector<at::Tensor>& levels,
-                    const at::Tensor& targets) const;
+  Assignment assign(const DecodedHead& head, const at::Tensor& targets) const;
   DetectionLossResult lossFor(const DecodedHead& head, const Assignment& assignment) const;
 
   HeadLayout layout_;

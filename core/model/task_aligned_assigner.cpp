@@ -69,12 +69,15 @@ Assignment TaskAlignedAssigner::operator()(const Tensor& scores, const Tensor& b
   // [N, G, A]: the score of each GT's class at every anchor, and the clamped CIoU.
   const Tensor classScores =
       scores.transpose(1, 2).gather(1, labels.unsqueeze(-1).expand({n, g, a}));
-  const Tensor zero = torch::zeros({}, boxes.options());
-  const Tensor overlaps = torch::where(
-      eligible, completeIou(gtBoxes.unsqueeze(2), boxes.unsqueeze(1)).clamp_min(0), zero);
+  // CIoU only for the candidate pairs: all N x G x A pairs would cost far more memory.
+  Tensor overlaps = torch::zeros({n, g, a}, boxes.options());
+  overlaps.index_put_({eligible},
+                      completeIou(gtBoxes.unsqueeze(2).expand({n, g, a, 4}).index({eligible}),
+                                  boxes.unsqueeze(1).expand({n, g, a, 4}).index({eligible}))
+                          .clamp_min(0));
   const Tensor alignment = torch::where(
       eligible, classScores.to(overlaps.dtype()).pow(options_.alpha) * overlaps.pow(options_.beta),
-      zero);
+      torch::zeros({}, overlaps.options()));
 
   // Top-k anchors per GT by alignment, among its candidates only (-1 ranks the others last).
   const int64_t k = std::min(options_.topk, a);
