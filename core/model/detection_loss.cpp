@@ -131,9 +131,14 @@ DetectionLoss::DecodedHead DetectionLoss::decode(const std::vector<Tensor>& leve
                                   " is not floating point");
   }
   const int64_t n = levels[0].size(0), reg = layout_.regMax, boxChannels = 4 * reg;
+  // Half-precision outputs (mixed precision) are decoded in float32: pixel coordinates, the
+  // IoU powers and the sums over anchors need its range and precision.
+  Tensor flat = flattenLevels(levels);  // [N, C, A]
+  if (flat.scalar_type() == torch::kHalf || flat.scalar_type() == torch::kBFloat16)
+    flat = flat.to(torch::kFloat);
   DecodedHead head;
-  head.anchors = makeAnchors(levels, layout_.strides);
-  const Tensor flat = flattenLevels(levels);  // [N, C, A]
+  const AnchorGrid anchors = makeAnchors(levels, layout_.strides);
+  head.anchors = {anchors.points.to(flat.dtype()), anchors.strides.to(flat.dtype())};
   const int64_t a = flat.size(2);
   const Tensor boxDistributions = flat.narrow(1, 0, boxChannels);
   head.binLogits = boxDistributions.transpose(1, 2).reshape({n, a, 4, reg});

@@ -50,7 +50,7 @@ Assignment TaskAlignedAssigner::operator()(const Tensor& scores, const Tensor& b
   torch::NoGradGuard noGrad;
   const auto longOptions = scores.options().dtype(torch::kLong);
   if (g == 0) {
-    return {torch::zeros({n, a}, longOptions), torch::zeros({n, a, 4}, boxes.options()),
+    return {torch::zeros({n, a}, longOptions), torch::zeros({n, a, 4}, gtBoxes.options()),
             torch::zeros_like(scores), torch::zeros({n, a}, scores.options().dtype(torch::kBool)),
             torch::zeros({n, a}, longOptions)};
   }
@@ -58,8 +58,7 @@ Assignment TaskAlignedAssigner::operator()(const Tensor& scores, const Tensor& b
   const Tensor labels = gtLabels.to(torch::kLong).clamp_min(0);  // padded slots may hold anything
   const Tensor valid = gtMask.to(torch::kBool).unsqueeze(-1);    // [N, G, 1]
 
-  // Candidates: the anchor centre strictly inside the GT, min(x - x1, y - y1, x2 - x, y2 - y) >
-  // eps.
+  // Candidates: centre strictly inside the GT, min(x - x1, y - y1, x2 - x, y2 - y) > eps.
   const Tensor points = anchorPoints.to(gtBoxes.dtype()).view({1, 1, a, 2});
   const Tensor topLeft = gtBoxes.narrow(-1, 0, 2).unsqueeze(2);      // [N, G, 1, 2]
   const Tensor bottomRight = gtBoxes.narrow(-1, 2, 2).unsqueeze(2);  // [N, G, 1, 2]
@@ -70,10 +69,11 @@ Assignment TaskAlignedAssigner::operator()(const Tensor& scores, const Tensor& b
   const Tensor classScores =
       scores.transpose(1, 2).gather(1, labels.unsqueeze(-1).expand({n, g, a}));
   // CIoU only for the candidate pairs: all N x G x A pairs would cost far more memory.
-  Tensor overlaps = torch::zeros({n, g, a}, boxes.options());
+  const Tensor predicted = boxes.to(gtBoxes.options());
+  Tensor overlaps = torch::zeros({n, g, a}, gtBoxes.options());
   overlaps.index_put_({eligible},
                       completeIou(gtBoxes.unsqueeze(2).expand({n, g, a, 4}).index({eligible}),
-                                  boxes.unsqueeze(1).expand({n, g, a, 4}).index({eligible}))
+                                  predicted.unsqueeze(1).expand({n, g, a, 4}).index({eligible}))
                           .clamp_min(0));
   const Tensor alignment = torch::where(
       eligible, classScores.to(overlaps.dtype()).pow(options_.alpha) * overlaps.pow(options_.beta),

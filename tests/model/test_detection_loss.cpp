@@ -259,6 +259,18 @@ TEST(DetectionLoss, Float32AgreesWithFloat64) {
     EXPECT_NEAR(value(single), value(twice), 1e-4 * value(twice));
 }
 
+TEST(DetectionLoss, HalfPrecisionOutputsAreScoredInFloat32) {
+  const DetectionLoss loss(oneClassLayout());
+  const DetectionLossResult d = loss(HandCase::levels(torch::kFloat64), HandCase::targets());
+  const auto levels = HandCase::levels(torch::kBFloat16);  // the logits are exact in bfloat16
+  const DetectionLossResult b = loss(levels, HandCase::targets());
+  EXPECT_EQ(b.total.scalar_type(), torch::kFloat32);
+  EXPECT_NEAR(value(b.total), value(d.total), 1e-4 * value(d.total));
+  b.total.backward();
+  EXPECT_EQ(levels[0].grad().scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(levels[0].grad().isfinite().all().item<bool>());
+}
+
 TEST(DetectionLoss, NoTargetsGivesBackgroundOnlyLossWithGradients) {
   torch::manual_seed(3);
   HeadLayout layout;
