@@ -363,6 +363,15 @@ class Parser {
   std::vector<int64_t> strides_;   // output stride of each layer so far
 };
 
+// "n".."x" or "yolov8n.yaml".."yolov8x.yaml"; `scale` receives the letter.
+bool isBuiltinName(const std::string& model, std::string* scale = nullptr) {
+  static const std::regex kBuiltin("[nsmlx]|yolov8([nsmlx])\\.yaml");
+  std::smatch match;
+  if (!std::regex_match(model, match, kBuiltin)) return false;
+  if (scale) *scale = match[1].matched ? match[1].str() : model;
+  return true;
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ModelDefinitionError(path, 0, 0, "", "cannot open the model file");
@@ -408,12 +417,20 @@ ModelDefinition parseModelDefinition(const std::string& yamlText, const std::str
   return Parser(source, nc).parse(yamlText, name, scale);
 }
 
+bool isModelArgument(const std::string& argument) {
+  if (argument == "yolov8.yaml" || isBuiltinName(argument)) return true;
+  try {
+    const YAML::Node root = YAML::LoadFile(argument);
+    return root.IsMap() && root["backbone"];
+  } catch (const YAML::Exception&) {
+    return false;  // unreadable or not YAML: let the configuration loader report it
+  }
+}
+
 ModelDefinition loadModelDefinition(const std::string& model, const std::string& scale,
                                     std::optional<int64_t> nc) {
-  static const std::regex kBuiltin("(?:yolov8)?([nsmlx])(?:\\.yaml)?");
-  std::smatch match;
-  if (std::regex_match(model, match, kBuiltin)) {
-    const std::string fromName = match[1];
+  std::string fromName;
+  if (isBuiltinName(model, &fromName)) {
     if (!scale.empty() && scale != fromName)
       throw ModelDefinitionError(model, 0, 0, "model.scale",
                                  "scale '" + scale + "' contradicts the model name");
@@ -428,6 +445,7 @@ ModelDefinition loadModelDefinition(const std::string& model, const std::string&
   std::string stem = std::filesystem::path(model).stem().string();
   std::string chosen = scale;
   static const std::regex kScaleInStem("yolov\\d+([nslmx])");
+  std::smatch match;
   if (chosen.empty() && std::regex_search(stem, match, kScaleInStem)) chosen = match[1];
   if (stem.rfind("yolo", 0) == 0) stem.replace(0, 4, "YOLO");
   return parseModelDefinition(readFile(model), model, stem, chosen, nc);

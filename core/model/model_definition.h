@@ -75,6 +75,10 @@ ModelDefinition parseModelDefinition(const std::string& yamlText, const std::str
 ModelDefinition loadModelDefinition(const std::string& model, const std::string& scale = "",
                                     std::optional<int64_t> nc = std::nullopt);
 
+// Whether `argument` names a model rather than a training configuration: a built-in name, or a
+// YAML file with a `backbone` (the engine's commands take either).
+bool isModelArgument(const std::string& argument);
+
 // The compiled-in resources/models/yolov8.yaml.
 std::string_view builtinYolov8Yaml();
 
