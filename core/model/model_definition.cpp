@@ -380,13 +380,24 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
+// "file:line:column: field: message", leaving out what is unknown.
+std::string errorText(const std::string& source, int line, int column, const std::string& field,
+                      const std::string& message) {
+  std::ostringstream text;
+  text << source;
+  if (line > 0) text << ':' << line;
+  if (line > 0 && column > 0) text << ':' << column;
+  text << ": ";
+  if (!field.empty()) text << field << ": ";
+  text << message;
+  return text.str();
+}
+
 }  // namespace
 
 ModelDefinitionError::ModelDefinitionError(const std::string& source, int line, int column,
                                            const std::string& field, const std::string& message)
-    : std::runtime_error(source + (line > 0 ? ":" + std::to_string(line) : "") +
-                         (line > 0 && column > 0 ? ":" + std::to_string(column) : "") + ": " +
-                         (field.empty() ? "" : field + ": ") + message),
+    : std::runtime_error(errorText(source, line, column, field, message)),
       source_(source),
       line_(line),
       field_(field) {}
