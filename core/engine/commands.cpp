@@ -7,6 +7,8 @@
 #include "common/advice.h"
 #include "common/config_yaml.h"
 #include "common/validation.h"
+#include "model/detection_model.h"
+#include "model/model_summary.h"
 
 namespace syncbn::engine {
 namespace {
@@ -147,6 +149,32 @@ int printPlan(const CommandContext& ctx, const std::string& file,
           std::to_string(c.train.seed));
   row(ctx.out, "output", c.output.project + "/" + c.output.name);
   printDiagnostics(ctx, name, checked.diagnostics);
+  return kExitOk;
+}
+
+int printModelInfo(const CommandContext& ctx, const std::string& file,
+                   const std::vector<std::string>& overrides) {
+  const bool fileIsModel = !file.empty() && model::isModelArgument(file);
+  const CheckedConfig checked = check(ctx, fileIsModel ? "" : file, overrides);
+  if (hasErrors(checked.diagnostics)) {
+    printDiagnostics(ctx, file.empty() ? "default configuration" : file, checked.diagnostics);
+    return kExitInvalid;
+  }
+  const Config& c = checked.loaded.config;
+  const std::string name = fileIsModel ? file : c.model.model;
+  try {
+    // nc: the model file's own until datasets arrive (issue 5).
+    const model::DetectionModel net(model::loadModelDefinition(name, c.model.scale),
+                                    model::NormChoice{c.distributed.norm, nullptr});
+    const model::ModelDefinition& def = net->definition();
+    ctx.out << "Model " << name << ": " << def.source
+            << (def.scale.empty() ? "" : ", scale " + def.scale) << ", " << def.nc
+            << " classes, norm " << toString(c.distributed.norm) << "\n";
+    model::printSummary(ctx.out, model::summarize(*net, c.data.imgsz));
+  } catch (const model::ModelDefinitionError& e) {
+    ctx.err << "error: " << e.what() << "\n";
+    return kExitInvalid;
+  }
   return kExitOk;
 }
 

@@ -27,6 +27,12 @@ int checkConfig(const CommandContext& ctx, const std::string& file,
 int printPlan(const CommandContext& ctx, const std::string& file,
               const std::vector<std::string>& overrides);
 
+// `model-info [CONFIG|MODEL] [key=value ...]`: the model's per-layer table, parameters and
+// GFLOPs at data.imgsz. MODEL is a built-in name (yolov8n.yaml) or a model YAML; otherwise the
+// model comes from the configuration's model.model and model.scale.
+int printModelInfo(const CommandContext& ctx, const std::string& file,
+                   const std::vector<std::string>& overrides);
+
 // `default-config`: the default configuration as YAML, ready to edit.
 int printDefaultConfig(const CommandContext& ctx);
 

@@ -45,6 +45,15 @@ int main(int argc, char** argv) {
       "ranks, devices, per-rank and BatchNorm batch sizes, backend");
   plan->add_option("[FILE] [key=value ...]", planArgs, "Configuration YAML and/or overrides");
 
+  std::vector<std::string> modelArgs;
+  auto* modelInfo = app.add_subcommand(
+      "model-info",
+      "Print the model's layers, parameters and GFLOPs at data.imgsz. Give a model "
+      "(yolov8n.yaml..yolov8x.yaml or a model YAML) or a configuration (default: built-in "
+      "defaults), then overrides");
+  modelInfo->add_option("[CONFIG|MODEL] [key=value ...]", modelArgs,
+                        "Configuration or model YAML and/or overrides");
+
   auto* defaults = app.add_subcommand("default-config", "Print the default configuration as YAML");
 
   VerifySyncBnOptions verify;
@@ -89,6 +98,10 @@ int main(int argc, char** argv) {
     if (!splitArguments(planArgs, file, overrides, std::cerr)) return kExitUsage;
     std::cout << versionLine(probe) << "\n";
     return printPlan(ctx, file, overrides);
+  }
+  if (*modelInfo) {
+    if (!splitArguments(modelArgs, file, overrides, std::cerr)) return kExitUsage;
+    return printModelInfo(ctx, file, overrides);
   }
   if (*defaults) return printDefaultConfig(ctx);
   if (*verifyCmd) {

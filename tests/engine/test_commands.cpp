@@ -125,5 +125,40 @@ TEST(SplitArguments, OneFileAndOverrides) {
   EXPECT_NE(err.str().find("more than one"), std::string::npos);
 }
 
+TEST(ModelInfo, TakesAModelFileOrTheConfigurationsModel) {
+  // A model YAML given directly: a two-layer model, channels scaled by the file's only scale.
+  // (TempConfig names files after the test, so the model is written beside it under its own name.)
+  const TempConfig scratch("");
+  const std::string modelPath = scratch.path() + ".model.yaml";
+  std::ofstream(modelPath)
+      << ("nc: 3\nscales:\n  t: [1.0, 0.5, 64]\nbackbone:\n  - [-1, 1, Conv, [32, 3, 2]]\n"
+          "head:\n  - [[0], 1, Detect, [nc]]\n");
+  CommandResult r = run([&](auto ctx) { return printModelInfo(ctx, modelPath, {}); });
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  // Conv 3->16 k3: 16*3*9 weights + 2*16 BN = 464, as YOLOv8n's first layer.
+  EXPECT_NE(r.out.find("464  Conv        [3, 16, 3, 2]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("scale t, 3 classes"), std::string::npos) << r.out;
+
+  // A configuration naming that model, and its image size.
+  const TempConfig config("data: {imgsz: 64}\nmodel: {model: " + modelPath + "}\n");
+  r = run([&](auto ctx) { return printModelInfo(ctx, config.path(), {}); });
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("(at 64x64)"), std::string::npos) << r.out;
+
+  r = run([&](auto ctx) { return printModelInfo(ctx, config.path(), {"model=yolov8s.yaml"}); });
+  EXPECT_NE(r.out.find("YOLOv8s summary: 224 layers, 11166560 parameters"), std::string::npos)
+      << r.out;
+  std::filesystem::remove(modelPath);
+}
+
+TEST(ModelInfo, BadModelFileIsAnErrorWithItsLine) {
+  const TempConfig model(
+      "nc: 3\nbackbone:\n  - [-1, 1, Conv, [32, 3, 2]]\nhead:\n  - [-1, 1, Dtect, [nc]]\n");
+  const CommandResult r = run([&](auto ctx) { return printModelInfo(ctx, model.path(), {}); });
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_NE(r.err.find(model.path() + ":5:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("head[0].module: unknown module 'Dtect'"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace syncbn::engine
