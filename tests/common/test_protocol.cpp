@@ -175,7 +175,7 @@ M sampleOf() {
 
 std::string readDocs() {
   // Sources are compiled by absolute path, so the docs lie two folders above this file.
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../docs/protocol.md";
+  const auto path = std::filesystem::path(SYNCBN_SOURCE_DIR) / "docs/protocol.md";
   std::ifstream file(path);
   EXPECT_TRUE(file) << "cannot read " << path;
   std::stringstream contents;
