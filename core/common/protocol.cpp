@@ -34,6 +34,8 @@ constexpr std::array<std::string_view, 2> kDevices{"cpu", "cuda"};
 constexpr std::array<std::string_view, 3> kCheckpointKinds{"last", "best", "interval"};
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warning", "error"};
 constexpr std::array<std::string_view, 3> kFinishStatuses{"completed", "stopped", "failed"};
+constexpr std::array<std::string_view, 3> kSplits{"train", "val", "test"};
+constexpr std::array<std::string_view, 2> kProblemLevels{"error", "warning"};
 
 // M is the struct itself when decoding and const when encoding, so one list serves both.
 template <class M, class T>
@@ -146,6 +148,35 @@ void describe(V& v, M& m) {
   v.field("map50_95", m.map50_95);
   v.field("best_checkpoint", m.best_checkpoint);
   v.field("error", m.error);
+}
+
+template <class V, Is<DatasetClass> M>
+void describe(V& v, M& m) {
+  v.field("name", m.name);
+  v.field("images", m.images, kCount);
+  v.field("instances", m.instances, kCount);
+}
+
+template <class V, Is<DatasetProblem> M>
+void describe(V& v, M& m) {
+  v.field("file", m.file);
+  v.field("line", m.line, kCount);
+  v.field("level", m.level, OneOf{kProblemLevels});
+  v.field("reason", m.reason);
+}
+
+template <class V, Is<DatasetSummary> M>
+void describe(V& v, M& m) {
+  v.field("data", m.data);
+  v.field("split", m.split, OneOf{kSplits});
+  v.field("images", m.images, kCount);
+  v.field("backgrounds", m.backgrounds, kCount);
+  v.field("skipped", m.skipped, kCount);
+  v.field("duplicates_removed", m.duplicates_removed, kCount);
+  v.field("instances", m.instances, kCount);
+  v.field("classes", m.classes);
+  v.field("problems", m.problems);
+  v.field("problems_total", m.problems_total, kCount);
 }
 
 template <class V, Is<Stop> M>

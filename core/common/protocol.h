@@ -143,6 +143,38 @@ struct Finished {
   bool operator==(const Finished&) const = default;
 };
 
+// What verifying one split of a dataset found, sent before training (and printed by
+// `syncbn-engine check-data`). Skipped files are left out of training; warnings are not.
+struct DatasetClass {
+  std::string name;
+  int images = 0;     // usable images with at least one instance of the class
+  int instances = 0;  // label rows of the class, duplicates removed
+  bool operator==(const DatasetClass&) const = default;
+};
+
+struct DatasetProblem {
+  std::string file;   // the image or label file concerned
+  int line = 0;       // 1-based line in a label file; 0 when the problem is not a line's
+  std::string level;  // "error": the image was skipped; "warning": kept (e.g. duplicates removed)
+  std::string reason;
+  bool operator==(const DatasetProblem&) const = default;
+};
+
+struct DatasetSummary {
+  static constexpr std::string_view kType = "dataset";
+  std::string data;   // the data.yaml
+  std::string split;  // "train", "val" or "test"
+  int images = 0;     // usable images, backgrounds included
+  int backgrounds = 0;
+  int skipped = 0;
+  int duplicates_removed = 0;
+  int instances = 0;
+  std::vector<DatasetClass> classes;     // indexed by class id
+  std::vector<DatasetProblem> problems;  // the first ones, in file order
+  int problems_total = 0;                // problems found, including those not listed
+  bool operator==(const DatasetSummary&) const = default;
+};
+
 // ---- GUI to engine ----
 
 // Finish the current iteration, save a checkpoint, then exit with status "stopped".
@@ -157,7 +189,7 @@ struct CheckpointNow {
 };
 
 using Message = std::variant<Hello, RunStarted, Step, BnStats, Val, Checkpoint, Log, RankExit,
-                             Finished, Stop, CheckpointNow>;
+                             Finished, DatasetSummary, Stop, CheckpointNow>;
 
 // The wire "type" of a message: "hello", "run_started", ...
 std::string_view typeName(const Message& message);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/topology.h"
+#include "data/demo_data.h"
 
 namespace syncbn::engine {
 
@@ -35,6 +36,19 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
 
 // `default-config`: the default configuration as YAML, ready to edit.
 int printDefaultConfig(const CommandContext& ctx);
+
+struct CheckDataOptions {
+  int workers = 0;  // 0: one per hardware thread, at most 8
+  bool useCache = true;
+};
+
+// `check-data DATA.yaml`: verifies every split, prints its summary and every skipped file with
+// its reason (file:line). Exit 1 when the dataset cannot be used or a split has no usable image.
+int checkData(const CommandContext& ctx, const std::string& file, const CheckDataOptions& options);
+
+// `make-demo-data DIR`: writes the demo dataset and prints where its data.yaml is.
+int makeDemoData(const CommandContext& ctx, const std::string& dir,
+                 const data::DemoOptions& options);
 
 // Splits positional arguments into at most one config file and key=value overrides.
 // Returns false (after writing the reason to err) when more than one file is given.

@@ -56,6 +56,31 @@ int main(int argc, char** argv) {
 
   auto* defaults = app.add_subcommand("default-config", "Print the default configuration as YAML");
 
+  std::string dataFile;
+  CheckDataOptions dataOptions;
+  bool noCache = false;
+  auto* checkDataCmd = app.add_subcommand(
+      "check-data",
+      "Verify a dataset (Ultralytics data.yaml): decode every image, parse every label; print "
+      "each split's summary and every skipped file with its reason (exit 1 when unusable)");
+  checkDataCmd->add_option("DATA", dataFile, "The dataset's data.yaml")->required();
+  checkDataCmd->add_option("--workers", dataOptions.workers, "Threads (0: one per core, up to 8)")
+      ->check(CLI::Range(0, 256));
+  checkDataCmd->add_flag("--no-cache", noCache, "Neither read nor write the label cache");
+
+  std::string demoDir;
+  syncbn::data::DemoOptions demo;
+  auto* demoCmd = app.add_subcommand(
+      "make-demo-data",
+      "Write the demo detection dataset (circles, rectangles, triangles on textured "
+      "backgrounds) with its data.yaml into DIR");
+  demoCmd->add_option("DIR", demoDir, "Folder to write (new, empty, or an earlier demo dataset)")
+      ->required();
+  demoCmd->add_option("--train", demo.train, "Train images")->check(CLI::Range(1, 1000000));
+  demoCmd->add_option("--val", demo.val, "Val images")->check(CLI::Range(1, 1000000));
+  demoCmd->add_option("--imgsz", demo.imgsz, "Image side in pixels")->check(CLI::Range(32, 4096));
+  demoCmd->add_option("--seed", demo.seed, "Random seed");
+
   VerifySyncBnOptions verify;
   syncbn::dist::LaunchOptions launch;
   bool worker = false;
@@ -104,6 +129,11 @@ int main(int argc, char** argv) {
     return printModelInfo(ctx, file, overrides);
   }
   if (*defaults) return printDefaultConfig(ctx);
+  if (*checkDataCmd) {
+    dataOptions.useCache = !noCache;
+    return checkData(ctx, dataFile, dataOptions);
+  }
+  if (*demoCmd) return makeDemoData(ctx, demoDir, demo);
   if (*verifyCmd) {
     if (!isRankProcess(worker)) {
       try {

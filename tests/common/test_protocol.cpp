@@ -90,6 +90,29 @@ std::vector<Message> sampleMessages() {
                .map50_95 = 0.455,
                .best_checkpoint = "runs/train/demo/weights/best.pt",
                .error = ""},
+      DatasetSummary{.data = "datasets/shapes/data.yaml",
+                     .split = "train",
+                     .images = 510,
+                     .backgrounds = 12,
+                     .skipped = 2,
+                     .duplicates_removed = 1,
+                     .instances = 1742,
+                     .classes = {{.name = "circle", .images = 402, .instances = 590},
+                                 {.name = "rectangle", .images = 398, .instances = 577},
+                                 {.name = "triangle", .images = 405, .instances = 575}},
+                     .problems = {{.file = "datasets/shapes/images/train/0007.jpg",
+                                   .line = 0,
+                                   .level = "error",
+                                   .reason = "cannot decode image"},
+                                  {.file = "datasets/shapes/labels/train/0042.txt",
+                                   .line = 3,
+                                   .level = "error",
+                                   .reason = "class 7 is not in names (3 classes: 0-2)"},
+                                  {.file = "datasets/shapes/labels/train/0100.txt",
+                                   .line = 0,
+                                   .level = "warning",
+                                   .reason = "1 duplicate label removed"}},
+                     .problems_total = 3},
       Stop{},
       CheckpointNow{},
   };
@@ -128,6 +151,15 @@ std::vector<Message> edgeMessages() {
       Finished{
           .status = "failed", .best_checkpoint = "", .error = "NCCL error: unhandled system error"},
       Finished{.status = "stopped", .best_fitness = -1.0 / 3.0, .best_checkpoint = "", .error = ""},
+      DatasetSummary{.data = "", .split = "test", .classes = {}, .problems = {}},
+      DatasetSummary{
+          .data = "",
+          .split = "val",
+          .images = INT_MAX,
+          .classes = {{.name = "", .images = 0, .instances = INT_MAX}},
+          .problems =
+              {{.file = "a b/\"q\".txt", .line = INT_MAX, .level = "warning", .reason = ""}},
+          .problems_total = 100000},
   };
 }
 
@@ -196,9 +228,9 @@ TEST(Protocol, TypeNamesAreTheWireNames) {
   std::vector<std::string_view> names;
   for (const auto& message : sampleMessages())
     names.push_back(typeName(message));
-  const std::vector<std::string_view> expected{
-      "hello", "run_started", "step",     "bn_stats", "val",           "checkpoint",
-      "log",   "rank_exit",   "finished", "stop",     "checkpoint_now"};
+  const std::vector<std::string_view> expected{"hello",    "run_started", "step", "bn_stats",
+                                               "val",      "checkpoint",  "log",  "rank_exit",
+                                               "finished", "dataset",     "stop", "checkpoint_now"};
   EXPECT_EQ(names, expected);
 }
 
@@ -350,6 +382,28 @@ TEST(Protocol, HandWrittenBnStatsCheckpointAndRankExitDecode) {
       Message(RankExit{.rank = 3, .exit_code = 1, .signal = 0, .reason = "oom"}));
 }
 
+TEST(Protocol, HandWrittenDatasetSummaryDecodes) {
+  const auto decoded = std::get<DatasetSummary>(decodeOk(
+      R"({"v":1,"type":"dataset","split":"val","data":"d.yaml","images":3,"backgrounds":1,)"
+      R"("skipped":1,"duplicates_removed":0,"instances":4,"classes":[{"name":"cat","images":2,)"
+      R"("instances":4}],"problems":[{"file":"labels/x.txt","line":2,"level":"error",)"
+      R"("reason":"expected 5 columns, got 4"}],"problems_total":7})"));
+  const DatasetSummary expected{.data = "d.yaml",
+                                .split = "val",
+                                .images = 3,
+                                .backgrounds = 1,
+                                .skipped = 1,
+                                .duplicates_removed = 0,
+                                .instances = 4,
+                                .classes = {{.name = "cat", .images = 2, .instances = 4}},
+                                .problems = {{.file = "labels/x.txt",
+                                              .line = 2,
+                                              .level = "error",
+                                              .reason = "expected 5 columns, got 4"}},
+                                .problems_total = 7};
+  EXPECT_EQ(decoded, expected);
+}
+
 // ---- Malformed input ----
 
 TEST(Protocol, ReportsWhatIsWrongWithTheEnvelope) {
@@ -441,6 +495,10 @@ TEST(Protocol, ReportsMissingNestedFieldsWithTheirPath) {
             "val.classes[0].name: missing field");
   EXPECT_EQ(errorOf(withoutField(sampleOf<BnStats>(), "/layers/1/rank_var")),
             "bn_stats.layers[1].rank_var: missing field");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<DatasetSummary>(), "/problems/2/reason")),
+            "dataset.problems[2].reason: missing field");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/classes/0/name", 1)),
+            "dataset.classes[0].name: expected string, got integer");
 }
 
 TEST(Protocol, RejectsImpossibleCountsAndValues) {
@@ -461,6 +519,16 @@ TEST(Protocol, RejectsImpossibleCountsAndValues) {
             R"(finished.status: expected one of "completed", "stopped", "failed", got "done")");
   EXPECT_EQ(errorOf(withValue(sampleOf<Log>(), "/level", "fatal")),
             R"(log.level: expected one of "debug", "info", "warning", "error", got "fatal")");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/split", "training")),
+            R"(dataset.split: expected one of "train", "val", "test", got "training")");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/skipped", -1)),
+            "dataset.skipped: must be >= 0, got -1");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/problems/1/line", -3)),
+            "dataset.problems[1].line: must be >= 0, got -3");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/problems/0/level", "fatal")),
+            R"(dataset.problems[0].level: expected one of "error", "warning", got "fatal")");
+  EXPECT_EQ(errorOf(withValue(sampleOf<DatasetSummary>(), "/classes/2/instances", -5)),
+            "dataset.classes[2].instances: must be >= 0, got -5");
 }
 
 TEST(Protocol, RejectsIntegersOutOfRange) {

@@ -1,5 +1,6 @@
 // The engine's check-config / plan / default-config commands, through their stream interface.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -158,6 +159,44 @@ TEST(ModelInfo, BadModelFileIsAnErrorWithItsLine) {
   EXPECT_EQ(r.code, kExitInvalid);
   EXPECT_NE(r.err.find(model.path() + ":5:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("head[0].module: unknown module 'Dtect'"), std::string::npos) << r.err;
+}
+
+TEST(CheckData, DemoDatasetPassesAndABrokenImageIsListedWithItsReason) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("syncbn_cmd_check_data_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const CommandResult made = run([&](auto ctx) {
+    return makeDemoData(ctx, dir.string(), {.train = 6, .val = 2, .imgsz = 64, .seed = 1});
+  });
+  ASSERT_EQ(made.code, kExitOk) << made.err;
+  const std::string yaml = (dir / "data.yaml").string();
+  EXPECT_NE(made.out.find(yaml), std::string::npos) << made.out;
+
+  const CommandResult ok = run([&](auto ctx) { return checkData(ctx, yaml, {}); });
+  EXPECT_EQ(ok.code, kExitOk) << ok.err;
+  EXPECT_NE(ok.out.find("train: 6 images, "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(" 0 skipped"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("val: 2 images, "), std::string::npos) << ok.out;
+
+  const auto label = dir / "labels/val/val_000001.txt";
+  std::ofstream(label) << "0 0.5 0.5 0.1 0.1\n9 0.5 0.5 0.1 0.1\n";
+  const CommandResult bad = run([&](auto ctx) { return checkData(ctx, yaml, {.workers = 1}); });
+  EXPECT_EQ(bad.code, kExitOk) << "one usable val image is left";
+  EXPECT_NE(bad.out.find(label.string() + ":2: skipped: class 9 is not in names"),
+            std::string::npos)
+      << bad.out;
+
+  std::ofstream(dir / "labels/val/val_000000.txt") << "0 0.5 0.5 0.1\n";
+  const CommandResult none = run([&](auto ctx) { return checkData(ctx, yaml, {}); });
+  EXPECT_EQ(none.code, kExitInvalid);
+  EXPECT_NE(none.err.find(yaml + ":4: val: no usable image"), std::string::npos) << none.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CheckData, MissingFileIsAnErrorNamingIt) {
+  const CommandResult r = run([&](auto ctx) { return checkData(ctx, "no/such/data.yaml", {}); });
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_EQ(r.err, "error: no/such/data.yaml: file does not exist\n");
 }
 
 }  // namespace

@@ -1,0 +1,380 @@
+#include "data/verify.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include "common/atomic_file.h"
+
+namespace syncbn::data {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int kMinImageSide = 10;  // Ultralytics rejects images under 10 px on a side
+
+// Identifies one version of a file; a change to either number invalidates its cache entry.
+struct FileStamp {
+  bool exists = false;
+  std::uintmax_t size = 0;
+  long long mtime = 0;  // file clock ticks
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp stampOf(const fs::path& path) {
+  std::error_code error;
+  FileStamp stamp;
+  if (!fs::is_regular_file(path, error)) return stamp;
+  stamp.size = fs::file_size(path, error);
+  if (error) return stamp;
+  stamp.mtime = static_cast<long long>(fs::last_write_time(path, error).time_since_epoch().count());
+  stamp.exists = !error;
+  return stamp;
+}
+
+// What verifying one image (and its label file) found.
+struct Outcome {
+  FileStamp imageStamp;
+  FileStamp labelStamp;
+  int width = 0;
+  int height = 0;
+  std::vector<LabelRow> rows;
+  std::size_t duplicatesRemoved = 0;
+  std::string error;  // empty: usable
+  bool labelError = false;
+  int errorLine = 0;
+  bool fromCache = false;
+};
+
+std::optional<std::string> readFile(const fs::path& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    error = "read error";
+    return std::nullopt;
+  }
+  return contents;
+}
+
+bool isJpeg(const std::string& bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+         static_cast<unsigned char>(bytes[1]) == 0xD8;
+}
+
+// Decodes the whole image: the loader will, and a size read from the header alone does not
+// prove the pixels are there.
+void checkImage(const fs::path& image, Outcome& outcome) {
+  std::string error;
+  const auto bytes = readFile(image, error);
+  if (!bytes) {
+    outcome.error = "cannot read image: " + error;
+    return;
+  }
+  if (bytes->empty()) {
+    outcome.error = "empty image file";
+    return;
+  }
+  // libjpeg pads a truncated file with grey and only warns; the end-of-image marker tells.
+  if (isJpeg(*bytes) && !bytes->ends_with("\xFF\xD9")) {
+    outcome.error = "truncated JPEG: no end-of-image marker";
+    return;
+  }
+  cv::Mat decoded;
+  try {
+    const cv::Mat raw(1, static_cast<int>(bytes->size()), CV_8U,
+                      const_cast<char*>(bytes->data()));  // imdecode only reads it
+    decoded = cv::imdecode(raw, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    outcome.error = "cannot decode image: " + e.msg;
+    return;
+  }
+  if (decoded.empty()) {
+    outcome.error = "cannot decode image (corrupt, or not an image format OpenCV reads)";
+    return;
+  }
+  outcome.width = decoded.cols;
+  outcome.height = decoded.rows;
+  if (outcome.width < kMinImageSide || outcome.height < kMinImageSide)
+    outcome.error = "image is " + std::to_string(outcome.width) + "x" +
+                    std::to_string(outcome.height) + " px: smaller than " +
+                    std::to_string(kMinImageSide) + " px on a side";
+}
+
+void checkLabels(const fs::path& label, int classCount, Outcome& outcome) {
+  if (!outcome.labelStamp.exists) return;  // no label file: a background image
+  std::string error;
+  const auto text = readFile(label, error);
+  if (!text) {
+    outcome.error = "cannot read label file: " + error;
+    outcome.labelError = true;
+    return;
+  }
+  ParsedLabels parsed = parseLabels(*text, classCount);
+  if (!parsed.ok()) {
+    outcome.error = std::move(parsed.error);
+    outcome.errorLine = parsed.errorLine;
+    outcome.labelError = true;
+    return;
+  }
+  outcome.rows = std::move(parsed.rows);
+  outcome.duplicatesRemoved = parsed.duplicatesRemoved;
+}
+
+Outcome verifyOne(const fs::path& image, FileStamp imageStamp, FileStamp labelStamp,
+                  int classCount) {
+  Outcome outcome;
+  outcome.imageStamp = imageStamp;
+  outcome.labelStamp = labelStamp;
+  checkImage(image, outcome);
+  if (outcome.error.empty()) checkLabels(labelPathFor(image), classCount, outcome);
+  return outcome;
+}
+
+// ---- Cache file ----
+
+Json stampToJson(const FileStamp& stamp) {
+  return stamp.exists ? Json::array({stamp.size, stamp.mtime}) : Json(nullptr);
+}
+
+FileStamp stampFromJson(const Json& json) {
+  if (json.is_null()) return {};
+  return {.exists = true,
+          .size = json.at(0).get<std::uintmax_t>(),
+          .mtime = json.at(1).get<long long>()};
+}
+
+Json outcomeToJson(const Outcome& o) {
+  Json rows = Json::array();
+  for (const auto& r : o.rows)
+    rows.push_back(Json::array({r.cls, r.cx, r.cy, r.w, r.h}));
+  return Json{{"image", stampToJson(o.imageStamp)},
+              {"label", stampToJson(o.labelStamp)},
+              {"width", o.width},
+              {"height", o.height},
+              {"rows", std::move(rows)},
+              {"duplicates", o.duplicatesRemoved},
+              {"error", o.error},
+              {"label_error", o.labelError},
+              {"line", o.errorLine}};
+}
+
+Outcome outcomeFromJson(const Json& j) {
+  Outcome o;
+  o.imageStamp = stampFromJson(j.at("image"));
+  o.labelStamp = stampFromJson(j.at("label"));
+  o.width = j.at("width").get<int>();
+  o.height = j.at("height").get<int>();
+  for (const auto& r : j.at("rows"))
+    o.rows.push_back({.cls = r.at(0).get<int>(),
+                      .cx = r.at(1).get<float>(),
+                      .cy = r.at(2).get<float>(),
+                      .w = r.at(3).get<float>(),
+                      .h = r.at(4).get<float>()});
+  o.duplicatesRemoved = j.at("duplicates").get<std::size_t>();
+  o.error = j.at("error").get<std::string>();
+  o.labelError = j.at("label_error").get<bool>();
+  o.errorLine = j.at("line").get<int>();
+  o.fromCache = true;
+  return o;
+}
+
+// Entries of a readable cache written for the same version and classes; anything else (a missing,
+// garbled or foreign file) yields no entries and the split is simply verified again.
+std::map<std::string, Outcome> readCache(const fs::path& file, int classCount) {
+  std::map<std::string, Outcome> entries;
+  Json cache;
+  try {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return entries;
+    cache = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  } catch (const std::exception&) {
+    return entries;  // e.g. a folder in its place: libstdc++ throws on reading it
+  }
+  if (!cache.is_object() || cache.value("version", Json()) != kLabelCacheVersion ||
+      cache.value("classes", Json()) != classCount || !cache.contains("images") ||
+      !cache["images"].is_object())
+    return entries;
+  for (const auto& [image, entry] : cache["images"].items()) {
+    try {
+      entries.emplace(image, outcomeFromJson(entry));
+    } catch (const Json::exception&) {
+      // A damaged entry is verified again.
+    }
+  }
+  return entries;
+}
+
+void writeCache(const fs::path& file, int classCount, const std::vector<fs::path>& images,
+                const std::vector<Outcome>& outcomes) {
+  Json entries = Json::object();
+  for (std::size_t i = 0; i < images.size(); ++i)
+    entries[images[i].string()] = outcomeToJson(outcomes[i]);
+  const Json cache{
+      {"version", kLabelCacheVersion}, {"classes", classCount}, {"images", std::move(entries)}};
+  writeFileAtomically(file, cache.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+int workerCount(const VerifyOptions& options, std::size_t jobs) {
+  int workers = options.workers;
+  if (workers <= 0)
+    workers = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 8);
+  return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(workers), jobs));
+}
+
+void tally(SplitReport& report, const fs::path& image, Outcome outcome) {
+  const fs::path label = labelPathFor(image);
+  if (!outcome.error.empty()) {
+    ++report.skipped;
+    report.problems.push_back({.file = outcome.labelError ? label : image,
+                               .line = outcome.errorLine,
+                               .skipped = true,
+                               .reason = std::move(outcome.error)});
+    return;
+  }
+  if (outcome.duplicatesRemoved > 0) {
+    report.duplicatesRemoved += outcome.duplicatesRemoved;
+    const std::size_t n = outcome.duplicatesRemoved;
+    report.problems.push_back(
+        {.file = label,
+         .line = 0,
+         .skipped = false,
+         .reason = std::to_string(n) + " duplicate label" + (n == 1 ? "" : "s") + " removed"});
+  }
+  if (outcome.rows.empty()) ++report.backgrounds;
+  report.instances += outcome.rows.size();
+  std::vector<bool> present(report.classInstances.size(), false);
+  for (const auto& row : outcome.rows) {
+    ++report.classInstances[static_cast<std::size_t>(row.cls)];
+    present[static_cast<std::size_t>(row.cls)] = true;
+  }
+  for (std::size_t c = 0; c < present.size(); ++c)
+    report.classImages[c] += present[c] ? 1 : 0;
+  report.samples.push_back({.image = image,
+                            .label = label,
+                            .width = outcome.width,
+                            .height = outcome.height,
+                            .rows = std::move(outcome.rows)});
+}
+
+int asInt(std::size_t n) {
+  return static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(INT32_MAX)));
+}
+
+}  // namespace
+
+SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& images,
+                         int classCount, const VerifyOptions& options) {
+  SplitReport report;
+  report.split = split;
+  report.classInstances.assign(static_cast<std::size_t>(std::max(classCount, 0)), 0);
+  report.classImages = report.classInstances;
+  if (images.empty()) return report;
+
+  report.cacheFile = labelPathFor(images.front()).parent_path();
+  report.cacheFile += ".syncbn-cache.json";
+  const std::map<std::string, Outcome> cached =
+      options.useCache ? readCache(report.cacheFile, classCount) : std::map<std::string, Outcome>{};
+
+  std::vector<Outcome> outcomes(images.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < images.size(); i = next++) {
+      const FileStamp imageStamp = stampOf(images[i]);
+      const FileStamp labelStamp = stampOf(labelPathFor(images[i]));
+      const auto hit = cached.find(images[i].string());
+      if (hit != cached.end() && hit->second.imageStamp == imageStamp &&
+          hit->second.labelStamp == labelStamp) {
+        outcomes[i] = hit->second;
+      } else {
+        outcomes[i] = verifyOne(images[i], imageStamp, labelStamp, classCount);
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> workers;
+    for (int w = 1; w < workerCount(options, images.size()); ++w)
+      workers.emplace_back(work);
+    work();
+  }  // joined here
+
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (outcomes[i].fromCache) {
+      ++report.fromCache;
+    } else {
+      ++report.checked;
+    }
+  }
+  if (options.useCache && (report.checked > 0 || cached.size() != images.size())) {
+    try {
+      writeCache(report.cacheFile, classCount, images, outcomes);
+    } catch (const std::exception& e) {
+      report.cacheNote = std::string("cache not saved: ") + e.what();
+    }
+  }
+  for (std::size_t i = 0; i < images.size(); ++i)
+    tally(report, images[i], std::move(outcomes[i]));
+  return report;
+}
+
+DatasetReport verifyDataset(const fs::path& yamlFile, const VerifyOptions& options) {
+  DatasetReport report{.dataset = loadDataYaml(yamlFile), .splits = {}};
+  for (const auto& split : report.dataset.splits)
+    report.splits.push_back(verifyImages(split.split, listImages(report.dataset, split),
+                                         static_cast<int>(report.dataset.names.size()), options));
+  return report;
+}
+
+void requireUsableImages(const DatasetReport& report) {
+  for (std::size_t i = 0; i < report.splits.size(); ++i) {
+    const SplitReport& split = report.splits[i];
+    if (!split.samples.empty()) continue;
+    throw DatasetError(
+        report.dataset.yamlFile, report.dataset.splits[i].line, split.split,
+        "no usable image: all " + std::to_string(split.skipped) + " images were skipped");
+  }
+}
+
+protocol::DatasetSummary summarize(const DatasetReport& report, const SplitReport& split,
+                                   std::size_t maxProblems) {
+  protocol::DatasetSummary summary{.data = report.dataset.yamlFile.string(),
+                                   .split = split.split,
+                                   .images = asInt(split.samples.size()),
+                                   .backgrounds = asInt(split.backgrounds),
+                                   .skipped = asInt(split.skipped),
+                                   .duplicates_removed = asInt(split.duplicatesRemoved),
+                                   .instances = asInt(split.instances),
+                                   .classes = {},
+                                   .problems = {},
+                                   .problems_total = asInt(split.problems.size())};
+  for (std::size_t c = 0; c < report.dataset.names.size() && c < split.classImages.size(); ++c)
+    summary.classes.push_back({.name = report.dataset.names[c],
+                               .images = asInt(split.classImages[c]),
+                               .instances = asInt(split.classInstances[c])});
+  for (std::size_t p = 0; p < split.problems.size() && p < maxProblems; ++p) {
+    const Problem& problem = split.problems[p];
+    summary.problems.push_back({.file = problem.file.string(),
+                                .line = problem.line,
+                                .level = problem.skipped ? "error" : "warning",
+                                .reason = problem.reason});
+  }
+  return summary;
+}
+
+}  // namespace syncbn::data
