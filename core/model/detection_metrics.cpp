@@ -87,7 +87,8 @@ std::vector<double> unitGrid(int n) {
 // (recall 0, precision 1) first and (recall 1, precision 0) last, the precision envelope
 // p_env(i) = max_{j >= i} p(j), then the trapezoid integral of p_env interpolated at
 // recall 0, 0.01, ..., 1.
-double averagePrecision(const std::vector<double>& recall, const std::vector<double>& precision) {
+double ultralyticsAveragePrecision(const std::vector<double>& recall,
+                                   const std::vector<double>& precision) {
   std::vector<double> r{0.0}, p{1.0};
   r.insert(r.end(), recall.begin(), recall.end());
   p.insert(p.end(), precision.begin(), precision.end());
@@ -104,6 +105,28 @@ double averagePrecision(const std::vector<double>& recall, const std::vector<dou
     previous = current;
   }
   return area;
+}
+
+// pycocotools: the envelope over the curve alone (no sentinels); at each recall point r the
+// envelope's value at the first detection whose recall >= r, 0 where recall never reaches r.
+double cocoAveragePrecision(const std::vector<double>& recall,
+                            const std::vector<double>& precision) {
+  std::vector<double> envelope = precision;
+  for (size_t i = envelope.size(); i-- > 1;)
+    envelope[i - 1] = std::max(envelope[i - 1], envelope[i]);
+  static const std::vector<double> grid = unitGrid(kApPoints);
+  double sum = 0;
+  for (const double point : grid) {
+    const auto first = std::lower_bound(recall.begin(), recall.end(), point);
+    if (first != recall.end()) sum += envelope[static_cast<size_t>(first - recall.begin())];
+  }
+  return sum / static_cast<double>(grid.size());
+}
+
+double averagePrecision(const std::vector<double>& recall, const std::vector<double>& precision,
+                        ApMethod method) {
+  return method == ApMethod::Coco ? cocoAveragePrecision(recall, precision)
+                                  : ultralyticsAveragePrecision(recall, precision);
 }
 
 // Ultralytics' smooth(): a centred box filter of nf = round(2 f n) / 2 * 2 + 1 points, the ends
@@ -252,7 +275,7 @@ void DetectionMetrics::merge(const DetectionMetrics& other) {
     state_.imagesPerClass[c] += o.imagesPerClass[c];
 }
 
-DetectionSummary DetectionMetrics::compute() const {
+DetectionSummary DetectionMetrics::compute(ApMethod method) const {
   const DetectionMetricsState& s = state_;
   DetectionSummary summary;
   summary.images = s.images;
@@ -295,7 +318,7 @@ DetectionSummary DetectionMetrics::compute() const {
           recall.push_back(truePositives / (static_cast<double>(labels) + kEps));
           precision.push_back(truePositives / static_cast<double>(n + 1));
         }
-        metrics.ap[static_cast<size_t>(t)] = averagePrecision(recall, precision);
+        metrics.ap[static_cast<size_t>(t)] = averagePrecision(recall, precision, method);
         if (t == 0) {
           // Curves over confidence at IoU 0.5: above the highest confidence nothing is
           // detected (recall 0, precision 1); below the lowest, the final values hold.

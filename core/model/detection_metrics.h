@@ -26,6 +26,15 @@ std::array<double, kIouThresholdCount> iouThresholds();
 at::Tensor matchPredictions(const at::Tensor& detections, const at::Tensor& labelBoxes,
                             const at::Tensor& labelClasses);
 
+// How a precision/recall curve becomes one AP number. Both use the monotone precision envelope
+// and 101 recall points 0, 0.01, ..., 1:
+// - Ultralytics (default, what Ultralytics' validator prints): the trapezoid integral of the
+//   envelope interpolated at the points, with a (recall 1, precision 0) sentinel, so perfect
+//   detections score 0.995;
+// - Coco (pycocotools): the mean over the points of the envelope's precision at the first
+//   recall >= the point (0 beyond the highest recall), so perfect detections score 1.0.
+enum class ApMethod { Ultralytics, Coco };
+
 struct ClassMetrics {
   int64_t classId = 0;
   int64_t images = 0;     // images with at least one label of this class
@@ -75,7 +84,7 @@ class DetectionMetrics {
                 const at::Tensor& labelClasses);
   void merge(const DetectionMetrics& other);
 
-  DetectionSummary compute() const;
+  DetectionSummary compute(ApMethod method = ApMethod::Ultralytics) const;
   const DetectionMetricsState& state() const { return state_; }
 
  private:

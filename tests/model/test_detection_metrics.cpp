@@ -153,6 +153,31 @@ TEST(DetectionMetrics, PerfectDetectionsScoreTheInterpolatedMaximum) {
   EXPECT_EQ(s.classes[0].instances, 3);
 }
 
+// COCO's 101-point AP (pycocotools) on the same hand cases: perfect detections score exactly 1.
+TEST(DetectionMetrics, CocoMethodScoresPerfectDetectionsOne) {
+  DetectionMetrics metrics(1);
+  addImage(metrics, {{0, 0, 50, 50, 0.9, 0}, {60, 60, 90, 90, 0.8, 0}},
+           {{0, 0, 0, 50, 50}, {0, 60, 60, 90, 90}});
+  const DetectionSummary s = metrics.compute(ApMethod::Coco);
+  EXPECT_DOUBLE_EQ(s.map50, 1.0);
+  EXPECT_DOUBLE_EQ(s.map50to95, 1.0);
+}
+
+TEST(DetectionMetrics, CocoMethodOnFalsePositiveFirstAndMissedObjects) {
+  // FP (0.9), TP (0.8), TP (0.7) for two labels: recall 0, 1/2, 1; precision 0, 1/2, 2/3; the
+  // envelope is 2/3 everywhere, and every recall point finds a detection: AP 2/3.
+  DetectionMetrics falsePositiveFirst(1);
+  addImage(falsePositiveFirst,
+           {{200, 200, 250, 250, 0.9, 0}, {0, 0, 50, 50, 0.8, 0}, {60, 60, 90, 90, 0.7, 0}},
+           {{0, 0, 0, 50, 50}, {0, 60, 60, 90, 90}});
+  EXPECT_NEAR(falsePositiveFirst.compute(ApMethod::Coco).map50, 2.0 / 3.0, 1e-12);
+  // Two of four labels found at precision 1: recall points 0 .. 0.50 (51 of 101) score 1.
+  DetectionMetrics missed(1);
+  addImage(missed, {{0, 0, 50, 50, 0.9, 0}, {60, 60, 90, 90, 0.8, 0}},
+           {{0, 0, 0, 50, 50}, {0, 60, 60, 90, 90}, {0, 100, 0, 150, 50}, {0, 0, 100, 50, 150}});
+  EXPECT_NEAR(missed.compute(ApMethod::Coco).map50, 51.0 / 101.0, 1e-12);
+}
+
 TEST(DetectionMetrics, FalsePositiveRankedFirst) {
   // Two labels; detections by confidence: FP (0.9), TP (0.8), TP (0.7).
   //   recall    0,   0.5, 1       precision 0, 1/2, 2/3
