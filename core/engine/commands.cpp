@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 
 #include "common/advice.h"
 #include "common/config_yaml.h"
 #include "common/validation.h"
+#include "data/dataset.h"
+#include "data/demo_data.h"
 #include "model/detection_model.h"
 #include "model/model_summary.h"
 
@@ -104,6 +107,12 @@ void printTopology(const CommandContext& ctx, const Config& config) {
   row(out, "norm", norm);
 }
 
+// Classes of a configuration's dataset: the built-in demo's, or a data.yaml's names.
+int64_t datasetClassCount(const std::string& dataset) {
+  if (dataset == "demo") return static_cast<int64_t>(data::kDemoClassNames.size());
+  return static_cast<int64_t>(data::loadDataYaml(dataset).names.size());
+}
+
 }  // namespace
 
 bool splitArguments(const std::vector<std::string>& args, std::string& file,
@@ -162,9 +171,19 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
   }
   const Config& c = checked.loaded.config;
   const std::string name = fileIsModel ? file : c.model.model;
+  // A configuration trains on its dataset, so its classes set the head's width; a model file
+  // alone keeps its own nc.
+  std::optional<int64_t> nc;
+  if (!fileIsModel && !file.empty()) {
+    try {
+      nc = datasetClassCount(c.data.data);
+    } catch (const data::DatasetError& e) {
+      ctx.err << "note: classes from the model file, the dataset is unreadable: " << e.what()
+              << "\n";
+    }
+  }
   try {
-    // nc: the model file's own until datasets arrive (issue 5).
-    const model::DetectionModel net(model::loadModelDefinition(name, c.model.scale),
+    const model::DetectionModel net(model::loadModelDefinition(name, c.model.scale, nc),
                                     model::NormChoice{c.distributed.norm, nullptr});
     const model::ModelDefinition& def = net->definition();
     ctx.out << "Model " << name << ": " << def.source
