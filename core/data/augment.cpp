@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -10,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "common/config.h"
 
@@ -227,7 +229,8 @@ Picture randomPerspective(const Picture& in, int size, const AugmentSettings& se
 
   const double limit = size;
   for (const Box& b : in.boxes) {
-    double x0 = HUGE_VAL, y0 = HUGE_VAL, x1 = -HUGE_VAL, y1 = -HUGE_VAL;
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    double x0 = kInf, y0 = kInf, x1 = -kInf, y1 = -kInf;
     for (const auto& [x, y] : {std::pair{b.x0, b.y0}, std::pair{b.x1, b.y1}, std::pair{b.x0, b.y1},
                                std::pair{b.x1, b.y0}}) {
       const double u = m(0, 0) * x + m(0, 1) * y + m(0, 2);
@@ -306,6 +309,12 @@ void requireIn(double value, double lo, double hi, const char* name, bool hiOpen
                                 ", " + std::to_string(hi) + (hiOpen ? ")" : "]"));
 }
 
+void requireIndex(std::size_t index, std::size_t size) {
+  if (index >= size)
+    throw std::out_of_range("example " + std::to_string(index) + " of a dataset of " +
+                            std::to_string(size) + " images");
+}
+
 }  // namespace
 
 AugmentSettings AugmentSettings::fromConfig(const Config& config) {
@@ -348,9 +357,7 @@ ExampleFactory::ExampleFactory(std::vector<Sample> samples, AugmentSettings sett
 }
 
 TrainingExample ExampleFactory::validation(std::size_t index) const {
-  if (index >= samples_.size())
-    throw std::out_of_range("example " + std::to_string(index) + " of a dataset of " +
-                            std::to_string(samples_.size()) + " images");
+  requireIndex(index, samples_.size());
   Loaded loaded = load(samples_[index], settings_.imgsz, false);
   const int loadedLong = std::max(loaded.picture.bgr.cols, loaded.picture.bgr.rows);
   const Letterboxed boxed = letterbox(std::move(loaded.picture), settings_.imgsz);
@@ -366,9 +373,7 @@ TrainingExample ExampleFactory::validation(std::size_t index) const {
 
 TrainingExample ExampleFactory::training(std::size_t index, int epoch) const {
   if (!settings_.augment) return validation(index);
-  if (index >= samples_.size())
-    throw std::out_of_range("example " + std::to_string(index) + " of a dataset of " +
-                            std::to_string(samples_.size()) + " images");
+  requireIndex(index, samples_.size());
   const int s = settings_.imgsz;
   const Draws d = drawFor(settings_.seed, epoch, index, samples_.size());
   Loaded own = load(samples_[index], s, true);
