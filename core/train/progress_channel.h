@@ -3,7 +3,6 @@
 // docs/protocol.md ("Transport") describes the wire side. POSIX only; no Qt, no LibTorch.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -133,6 +133,8 @@ class FakeGui {
   }
 
   void disconnect() { connection_.reset(); }
+  // The channel's reads go on working; its sends fail with EPIPE.
+  void stopReceiving() { ::shutdown(connection_.get(), SHUT_RD); }
 
  private:
   std::filesystem::path path_;
@@ -306,8 +308,10 @@ TEST(ProgressChannel, AGuiThatStopsReadingNeverBlocksPublishAndTheFileKeepsEvery
     ASSERT_EQ(iterationOf(lines[static_cast<std::size_t>(i)]), i) << "line " << i;
 }
 
-TEST(ProgressChannel, AGuiThatGoesAwayIsReportedOnceAndTheFileGoesOn) {
-  const Watchdog watchdog("publishing after the GUI closed");
+// The GUI reads hello and ten events, then `goAway` ends the connection; the channel must notice
+// once, raise no SIGPIPE (its default disposition would kill this test) and keep the file going.
+void expectTheFileOutlivesTheGui(void (FakeGui::*goAway)()) {
+  const Watchdog watchdog("publishing after the GUI went away");
   const TempDir dir;
   FakeGui gui(dir / "gui.sock");
   ProgressChannel channel(channelOptions(dir / "events.jsonl", gui.path()));
@@ -317,10 +321,9 @@ TEST(ProgressChannel, AGuiThatGoesAwayIsReportedOnceAndTheFileGoesOn) {
   for (; iteration < 10; ++iteration)
     channel.publish(step(iteration));
   ASSERT_EQ(gui.readLines(11).size(), 11u);
-  gui.disconnect();
+  (gui.*goAway)();
 
-  // Publishing on (the default SIGPIPE disposition would kill this test) until the channel
-  // notices, then some more.
+  // Publishing on until the channel notices, then some more.
   while (channel.connectionLosses() == 0) {
     channel.publish(step(iteration++));
     std::this_thread::sleep_for(1ms);
@@ -333,15 +336,25 @@ TEST(ProgressChannel, AGuiThatGoesAwayIsReportedOnceAndTheFileGoesOn) {
 
   const std::vector<std::string> lines = readFileLines(dir / "events.jsonl");
   long long expected = 0;
-  for (const auto& line : lines)
-    if (iterationOf(line) >= 0) {
-      EXPECT_EQ(iterationOf(line), expected++);
-    }
+  for (const auto& line : lines) {
+    const long long lineIteration = iterationOf(line);
+    if (lineIteration < 0) continue;  // the log line
+    EXPECT_EQ(lineIteration, expected++);
+  }
   EXPECT_EQ(expected, total);
   const std::vector<std::string> logs = logTexts(lines);
   ASSERT_EQ(logs.size(), 1u);
   EXPECT_NE(logs[0].find("lost the connection to the GUI"), std::string::npos) << logs[0];
   EXPECT_NE(logs[0].find((dir / "gui.sock").string()), std::string::npos) << logs[0];
+}
+
+TEST(ProgressChannel, AGuiThatClosesTheConnectionIsReportedOnceAndTheFileGoesOn) {
+  expectTheFileOutlivesTheGui(&FakeGui::disconnect);
+}
+
+// Only sending fails then (EPIPE), which is where SIGPIPE would strike.
+TEST(ProgressChannel, AGuiThatStopsReceivingIsReportedOnceWithoutSigpipe) {
+  expectTheFileOutlivesTheGui(&FakeGui::stopReceiving);
 }
 
 TEST(ProgressChannel, CommandsFromTheGuiAreReturnedInOrder) {
