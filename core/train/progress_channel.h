@@ -1,0 +1,85 @@
+// The engine's progress events, fanned out to a JSON-lines file (--events FILE) and to the GUI's
+// local socket (--progress-socket PATH), and the GUI's commands read back from that socket.
+// docs/protocol.md ("Transport") describes the wire side. POSIX only; no Qt, no LibTorch.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "train/event_sink.h"
+
+namespace syncbn::train {
+
+// The environment variable through which the GUI hands the engine its session token. Not a
+// command-line option, because other users of the machine can read a process's arguments.
+inline constexpr const char* kSessionTokenVariable = "SYNCBN_SESSION_TOKEN";
+
+// The value of SYNCBN_SESSION_TOKEN, or "" when it is not set.
+std::string sessionTokenFromEnvironment();
+
+struct ProgressChannelOptions {
+  std::filesystem::path eventsFile;      // empty: no file
+  std::filesystem::path progressSocket;  // empty: no GUI
+  std::string sessionToken;              // sent in `hello`
+  // Events waiting for the GUI, beyond the one being written; more are dropped and counted.
+  std::size_t maxQueuedEvents = 1024;
+  std::size_t maxQueuedBytes = std::size_t{16} << 20;
+  // How long close() keeps writing to a GUI that reads slowly before it gives up on the rest.
+  std::chrono::milliseconds closeDeadline{2000};
+  // Commands waiting for takeCommands(); a GUI sending more is ignored (and logged).
+  std::size_t maxQueuedCommands = 256;
+};
+
+// Every event goes to the file, appended and written through line by line, never dropped; a
+// failure to write it throws from publish(), since the file is the run's complete record. The
+// GUI gets `hello` (protocol version, engine version, session token) and then the same lines,
+// through a bounded queue that a writer thread drains with non-blocking writes: a GUI that
+// reads slowly, stops reading or goes away never stalls the caller. Events that do not fit the
+// queue are dropped and counted. A lost connection is logged once to the file, and the channel
+// goes on file-only. `hello` is not written to the file: it carries the session secret.
+//
+// publish() and takeCommands() may be called from any thread.
+class ProgressChannel final : public EventSink {
+ public:
+  // Throws std::runtime_error naming the path when the events file cannot be opened or the
+  // socket cannot be connected to.
+  explicit ProgressChannel(ProgressChannelOptions options);
+  // Calls close() and swallows its error: call close() to learn of a failed final sync.
+  ~ProgressChannel() override;
+  ProgressChannel(const ProgressChannel&) = delete;
+  ProgressChannel& operator=(const ProgressChannel&) = delete;
+
+  // Writes the line to the file, then queues it for the GUI. Throws std::runtime_error naming
+  // the file when it cannot be written, std::logic_error after close().
+  void publish(const protocol::Message& message) override;
+
+  // The `stop` and `checkpoint_now` commands the GUI sent since the last call, in arrival order.
+  // Never blocks; the trainer polls it once per iteration. Commands are read only once `hello`
+  // has been written in full.
+  std::vector<protocol::Message> takeCommands();
+
+  // Writes what the GUI still accepts within closeDeadline, stops the writer thread, syncs and
+  // closes the file. Idempotent. Throws std::runtime_error naming the file when syncing fails.
+  void close();
+
+  // Events the GUI did not get: dropped for a full queue, or still queued when the connection
+  // broke or close()'s deadline passed. Events published after a connection broke, when there is
+  // no GUI any more, are not counted.
+  std::uint64_t droppedEvents() const;
+  // 1 once the connection to the GUI broke (it is not reopened), else 0.
+  std::uint64_t connectionLosses() const;
+  // Lines from the GUI that were not a valid command (malformed, oversized, another type).
+  std::uint64_t ignoredLines() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace syncbn::train
