@@ -146,9 +146,13 @@ int BatchLoader::stepsPerEpoch() const {
 void BatchLoader::start(int epoch) {
   std::lock_guard control(controlMutex_);
   stopWorkers();
-  const int steps = stepsPerEpoch();
   std::vector<std::size_t> order = sampler_.indices(epoch);
-  order.resize(std::min(order.size(), static_cast<std::size_t>(steps) * batchPerRank_));
+  // Steps from the indices actually returned (numSamples() of them): a step with no examples
+  // would make next() wait forever.
+  const auto b = static_cast<std::size_t>(batchPerRank_);
+  const auto steps =
+      static_cast<int>(options_.dropLast ? order.size() / b : (order.size() + b - 1) / b);
+  order.resize(std::min(order.size(), static_cast<std::size_t>(steps) * b));
   {
     std::lock_guard lock(mutex_);
     epoch_ = epoch;
@@ -157,7 +161,7 @@ void BatchLoader::start(int epoch) {
     nextClaim_ = 0;
     nextStep_ = 0;
     pending_.clear();
-    errorStep_.reset();
+    errorPosition_.reset();
     error_ = nullptr;
     stopping_ = false;
     running_ = true;
@@ -206,14 +210,19 @@ std::vector<std::size_t> BatchLoader::stepIndices(int step) const {
           order_.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
-void BatchLoader::recordFailure(int step, std::exception_ptr failure) {
-  // Keep the earliest step's failure: batches before it are still delivered, in order.
-  if (!errorStep_ || step < *errorStep_) {
-    errorStep_ = step;
+void BatchLoader::recordFailure(std::size_t position, std::exception_ptr failure) {
+  // Keep the earliest failure: batches before it are still delivered, in order.
+  if (!errorPosition_ || position < *errorPosition_) {
+    errorPosition_ = position;
     error_ = std::move(failure);
   }
   workAvailable_.notify_all();  // idle workers see the failure and leave
   batchReady_.notify_all();
+}
+
+bool BatchLoader::failedAtOrBefore(int step) const {
+  return errorPosition_ && *errorPosition_ / static_cast<std::size_t>(batchPerRank_) <=
+                               static_cast<std::size_t>(step);
 }
 
 void BatchLoader::workerLoop() {
@@ -222,9 +231,10 @@ void BatchLoader::workerLoop() {
   while (true) {
     // Positions are claimed in increasing order, so after a failure every earlier position is
     // already being made and the batches before the failed one still complete.
-    workAvailable_.wait(
-        lock, [&] { return stopping_ || errorStep_ || nextClaim_ >= order_.size() || canClaim(); });
-    if (stopping_ || errorStep_ || nextClaim_ >= order_.size()) return;
+    workAvailable_.wait(lock, [&] {
+      return stopping_ || errorPosition_ || nextClaim_ >= order_.size() || canClaim();
+    });
+    if (stopping_ || errorPosition_ || nextClaim_ >= order_.size()) return;
     const std::size_t position = nextClaim_++;
     const std::size_t index = order_[position];
     const int epoch = epoch_;
@@ -242,7 +252,7 @@ void BatchLoader::workerLoop() {
     lock.lock();
     if (stopping_) return;
     if (failure) {
-      recordFailure(step, std::move(failure));
+      recordFailure(position, std::move(failure));
       continue;
     }
     PendingBatch& pending = pending_[step];
@@ -268,7 +278,7 @@ void BatchLoader::workerLoop() {
     lock.lock();
     if (stopping_) return;
     if (failure) {
-      recordFailure(step, std::move(failure));
+      recordFailure(static_cast<std::size_t>(step) * b, std::move(failure));
       continue;
     }
     pending_[step].batch = std::move(batch);
@@ -292,7 +302,7 @@ std::optional<Batch> BatchLoader::next() {
   std::unique_lock lock(mutex_);
   if (!started_) throw std::logic_error("BatchLoader::next() called before start()");
   if (!running_ || stopping_) return std::nullopt;
-  if (errorStep_ && *errorStep_ <= nextStep_) std::rethrow_exception(error_);
+  if (failedAtOrBefore(nextStep_)) std::rethrow_exception(error_);
   if (nextStep_ >= steps_) return std::nullopt;
 
   std::optional<Batch> batch;
@@ -305,18 +315,19 @@ std::optional<Batch> BatchLoader::next() {
       batch = produceInline(step, std::move(indices), epoch);
     } catch (...) {
       lock.lock();
-      recordFailure(step, std::current_exception());
+      recordFailure(static_cast<std::size_t>(step) * static_cast<std::size_t>(batchPerRank_),
+                    std::current_exception());
       throw;
     }
     lock.lock();
   } else {
     batchReady_.wait(lock, [&] {
-      if (stopping_ || (errorStep_ && *errorStep_ <= nextStep_)) return true;
+      if (stopping_ || failedAtOrBefore(nextStep_)) return true;
       const auto found = pending_.find(nextStep_);
       return found != pending_.end() && found->second.batch.has_value();
     });
     if (stopping_) return std::nullopt;
-    if (errorStep_ && *errorStep_ <= nextStep_) std::rethrow_exception(error_);
+    if (failedAtOrBefore(nextStep_)) std::rethrow_exception(error_);
     batch = std::move(pending_.extract(nextStep_).mapped().batch);
   }
   ++nextStep_;

@@ -100,10 +100,13 @@ class BatchLoader {
   };
 
   void workerLoop();
-  void stopWorkers();                                        // with controlMutex_ held
-  bool canClaim() const;                                     // with mutex_ held
-  void recordFailure(int step, std::exception_ptr failure);  // with mutex_ held
-  std::vector<std::size_t> stepIndices(int step) const;      // with mutex_ held
+  void stopWorkers();     // with controlMutex_ held
+  bool canClaim() const;  // with mutex_ held
+  // With mutex_ held. position: the failed example's place in order_ (a collation failure uses
+  // its step's first position); the earliest position wins, so the error does not depend on timing.
+  void recordFailure(std::size_t position, std::exception_ptr failure);
+  bool failedAtOrBefore(int step) const;                 // with mutex_ held
+  std::vector<std::size_t> stepIndices(int step) const;  // with mutex_ held
   Batch produceInline(int step, std::vector<std::size_t> indices, int epoch) const;
 
   Producer producer_;
@@ -125,7 +128,7 @@ class BatchLoader {
   std::size_t nextClaim_ = 0;       // position in order_ of the next example to make
   int nextStep_ = 0;                // the step next() returns next
   std::map<int, PendingBatch> pending_;
-  std::optional<int> errorStep_;  // the earliest failed step; nothing is claimed after a failure
+  std::optional<std::size_t> errorPosition_;  // nothing is claimed after a failure
   std::exception_ptr error_;
   std::vector<std::jthread> workers_;
 };
