@@ -3,14 +3,16 @@
 // workers' finishing order. Images travel as uint8 ([N, 3, H, W]) and become float on the device
 // (toFloatImages), which moves 4x fewer bytes.
 //
-// Union property (what makes W ranks with batch b equal one rank with batch W*b): rank r's batch
-// at step i holds positions (i*b + j)*W + r, j = 0..b-1, of the sampler's epochOrder, so element j
-// of rank r's batch is element j*W + r of the single-rank (W = 1) batch of W*b at step i (rank
-// batches interleave; they do not concatenate). This is exact for every step whose positions lie
-// below the dataset size n. When n is not a multiple of W the ranks' last step also holds the
-// padding (epochOrder's repeats of its first entries) that the single-rank loader does not have;
-// with LoaderOptions::dropLast the ranks may keep a last step made partly of padding where the
-// single-rank loader drops its short last batch.
+// Union property (what makes W ranks with batch b equal one rank with batch W*b, given the same
+// sampler seed and shuffle flag, and sampler dropLast off): rank r's batch at step i holds
+// positions (i*b + j)*W + r, j = 0..b-1, of the sampler's epochOrder, so element j of rank r's
+// batch is element j*W + r of the single-rank (W = 1) batch of W*b at step i. Rank batches
+// interleave; concatenated rank 0..W-1 they are the same multiset in a different order. This is
+// exact for every step whose positions lie below the dataset size n, and every rank takes the
+// same number of steps as the single-rank loader. When n is not a multiple of W, the ranks' last
+// step also holds the padding (epochOrder's repeats of its first entries, positions n and up)
+// that the single-rank loader does not have. With LoaderOptions::dropLast the ranks may keep a
+// last step made partly of padding where the single-rank loader drops its short last batch.
 //
 // Threads: start(), next() and stop() are meant for one consumer thread; stop() may also be
 // called from another thread to make a blocked next() return std::nullopt.
