@@ -1,5 +1,7 @@
 #include "data/batch_loader.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -162,6 +164,7 @@ void BatchLoader::start(int epoch) {
     nextStep_ = 0;
     pending_.clear();
     errorPosition_.reset();
+    inFlight_.clear();
     error_ = nullptr;
     stopping_ = false;
     running_ = true;
@@ -221,8 +224,12 @@ void BatchLoader::recordFailure(std::size_t position, std::exception_ptr failure
 }
 
 bool BatchLoader::failedAtOrBefore(int step) const {
-  return errorPosition_ && *errorPosition_ / static_cast<std::size_t>(batchPerRank_) <=
-                               static_cast<std::size_t>(step);
+  // A failure is final only once no earlier position is still being made: one of those may fail
+  // too, and the error reported must not depend on which worker finished first.
+  return errorPosition_ &&
+         *errorPosition_ / static_cast<std::size_t>(batchPerRank_) <=
+             static_cast<std::size_t>(step) &&
+         (inFlight_.empty() || *inFlight_.begin() > *errorPosition_);
 }
 
 void BatchLoader::workerLoop() {
@@ -236,6 +243,7 @@ void BatchLoader::workerLoop() {
     });
     if (stopping_ || errorPosition_ || nextClaim_ >= order_.size()) return;
     const std::size_t position = nextClaim_++;
+    inFlight_.insert(position);
     const std::size_t index = order_[position];
     const int epoch = epoch_;
     const int step = static_cast<int>(position / b);
@@ -251,10 +259,12 @@ void BatchLoader::workerLoop() {
 
     lock.lock();
     if (stopping_) return;
+    inFlight_.erase(position);
     if (failure) {
       recordFailure(position, std::move(failure));
       continue;
     }
+    if (errorPosition_) batchReady_.notify_all();  // a settled failure may now be reported
     PendingBatch& pending = pending_[step];
     if (pending.examples.empty()) pending.examples.resize(stepIndices(step).size());
     pending.examples[position - static_cast<std::size_t>(step) * b] = std::move(example);

@@ -18,7 +18,8 @@
 // called from another thread to make a blocked next() return std::nullopt.
 #pragma once
 
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <condition_variable>
 #include <cstddef>
@@ -27,6 +28,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -49,8 +51,8 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  torch::Tensor images;              // [N, 3, H, W] uint8, RGB
-  torch::Tensor targets;             // [M, 6] float32: batch_idx, cls, cx, cy, w, h (normalised)
+  at::Tensor images;                 // [N, 3, H, W] uint8, RGB
+  at::Tensor targets;                // [M, 6] float32: batch_idx, cls, cx, cy, w, h (normalised)
   std::vector<std::size_t> indices;  // dataset index of each image
   int epoch = 0;
   int step = 0;         // 0-based within the epoch
@@ -131,6 +133,7 @@ class BatchLoader {
   int nextStep_ = 0;                // the step next() returns next
   std::map<int, PendingBatch> pending_;
   std::optional<std::size_t> errorPosition_;  // nothing is claimed after a failure
+  std::set<std::size_t> inFlight_;            // positions claimed and still being made
   std::exception_ptr error_;
   std::vector<std::jthread> workers_;
 };
@@ -142,6 +145,6 @@ Batch collateExamples(std::vector<TrainingExample> examples, bool pinned = false
 
 // uint8 images -> float in [0, 1] on `device`: the copy is non_blocking (overlaps from pinned
 // memory), the division runs on the device.
-torch::Tensor toFloatImages(const torch::Tensor& uint8Images, torch::Device device);
+at::Tensor toFloatImages(const at::Tensor& uint8Images, c10::Device device);
 
 }  // namespace syncbn::data
