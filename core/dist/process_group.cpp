@@ -1,6 +1,7 @@
 #include "dist/process_group.h"
 
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
@@ -46,6 +47,36 @@ std::string messageOf(const std::exception& e) {
   return e.what();
 }
 
+[[noreturn]] void rethrowAs(const char* operation, const std::string& group,
+                            const std::exception& e) {
+  throw std::runtime_error(std::string(operation) + " over " + group + " failed: " + messageOf(e));
+}
+
+// A c10d work handle. Its type differs between LibTorch 1.13 (ProcessGroup::Work) and 2.x
+// (c10d::Work), so it is a template parameter deduced from what the backend returns.
+template <class WorkPtr>
+class C10dWork final : public CollectiveWork {
+ public:
+  C10dWork(WorkPtr work, const char* operation, std::string group)
+      : work_(std::move(work)), operation_(operation), group_(std::move(group)) {}
+
+  void wait() override {
+    if (!work_) return;
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      work_.reset();
+      rethrowAs(operation_, group_, e);
+    }
+    work_.reset();
+  }
+
+ private:
+  WorkPtr work_;
+  const char* operation_;
+  std::string group_;
+};
+
 // One implementation for every c10d backend class: in LibTorch 1.13 they derive from
 // c10d::ProcessGroup, in 2.x from c10d::Backend, but the collective signatures are the same.
 template <class Group>
@@ -58,6 +89,16 @@ class C10dCollectives final : public Collectives {
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::SUM;
     run("all_reduce", [&] { return group_->allreduce(tensors, options); });
+  }
+  std::unique_ptr<CollectiveWork> allReduceSumAsync(std::vector<at::Tensor>& tensors) override {
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    try {
+      auto work = group_->allreduce(tensors, options);
+      return std::make_unique<C10dWork<decltype(work)>>(std::move(work), "all_reduce", name_);
+    } catch (const std::exception& e) {
+      rethrowAs("all_reduce", name_, e);
+    }
   }
   void broadcast(std::vector<at::Tensor>& tensors, int root) override {
     c10d::BroadcastOptions options;
@@ -77,8 +118,7 @@ class C10dCollectives final : public Collectives {
     try {
       issue()->wait();
     } catch (const std::exception& e) {
-      throw std::runtime_error(std::string(operation) + " over " + name_ +
-                               " failed: " + messageOf(e));
+      rethrowAs(operation, name_, e);
     }
   }
 
@@ -158,6 +198,14 @@ Store Store::inProcess() {
   return store;
 }
 
+Store Store::withPrefix(const std::string& prefix) const {
+  if (!impl) throw std::invalid_argument("Store::withPrefix: empty store");
+  Store store;
+  store.impl =
+      std::make_shared<Impl>(Impl{c10::make_intrusive<c10d::PrefixStore>(prefix, impl->store)});
+  return store;
+}
+
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const Store& store, int rank, int worldSize,
                                                    Backend backend, bool cuda,
                                                    std::chrono::milliseconds timeout) {
@@ -176,7 +224,20 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Store& store, int rank,
                              "master?): " +
                              messageOf(e));
   }
-  return std::make_shared<ProcessGroup>(std::move(collectives), rank, worldSize, backend);
+  auto group = std::make_shared<ProcessGroup>(std::move(collectives), rank, worldSize, backend);
+  group->origin_ = Origin{store, cuda, timeout};
+  return group;
+}
+
+std::shared_ptr<ProcessGroup> ProcessGroup::createSiblingGroup(const std::string& purpose) {
+  if (!origin_)
+    throw std::logic_error("createSiblingGroup('" + purpose + "') on rank " +
+                           std::to_string(rank_) + ": this group was not made by create()");
+  // The counter makes each sibling's keys unique; it agrees across ranks because every rank
+  // creates its siblings in the same order.
+  const std::string prefix = purpose + "/" + std::to_string(siblingsCreated_++) + "/";
+  return create(origin_->store.withPrefix(prefix), rank_, worldSize_, backend_, origin_->cuda,
+                origin_->timeout);
 }
 
 ProcessGroup::ProcessGroup(std::unique_ptr<Collectives> collectives, int rank, int worldSize,
@@ -192,6 +253,12 @@ void ProcessGroup::allReduceSum(at::Tensor& tensor) {
 void ProcessGroup::allReduceAverage(at::Tensor& tensor) {
   allReduceSum(tensor);
   tensor.div_(worldSize_);
+}
+
+std::unique_ptr<CollectiveWork> ProcessGroup::allReduceSumAsync(at::Tensor& tensor) {
+  ++collectiveCount_;
+  std::vector<at::Tensor> tensors{tensor};
+  return collectives_->allReduceSumAsync(tensors);
 }
 
 void ProcessGroup::broadcast(at::Tensor& tensor, int root) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,21 @@ struct Rendezvous {
   static Rendezvous fromEnvironment();
 };
 
+// A collective in flight. wait() blocks until it has completed and throws, naming the operation
+// and the group, when it failed; once it has returned, later calls return at once. A handle
+// dropped unwaited leaves its collective running (c10d keeps the tensors alive).
+class CollectiveWork {
+ public:
+  virtual ~CollectiveWork() = default;
+  virtual void wait() = 0;
+};
+
 // The collective library behind a group; one implementation per c10d backend.
 class Collectives {
  public:
   virtual ~Collectives() = default;
   virtual void allReduceSum(std::vector<at::Tensor>& tensors) = 0;
+  virtual std::unique_ptr<CollectiveWork> allReduceSumAsync(std::vector<at::Tensor>& tensors) = 0;
   virtual void broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
   virtual void allGather(std::vector<std::vector<at::Tensor>>& out,
                          std::vector<at::Tensor>& in) = 0;
@@ -47,6 +58,10 @@ class Store {
   static Store tcp(const Rendezvous& rendezvous);
   // A store inside this process, for ranks that are threads (tests, benchmarks).
   static Store inProcess();
+
+  // The same store with every key under `prefix` (c10d's PrefixStore): lets several groups meet
+  // through one store without their keys colliding.
+  Store withPrefix(const std::string& prefix) const;
 
   struct Impl;
   std::shared_ptr<Impl> impl;
@@ -67,6 +82,9 @@ class ProcessGroup {
   // In place, blocking. Tensors must be contiguous and live on this group's device type.
   void allReduceSum(at::Tensor& tensor);
   void allReduceAverage(at::Tensor& tensor);
+  // Starts an in-place sum and returns at once; `tensor` must not be touched until wait().
+  // Collectives on one group complete in the order every rank issued them.
+  std::unique_ptr<CollectiveWork> allReduceSumAsync(at::Tensor& tensor);
   void broadcast(at::Tensor& tensor, int root = 0);
   std::vector<at::Tensor> allGather(const at::Tensor& tensor);  // same shape on every rank
   void barrier();
@@ -74,10 +92,27 @@ class ProcessGroup {
   // Collectives issued since construction: lets tests prove a path is communication-free.
   long long collectiveCount() const { return collectiveCount_.load(); }
 
+  // A second group over the same ranks, store and backend, its store keys under
+  // "<purpose>/<n>/". Its collectives never wait behind, or interleave with, this group's: code
+  // that communicates while another component does (gradient buckets during a backward pass in
+  // which SyncBN all-reduces) needs its own group, or ranks could issue the two streams of
+  // collectives in different orders and deadlock. Collective: every rank calls it, in the same
+  // order. Throws std::logic_error for a group not made by create().
+  std::shared_ptr<ProcessGroup> createSiblingGroup(const std::string& purpose);
+
   ProcessGroup(std::unique_ptr<Collectives> collectives, int rank, int worldSize, Backend backend);
 
  private:
+  // How create() made this group, so siblings can be made alike.
+  struct Origin {
+    Store store;
+    bool cuda = false;
+    std::chrono::milliseconds timeout{0};
+  };
+
   std::unique_ptr<Collectives> collectives_;
+  std::optional<Origin> origin_;
+  int siblingsCreated_ = 0;
   int rank_;
   int worldSize_;
   Backend backend_;

@@ -113,6 +113,75 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
     EXPECT_EQ(failures[rank], "") << "rank " << rank;
 }
 
+// Rank threads over one in-process store, each with its own Gloo group.
+template <class Body>
+void runInProcessRanks(int world, Body body) {
+  const Store store = Store::inProcess();
+  std::vector<std::thread> ranks;
+  std::vector<std::string> failures(world);
+  for (int rank = 0; rank < world; ++rank) {
+    ranks.emplace_back([&, rank] {
+      try {
+        body(rank, ProcessGroup::create(store, rank, world, Backend::Gloo, false,
+                                        std::chrono::seconds(30)));
+      } catch (const std::exception& e) {
+        failures[rank] = e.what();
+      }
+    });
+  }
+  for (auto& t : ranks)
+    t.join();
+  for (int rank = 0; rank < world; ++rank)
+    EXPECT_EQ(failures[rank], "") << "rank " << rank;
+}
+
+TEST(ProcessGroup, AsyncAllReducesCompleteInIssueOrder) {
+  constexpr int kWorld = 3;
+  runInProcessRanks(kWorld, [](int rank, std::shared_ptr<ProcessGroup> group) {
+    std::vector<torch::Tensor> tensors;
+    std::vector<std::unique_ptr<CollectiveWork>> works;
+    for (int i = 0; i < 4; ++i) {
+      tensors.push_back(torch::full({3 + i}, static_cast<double>((rank + 1) * (i + 1))));
+      works.push_back(group->allReduceSumAsync(tensors.back()));
+    }
+    for (int i = 3; i >= 0; --i) {  // the waiting order does not matter
+      works[i]->wait();
+      works[i]->wait();  // a second wait returns at once
+      EXPECT_TRUE(torch::equal(tensors[i], torch::full({3 + i}, 6.0 * (i + 1), torch::kDouble)))
+          << "rank " << rank << " tensor " << i;
+    }
+    EXPECT_EQ(group->collectiveCount(), 4);
+  });
+}
+
+TEST(ProcessGroup, SiblingGroupsCommunicateIndependently) {
+  constexpr int kWorld = 2;
+  runInProcessRanks(kWorld, [](int rank, std::shared_ptr<ProcessGroup> group) {
+    auto first = group->createSiblingGroup("gradients");
+    auto second = group->createSiblingGroup("gradients");  // same purpose: distinct keys
+    EXPECT_EQ(first->rank(), rank);
+    EXPECT_EQ(first->worldSize(), 2);
+    // An async collective pending on a sibling does not stop the parent from communicating.
+    torch::Tensor onSibling = torch::full({2}, static_cast<double>(rank + 1));
+    auto work = first->allReduceSumAsync(onSibling);
+    torch::Tensor onParent = torch::full({1}, static_cast<double>(10 * (rank + 1)));
+    group->allReduceSum(onParent);
+    torch::Tensor onSecond = torch::full({1}, static_cast<double>(rank));
+    second->allReduceSum(onSecond);
+    work->wait();
+    EXPECT_EQ(onSibling[0].item<double>(), 3.0);
+    EXPECT_EQ(onParent.item<double>(), 30.0);
+    EXPECT_EQ(onSecond.item<double>(), 1.0);
+    EXPECT_EQ(group->collectiveCount(), 1);
+    EXPECT_EQ(first->collectiveCount(), 1);
+  });
+}
+
+TEST(ProcessGroup, SiblingOfAGroupNotMadeByCreateIsRefused) {
+  ProcessGroup bare(nullptr, 0, 1, Backend::Gloo);
+  EXPECT_THROW(bare.createSiblingGroup("gradients"), std::logic_error);
+}
+
 TEST(ProcessGroup, HungCollectiveFailsAfterTheTimeoutNamingIt) {
   // Rank 1 never joins the all-reduce; rank 0 must fail after its 1 s timeout, not hang.
   const Store store = Store::inProcess();
