@@ -2,15 +2,13 @@
 // nothing else, for several worker counts, next to the producer alone on one thread (the ceiling
 // per worker) and the share of a batch spent collating (HWC -> CHW, targets).
 //   bench_loader [--images N (256)] [--batch B (16)] [--size S (640)] [--workers 1,2,4]
-//                [--prefetch P (4)] [--work-ms MS (0)]
+//                [--prefetch P (4)] [--work-ms MS (0)] [--data DATA.yaml]
 // The synthetic producer allocates an S x S RGB image and fills every byte from a xorshift stream
 // (the memory traffic of a decode); --work-ms adds that much busy work per image to stand in for
 // JPEG decoding and augmentation. Prints a Markdown table (docs/benchmarks.md).
 //
-// A real producer plugs into runLoaderBenchmark unchanged, e.g. with the augmentation's factory:
-//   const ExampleFactory factory(/* data.yaml, hyperparameters, seed */);
-//   runLoaderBenchmark([&](std::size_t i, int epoch) { return factory.training(i, epoch); },
-//                      factory.size(), batch, workers);
+// --data measures the real pipeline instead: the data.yaml's train split, verified, then decoded
+// and augmented with Ultralytics' default hyperparameters (mosaic on) at --size.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -24,7 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/config.h"
+#include "data/augment.h"
 #include "data/batch_loader.h"
+#include "data/verify.h"
 
 namespace {
 
@@ -133,6 +134,7 @@ int main(int argc, char** argv) try {
   int size = 640;
   int prefetch = 4;
   double workMs = 0;
+  std::string data;
   std::vector<int> workers{1, 2, 4};
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
@@ -150,12 +152,26 @@ int main(int argc, char** argv) try {
       prefetch = std::stoi(value);
     else if (option == "--work-ms")
       workMs = std::stod(value);
+    else if (option == "--data")
+      data = value;
     else
       throw std::invalid_argument("unknown option " + option);
   }
   // The loader's workers are the parallelism; torch's intra-op threads would compete with them.
   torch::set_num_threads(1);
-  runLoaderBenchmark(syntheticProducer(size, workMs), images, batch, workers, prefetch);
+  if (data.empty()) {
+    runLoaderBenchmark(syntheticProducer(size, workMs), images, batch, workers, prefetch);
+    return 0;
+  }
+  const syncbn::data::DatasetReport report = syncbn::data::verifyDataset(data);
+  syncbn::Config config;
+  config.data.imgsz = size;
+  const syncbn::data::ExampleFactory factory(report.splits.front().samples,
+                                             syncbn::data::AugmentSettings::fromConfig(config));
+  std::printf("%s, train split, Ultralytics' default augmentation (mosaic %.1f)\n", data.c_str(),
+              config.train.mosaic);
+  runLoaderBenchmark([&](std::size_t i, int epoch) { return factory.training(i, epoch); },
+                     std::min(images, factory.size()), batch, workers, prefetch);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_loader: %s\n", e.what());
