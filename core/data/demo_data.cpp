@@ -1,5 +1,7 @@
 #include "data/demo_data.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -339,6 +341,44 @@ fs::path makeDemoData(const fs::path& dir, const DemoOptions& options) {
   const fs::path yamlFile = dir / "data.yaml";
   writeFileAtomically(yamlFile, yaml);
   return yamlFile;
+}
+
+fs::path demoDataCacheRoot() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "syncbn-studio";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "syncbn-studio";
+  return fs::temp_directory_path() / "syncbn-studio";
+}
+
+fs::path builtInDemoData(const DemoOptions& options, const fs::path& cacheRoot) {
+  // Bump when the generator's output changes, so cached datasets of the old one are not reused.
+  constexpr int kGeneratorVersion = 1;
+  const std::string name = "demo-v" + std::to_string(kGeneratorVersion) + "-" +
+                           std::to_string(options.imgsz) + "px-" + std::to_string(options.train) +
+                           "-" + std::to_string(options.val) + "-seed" +
+                           std::to_string(options.seed);
+  const fs::path dir = cacheRoot / name;
+  // makeDemoData writes data.yaml last: its presence means a complete dataset.
+  if (fs::exists(dir / "data.yaml")) return dir / "data.yaml";
+
+  fs::create_directories(cacheRoot);
+  const fs::path scratch =
+      cacheRoot / (name + ".partial-" + std::to_string(static_cast<long>(::getpid())));
+  fs::remove_all(scratch);
+  makeDemoData(scratch, options);
+  // Nobody writes into `dir` itself, so one without data.yaml is damaged, never in progress.
+  if (fs::exists(dir) && !fs::exists(dir / "data.yaml")) fs::remove_all(dir);
+  std::error_code error;
+  fs::rename(scratch, dir, error);
+  if (error) {
+    fs::remove_all(scratch);
+    // Another process finished first: use its dataset.
+    if (!fs::exists(dir / "data.yaml"))
+      throw std::runtime_error("cannot move the demo dataset into " + dir.string() + ": " +
+                               error.message());
+  }
+  return dir / "data.yaml";
 }
 
 }  // namespace syncbn::data

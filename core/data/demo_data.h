@@ -54,4 +54,15 @@ std::string demoLabelText(const DemoImage& image);
 // Throws std::invalid_argument for bad options and std::runtime_error for I/O failures.
 std::filesystem::path makeDemoData(const std::filesystem::path& dir, const DemoOptions& options);
 
+// Where `data: demo` lives: $XDG_CACHE_HOME/syncbn-studio (else ~/.cache/syncbn-studio, else the
+// temporary directory).
+std::filesystem::path demoDataCacheRoot();
+
+// The built-in demo dataset for `options` under `cacheRoot`, generated on first use and reused
+// after (the folder name holds the options and the generator's version). Generation goes to a
+// private folder that is renamed into place, so processes racing to create it (ranks, two runs)
+// never see half a dataset. Returns the data.yaml.
+std::filesystem::path builtInDemoData(const DemoOptions& options,
+                                      const std::filesystem::path& cacheRoot = demoDataCacheRoot());
+
 }  // namespace syncbn::data

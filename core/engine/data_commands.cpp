@@ -1,6 +1,8 @@
 // check-data and make-demo-data: the dataset side of the command line. Torch-free.
+#include <filesystem>
 #include <ostream>
 
+#include "data/demo_data.h"
 #include "data/verify.h"
 #include "engine/commands.h"
 
@@ -36,10 +38,13 @@ void printSplit(std::ostream& out, const data::DatasetReport& report,
 
 int checkData(const CommandContext& ctx, const std::string& file, const CheckDataOptions& options) {
   try {
+    // `demo` names the built-in dataset, as `data: demo` does in a configuration.
+    const std::filesystem::path yaml =
+        file == "demo" ? data::builtInDemoData(data::DemoOptions{}) : std::filesystem::path(file);
     const data::DatasetReport report =
-        data::verifyDataset(file, {.workers = options.workers, .useCache = options.useCache});
+        data::verifyDataset(yaml, {.workers = options.workers, .useCache = options.useCache});
     const auto& names = report.dataset.names;
-    ctx.out << file << ": " << counted(names.size(), "class", "classes") << ", root "
+    ctx.out << yaml.string() << ": " << counted(names.size(), "class", "classes") << ", root "
             << report.dataset.root.string() << "\n";
     for (const auto& split : report.splits)
       printSplit(ctx.out, report, split);
@@ -47,6 +52,9 @@ int checkData(const CommandContext& ctx, const std::string& file, const CheckDat
     return kExitOk;
   } catch (const data::DatasetError& e) {
     ctx.err << "error: " << e.what() << "\n";
+    return kExitInvalid;
+  } catch (const std::exception& e) {  // the demo dataset could not be written
+    ctx.err << "error: check-data: " << e.what() << "\n";
     return kExitInvalid;
   }
 }

@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
       "check-data",
       "Verify a dataset (Ultralytics data.yaml): decode every image, parse every label; print "
       "each split's summary and every skipped file with its reason (exit 1 when unusable)");
-  checkDataCmd->add_option("DATA", dataFile, "The dataset's data.yaml")->required();
+  checkDataCmd
+      ->add_option("DATA", dataFile,
+                   "The dataset's data.yaml, or `demo` for the built-in demo dataset (generated "
+                   "into ~/.cache/syncbn-studio on first use)")
+      ->required();
   checkDataCmd->add_option("--workers", dataOptions.workers, "Threads (0: one per core, up to 8)")
       ->check(CLI::Range(0, 256));
   checkDataCmd->add_flag("--no-cache", noCache, "Neither read nor write the label cache");

@@ -186,3 +186,47 @@ TEST(DemoData, ReplacesAnEarlierDemoButRefusesAForeignFolder) {
 
 }  // namespace
 }  // namespace syncbn::data
+
+namespace syncbn::data {
+namespace {
+
+// `data: demo` is generated once into the cache, then reused as it is.
+TEST(BuiltInDemoData, GeneratedOnceThenReused) {
+  const testing::TempDir cache;
+  const DemoOptions options{.train = 4, .val = 2, .imgsz = 64, .seed = 3};
+  const auto yaml = builtInDemoData(options, cache.path());
+  ASSERT_TRUE(std::filesystem::exists(yaml));
+  EXPECT_EQ(yaml.parent_path().parent_path(), cache.path());
+  const auto firstWrite = std::filesystem::last_write_time(yaml);
+  const auto report = verifyDataset(yaml);
+  EXPECT_EQ(report.splits.at(0).samples.size() + report.splits.at(0).skipped, 4u);
+
+  EXPECT_EQ(builtInDemoData(options, cache.path()), yaml);
+  EXPECT_EQ(std::filesystem::last_write_time(yaml), firstWrite);  // not regenerated
+
+  // Other options are another dataset; no scratch folder is left behind.
+  const auto other = builtInDemoData({.train = 2, .val = 1, .imgsz = 64, .seed = 4}, cache.path());
+  EXPECT_NE(other, yaml);
+  int folders = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cache.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos);
+    ++folders;
+  }
+  EXPECT_EQ(folders, 2);
+}
+
+// A folder without data.yaml (a user's half-deleted copy) is not taken for a dataset: it is
+// generated again.
+TEST(BuiltInDemoData, DamagedFolderIsReplaced) {
+  const testing::TempDir cache;
+  const DemoOptions options{.train = 2, .val = 1, .imgsz = 64, .seed = 5};
+  const auto yaml = builtInDemoData(options, cache.path());
+  std::filesystem::remove(yaml);
+  std::filesystem::remove_all(yaml.parent_path() / "labels");
+  EXPECT_EQ(builtInDemoData(options, cache.path()), yaml);
+  EXPECT_TRUE(std::filesystem::exists(yaml));
+  EXPECT_EQ(verifyDataset(yaml).splits.at(0).samples.size(), 2u);
+}
+
+}  // namespace
+}  // namespace syncbn::data
