@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/config.h"
+#include "data/portable_random.h"
 
 namespace syncbn::data {
 namespace {
@@ -25,33 +26,12 @@ constexpr double kMinAreaRatio = 0.1;  // of the box's area scaled by the zoom, 
 constexpr double kMaxAspect = 100.0;   // exclusive
 constexpr double kEps = 1e-16;
 
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // One stream per (seed, epoch, index); chained so that neighbouring triples share nothing.
 std::uint64_t exampleSeed(std::uint64_t seed, int epoch, std::size_t index) {
   std::uint64_t h = splitmix64(seed ^ 0x6175676D656E7431ull);  // "augment1"
   h = splitmix64(h ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(epoch)));
   return splitmix64(h ^ static_cast<std::uint64_t>(index));
 }
-
-// Uniform numbers from raw 64-bit draws: std::mt19937_64 is specified bit for bit by the
-// standard, the standard distributions are not.
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  std::size_t below(std::size_t n) {                                             // [0, n), n > 0
-    return std::min(n - 1, static_cast<std::size_t>(uniform() * static_cast<double>(n)));
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
 
 // Every random choice of one training example, drawn up front in a fixed order, so that a setting
 // (fliplr 0 or 1, mosaic on or off) changes what is done with the numbers, never which numbers the
@@ -65,7 +45,7 @@ struct Draws {
 };
 
 Draws drawFor(std::uint64_t seed, int epoch, std::size_t index, std::size_t datasetSize) {
-  Random random(exampleSeed(seed, epoch, index));
+  PortableRandom random(exampleSeed(seed, epoch, index));
   Draws d;
   d.mosaic = random.uniform();
   d.centreX = random.uniform();

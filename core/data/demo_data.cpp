@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/atomic_file.h"
+#include "data/portable_random.h"
 
 namespace syncbn::data {
 namespace fs = std::filesystem;
@@ -28,27 +29,7 @@ constexpr double kMinFillOfBox = 0.3;         // and fills this much of its (vis
 constexpr int kJpegQuality = 90;
 constexpr const char* kMarkerFile = ".syncbn-demo";
 
-// Distributions over raw 64-bit draws, so that a seed gives the same numbers everywhere.
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-
-  std::uint64_t bits() { return engine_(); }
-  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int below(int n) { return std::min(n - 1, static_cast<int>(uniform() * n)); }  // [0, n)
-  int between(int lo, int hi) { return lo + below(hi - lo + 1); }                // [lo, hi]
-
- private:
-  std::mt19937_64 engine_;
-};
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using Random = PortableRandom;
 
 cv::Mat3b background(int size, Random& random) {
   cv::Vec3d from, to;

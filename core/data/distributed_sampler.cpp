@@ -4,24 +4,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "data/portable_random.h"
+
 namespace syncbn::data {
 namespace {
-
-// splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator whose output is fixed by
-// its definition, unlike the distributions of <random>.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t operator()() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
- private:
-  uint64_t state_;
-};
 
 // Uniform in [0, bound], bound < 2^64 - 1: rejection of the incomplete last block keeps it
 // unbiased.
