@@ -9,6 +9,7 @@
 #include "model/detection_model.h"
 #include "nn/norm.h"
 #include "rank_threads.h"
+#include "tiny_detector.h"
 #include "train/gradient_synchronizer.h"
 
 namespace syncbn::train {
@@ -326,14 +327,7 @@ TEST(GradientSynchronizer, DifferentModelsOnTheRanksAreReported) {
 }
 
 TEST(GradientSynchronizer, BroadcastFromRank0CopiesParametersAndBuffers) {
-  const auto definition = model::parseModelDefinition(
-      "nc: 2\n"
-      "backbone:\n"
-      "  - [-1, 1, Conv, [8, 3, 2]]\n"
-      "  - [-1, 1, C2f, [8, True]]\n"
-      "head:\n"
-      "  - [[1], 1, Detect, [nc]]\n",
-      "tiny.yaml", "tiny");
+  const auto definition = testing::tinyDetectorDefinition();
   constexpr int kWorld = 3;
   std::mutex mutex;
   std::vector<std::map<std::string, Tensor>> states(kWorld);
@@ -405,14 +399,7 @@ TEST(GradientSynchronizer, NoGroupIsANoOp) {
 }
 
 TEST(GradientSynchronizer, TinyDetectionModelWithSyncBnMatchesTheOracle) {
-  const auto definition = model::parseModelDefinition(
-      "nc: 2\n"
-      "backbone:\n"
-      "  - [-1, 1, Conv, [8, 3, 2]]\n"
-      "  - [-1, 1, C2f, [8, True]]\n"
-      "head:\n"
-      "  - [[1], 1, Detect, [nc]]\n",
-      "tiny.yaml", "tiny");
+  const auto definition = testing::tinyDetectorDefinition();
   constexpr int kWorld = 2;
   const auto opts = torch::TensorOptions().dtype(torch::kDouble);
   const Tensor images = torch::sin(torch::arange(kWorld * 2 * 3 * 16 * 16, opts) * 0.11)

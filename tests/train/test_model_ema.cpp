@@ -6,6 +6,7 @@
 
 #include "model/detection_model.h"
 #include "nn/norm.h"
+#include "tiny_detector.h"
 #include "train/model_ema.h"
 
 namespace syncbn::train {
@@ -122,14 +123,7 @@ TEST(ModelEma, RefusesACopyOfAnotherShape) {
 }
 
 TEST(ModelEma, DetectionModelCopyMirrorsTheNormsAndStartsEqual) {
-  const auto definition = model::parseModelDefinition(
-      "nc: 2\n"
-      "backbone:\n"
-      "  - [-1, 1, Conv, [8, 3, 2]]\n"
-      "  - [-1, 1, C2f, [8, True]]\n"
-      "head:\n"
-      "  - [[1], 1, Detect, [nc]]\n",
-      "tiny.yaml", "tiny");
+  const auto definition = testing::tinyDetectorDefinition();
   model::DetectionModel detector(definition, model::NormChoice{NormKind::SyncBatchNorm, nullptr});
   nn::normLayers(*detector).back().second->convertTo(NormKind::GroupNorm);
   ModelEma ema = makeModelEma(detector);
