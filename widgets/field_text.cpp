@@ -76,6 +76,9 @@ const std::array kEntries{
           QT_TRANSLATE_NOOP("FieldText", "Learning rate after warmup.")},
     Entry{"train.lrf", QT_TRANSLATE_NOOP("FieldText", "Final learning rate"),
           QT_TRANSLATE_NOOP("FieldText", "Final learning rate as a fraction of lr0.")},
+    Entry{"train.cos_lr", QT_TRANSLATE_NOOP("FieldText", "Cosine decay"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Decay the learning rate along a cosine instead of a straight line.")},
     Entry{"train.momentum", QT_TRANSLATE_NOOP("FieldText", "Momentum"),
           QT_TRANSLATE_NOOP("FieldText", "SGD momentum, or Adam's beta1.")},
     Entry{"train.weight_decay", QT_TRANSLATE_NOOP("FieldText", "Weight decay"),
@@ -113,6 +116,10 @@ const std::array kEntries{
           QT_TRANSLATE_NOOP("FieldText", "Probability of flipping an image left to right.")},
     Entry{"train.mosaic", QT_TRANSLATE_NOOP("FieldText", "Mosaic"),
           QT_TRANSLATE_NOOP("FieldText", "Probability of combining four images into a mosaic.")},
+    Entry{"train.augment", QT_TRANSLATE_NOOP("FieldText", "Augment"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Augment training images. Off: images are only letterboxed, which "
+                            "makes runs comparable image for image.")},
 
     Entry{"output.project", QT_TRANSLATE_NOOP("FieldText", "Project directory"),
           QT_TRANSLATE_NOOP("FieldText",
@@ -130,6 +137,10 @@ const std::array kEntries{
                             "Iterations between checkpoints (0 = only at the end of each "
                             "epoch)."),
           nullptr, QT_TRANSLATE_NOOP("FieldText", " iterations")},
+    Entry{"output.resume", QT_TRANSLATE_NOOP("FieldText", "Resume"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Continue the run in project/name from its last checkpoint, exactly "
+                            "where it stopped.")},
 
     Entry{"distributed.device", QT_TRANSLATE_NOOP("FieldText", "Devices"),
           QT_TRANSLATE_NOOP("FieldText",

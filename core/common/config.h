@@ -42,6 +42,7 @@ struct TrainConfig {
   std::string optimizer = "auto";
   double lr0 = 0.01;
   double lrf = 0.01;
+  bool cos_lr = false;  // cosine instead of linear decay from lr0 to lr0 * lrf
   double momentum = 0.937;
   double weight_decay = 0.0005;
   double warmup_epochs = 3.0;
@@ -63,6 +64,7 @@ struct TrainConfig {
   double shear = 0.0;
   double fliplr = 0.5;
   double mosaic = 1.0;
+  bool augment = true;  // false: training images are only letterboxed, like validation's
   bool operator==(const TrainConfig&) const = default;
 };
 
@@ -85,6 +87,7 @@ struct OutputConfig {
   std::string name = "exp";
   bool exist_ok = false;
   int checkpoint_interval = 0;  // iterations between checkpoints; 0 = at epoch end only
+  bool resume = false;  // continue the run in project/name from its weights/last.pt
   bool operator==(const OutputConfig&) const = default;
 };
 

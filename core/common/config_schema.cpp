@@ -97,6 +97,8 @@ std::vector<FieldSpec> buildFields() {
       ranged(field("train", "lrf", &C::train, &TrainConfig::lrf,
                    "Final learning rate as a fraction of lr0"),
              0, 1),
+      field("train", "cos_lr", &C::train, &TrainConfig::cos_lr,
+            "Cosine learning-rate decay (else linear)"),
       ranged(field("train", "momentum", &C::train, &TrainConfig::momentum,
                    "SGD momentum / Adam beta1"),
              0, 0.9999),
@@ -148,6 +150,8 @@ std::vector<FieldSpec> buildFields() {
              0, 1),
       ranged(field("train", "mosaic", &C::train, &TrainConfig::mosaic, "Probability of mosaic"), 0,
              1),
+      field("train", "augment", &C::train, &TrainConfig::augment,
+            "Augment training images (off: letterbox only, for reproducibility checks)"),
 
       field("distributed", "device", &C::distributed, &DistributedConfig::device,
             "'' = all CUDA devices (else CPU), 'cpu', or CUDA device ids such as '0,1'"),
@@ -186,6 +190,8 @@ std::vector<FieldSpec> buildFields() {
       ranged(field("output", "checkpoint_interval", &C::output, &OutputConfig::checkpoint_interval,
                    "Iterations between checkpoints (0 = at epoch end only)"),
              0, kInf),
+      field("output", "resume", &C::output, &OutputConfig::resume,
+            "Continue the run in project/name from its last checkpoint"),
   };
 }
 

@@ -302,6 +302,7 @@ AugmentSettings AugmentSettings::fromConfig(const Config& config) {
   AugmentSettings s;
   s.imgsz = config.data.imgsz;
   s.seed = static_cast<uint64_t>(t.seed);
+  s.augment = t.augment;
   s.hsv_h = t.hsv_h;
   s.hsv_s = t.hsv_s;
   s.hsv_v = t.hsv_v;

@@ -145,7 +145,8 @@ int BatchLoader::stepsPerEpoch() const {
   return static_cast<int>(options_.dropLast ? samples / b : (samples + b - 1) / b);
 }
 
-void BatchLoader::start(int epoch) {
+void BatchLoader::start(int epoch, int firstStep) {
+  if (firstStep < 0) throw std::invalid_argument("BatchLoader::start: firstStep < 0");
   std::lock_guard control(controlMutex_);
   stopWorkers();
   std::vector<std::size_t> order = sampler_.indices(epoch);
@@ -160,8 +161,9 @@ void BatchLoader::start(int epoch) {
     epoch_ = epoch;
     steps_ = steps;
     order_ = std::move(order);
-    nextClaim_ = 0;
-    nextStep_ = 0;
+    // Resuming mid-epoch: the steps before firstStep are neither made nor returned.
+    nextStep_ = std::min(firstStep, steps);
+    nextClaim_ = static_cast<std::size_t>(nextStep_) * b;
     pending_.clear();
     errorPosition_.reset();
     inFlight_.clear();

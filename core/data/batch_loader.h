@@ -82,8 +82,10 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // Begins an epoch (stopping the current one first) and starts the workers.
-  void start(int epoch);
+  // Begins an epoch (stopping the current one first) and starts the workers. firstStep > 0
+  // resumes the epoch there: next() returns step firstStep first, with the same contents as
+  // without skipping (steps beyond the epoch's last leave nothing to return).
+  void start(int epoch, int firstStep = 0);
   // The next batch in order, or std::nullopt at the end of the epoch or after stop(). Throws
   // LoaderError when the producer failed for an index of this batch, or the batch mixes image
   // sizes; batches before it are delivered first, and the error repeats until start().

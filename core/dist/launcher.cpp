@@ -169,7 +169,7 @@ class Supervisor {
   void handleSignals();
   void reapExited();
   void recordExit(Rank& rank, const RankExitStatus& status);
-  void stop(int signal, int exitCode);
+  void stop(int signal, int exitCode, std::chrono::milliseconds grace);
   void killWhenGraceIsOver();
   void killRemaining();
   ReadResult readOnce(RankStream& stream);
@@ -190,6 +190,8 @@ class Supervisor {
   std::vector<Rank> ranks_;
   std::optional<RankExitStatus> firstFailure_;
   int exitCode_ = 0;
+  bool interrupted_ = false;  // the launcher received SIGINT or SIGTERM
+  std::chrono::milliseconds grace_{0};
   std::optional<Clock::time_point> killDeadline_;  // set when stopping begins
   bool killSent_ = false;
   std::vector<char> buffer_ = std::vector<char>(kReadChunkBytes);
@@ -215,7 +217,7 @@ void Supervisor::startRanks() {
       const RankExitStatus status{rank, code, 0, error.what()};
       ranks_.push_back(Rank{rank, std::nullopt, {}, status});
       firstFailure_ = status;
-      stop(SIGTERM, code);
+      stop(SIGTERM, code, options_.gracePeriod);
       return;
     }
   }
@@ -259,7 +261,8 @@ void Supervisor::handleSignals() {
       continue;
     }
     say("received " + signalText(signal) + ", stopping ranks");
-    stop(signal, 128 + signal);
+    stop(signal, 128 + signal, options_.cleanStopPeriod.value_or(options_.gracePeriod));
+    interrupted_ = true;
   }
 }
 
@@ -282,19 +285,20 @@ void Supervisor::recordExit(Rank& rank, const RankExitStatus& status) {
   }
   firstFailure_ = status;
   say(status.describe() + (anyRunning() ? "; stopping the other ranks" : ""));
-  stop(SIGTERM, status.exitCode);
+  stop(SIGTERM, status.exitCode, options_.gracePeriod);
 }
 
-void Supervisor::stop(int signal, int exitCode) {
+void Supervisor::stop(int signal, int exitCode, std::chrono::milliseconds grace) {
   exitCode_ = exitCode;
-  killDeadline_ = Clock::now() + options_.gracePeriod;
+  grace_ = grace;
+  killDeadline_ = Clock::now() + grace;
   for (auto& rank : ranks_)
     if (rank.running()) rank.process->signalGroup(signal);
 }
 
 void Supervisor::killWhenGraceIsOver() {
   if (!killDeadline_ || killSent_ || Clock::now() < *killDeadline_ || !anyRunning()) return;
-  say(runningRanks() + " still running " + std::to_string(options_.gracePeriod.count()) +
+  say(runningRanks() + " still running " + std::to_string(grace_.count()) +
       " ms after being asked to stop; sending SIGKILL");
   killRemaining();
 }
@@ -356,7 +360,11 @@ std::string Supervisor::runningRanks() const {
 }
 
 LaunchResult Supervisor::result() const {
-  LaunchResult result{exitCode_, firstFailure_, {}};
+  const bool cleanStop = interrupted_ && options_.cleanStopPeriod && !firstFailure_ &&
+                         std::all_of(ranks_.begin(), ranks_.end(), [](const Rank& rank) {
+                           return rank.exit && !rank.exit->failed();
+                         });
+  LaunchResult result{cleanStop ? 0 : exitCode_, firstFailure_, {}};
   for (const auto& rank : ranks_)
     if (rank.exit) result.ranks.push_back(*rank.exit);
   return result;

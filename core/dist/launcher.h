@@ -19,6 +19,11 @@ struct LaunchOptions {
   std::string masterAddr = "127.0.0.1";
   int masterPort = 0;  // 0: pick a free port, allowed only when nnodes == 1
   std::chrono::milliseconds gracePeriod{5000};  // between SIGTERM (or SIGINT) and SIGKILL
+  // Ranks that treat SIGINT/SIGTERM as a request to stop cleanly (finish the iteration, save,
+  // exit 0), as training does: a signal to the launcher gives them this long instead of
+  // gracePeriod, and when every rank then exits 0 the launcher does too. A second signal still
+  // kills them at once. Unset: signals are failures like any other.
+  std::optional<std::chrono::milliseconds> cleanStopPeriod;
   // Set in every rank's environment; the rank variables (RANK, ...) take precedence.
   std::vector<std::pair<std::string, std::string>> extraEnvironment;
 };

@@ -16,46 +16,8 @@
 namespace syncbn::engine {
 namespace {
 
-struct CheckedConfig {
-  LoadedConfig loaded;
-  Diagnostics diagnostics;  // load problems, then validation errors, then advice
-};
-
-// A file that failed as a whole (missing, unreadable, bad YAML) has file-level diagnostics;
-// validating the defaults it fell back to would only add noise.
-bool fileFailed(const LoadedConfig& loaded) {
-  return std::any_of(loaded.diagnostics.begin(), loaded.diagnostics.end(), [](const Diagnostic& d) {
-    return d.field.empty() && d.source != "command line";
-  });
-}
-
-CheckedConfig check(const CommandContext& ctx, const std::string& file,
-                    const std::vector<std::string>& overrides) {
-  CheckedConfig checked;
-  if (!file.empty()) checked.loaded = loadConfigFile(file);
-  applyOverrides(checked.loaded, overrides);
-  checked.diagnostics = checked.loaded.diagnostics;
-  if (!fileFailed(checked.loaded)) {
-    for (auto diagnostics :
-         {validate(checked.loaded.config, ctx.host), advise(checked.loaded.config, ctx.host)}) {
-      attachLocations(diagnostics, checked.loaded.locations);
-      checked.diagnostics.insert(checked.diagnostics.end(), diagnostics.begin(), diagnostics.end());
-    }
-  }
-  return checked;
-}
-
 std::string plural(std::size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
-
-void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all) {
-  // One stream keeps problems in file order; the exit code tells scripts whether any is an error.
-  for (const auto& d : all)
-    ctx.out << format(d) << "\n";
-  ctx.out << name << ": " << plural(countSeverity(all, Severity::Error), "error") << ", "
-          << plural(countSeverity(all, Severity::Warning), "warning") << ", "
-          << plural(countSeverity(all, Severity::Info), "note") << "\n";
 }
 
 void row(std::ostream& out, const std::string& label, const std::string& text) {
@@ -115,6 +77,43 @@ int64_t datasetClassCount(const std::string& dataset) {
 
 }  // namespace
 
+namespace {
+
+// A file that failed as a whole (missing, unreadable, bad YAML) has file-level diagnostics;
+// validating the defaults it fell back to would only add noise.
+bool fileFailed(const LoadedConfig& loaded) {
+  return std::any_of(loaded.diagnostics.begin(), loaded.diagnostics.end(), [](const Diagnostic& d) {
+    return d.field.empty() && d.source != "command line";
+  });
+}
+
+}  // namespace
+
+CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
+                    const std::vector<std::string>& overrides) {
+  CheckedConfig checked;
+  if (!file.empty()) checked.loaded = loadConfigFile(file);
+  applyOverrides(checked.loaded, overrides);
+  checked.diagnostics = checked.loaded.diagnostics;
+  if (!fileFailed(checked.loaded)) {
+    for (auto diagnostics :
+         {validate(checked.loaded.config, ctx.host), advise(checked.loaded.config, ctx.host)}) {
+      attachLocations(diagnostics, checked.loaded.locations);
+      checked.diagnostics.insert(checked.diagnostics.end(), diagnostics.begin(), diagnostics.end());
+    }
+  }
+  return checked;
+}
+
+void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all) {
+  // One stream keeps problems in file order; the exit code tells scripts whether any is an error.
+  for (const auto& d : all)
+    ctx.out << format(d) << "\n";
+  ctx.out << name << ": " << plural(countSeverity(all, Severity::Error), "error") << ", "
+          << plural(countSeverity(all, Severity::Warning), "warning") << ", "
+          << plural(countSeverity(all, Severity::Info), "note") << "\n";
+}
+
 bool splitArguments(const std::vector<std::string>& args, std::string& file,
                     std::vector<std::string>& overrides, std::ostream& err) {
   for (const auto& arg : args) {
@@ -133,14 +132,14 @@ bool splitArguments(const std::vector<std::string>& args, std::string& file,
 
 int checkConfig(const CommandContext& ctx, const std::string& file,
                 const std::vector<std::string>& overrides) {
-  const CheckedConfig checked = check(ctx, file, overrides);
+  const CheckedConfig checked = loadAndCheck(ctx, file, overrides);
   printDiagnostics(ctx, file.empty() ? "default configuration" : file, checked.diagnostics);
   return hasErrors(checked.diagnostics) ? kExitInvalid : kExitOk;
 }
 
 int printPlan(const CommandContext& ctx, const std::string& file,
               const std::vector<std::string>& overrides) {
-  const CheckedConfig checked = check(ctx, file, overrides);
+  const CheckedConfig checked = loadAndCheck(ctx, file, overrides);
   const std::string name = file.empty() ? "default configuration" : file;
   if (hasErrors(checked.diagnostics)) {
     printDiagnostics(ctx, name, checked.diagnostics);
@@ -164,7 +163,7 @@ int printPlan(const CommandContext& ctx, const std::string& file,
 int printModelInfo(const CommandContext& ctx, const std::string& file,
                    const std::vector<std::string>& overrides) {
   const bool fileIsModel = !file.empty() && model::isModelArgument(file);
-  const CheckedConfig checked = check(ctx, fileIsModel ? "" : file, overrides);
+  const CheckedConfig checked = loadAndCheck(ctx, fileIsModel ? "" : file, overrides);
   if (hasErrors(checked.diagnostics)) {
     printDiagnostics(ctx, file.empty() ? "default configuration" : file, checked.diagnostics);
     return kExitInvalid;

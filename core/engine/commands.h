@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/config_yaml.h"
+#include "common/diagnostics.h"
 #include "common/topology.h"
 #include "data/demo_data.h"
 
@@ -18,6 +20,17 @@ struct CommandContext {
   std::ostream& out;
   std::ostream& err;
 };
+
+// A configuration as a command sees it: loaded (file, then key=value overrides), validated and
+// advised on. Diagnostics hold load problems, then validation errors, then advice.
+struct CheckedConfig {
+  LoadedConfig loaded;
+  Diagnostics diagnostics;
+};
+CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
+                           const std::vector<std::string>& overrides);
+// Every diagnostic, then "<name>: N errors, N warnings, N notes".
+void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all);
 
 // `check-config FILE [key=value ...]`: every error and piece of advice; exit 1 on errors.
 int checkConfig(const CommandContext& ctx, const std::string& file,

@@ -6,6 +6,7 @@
 #include "engine/commands.h"
 #include "engine/host_probe.h"
 #include "engine/self_launch.h"
+#include "engine/train_command.h"
 #include "engine/verify_syncbn.h"
 
 namespace {
@@ -111,6 +112,27 @@ int main(int argc, char** argv) {
   verifyCmd->add_flag("--cuda", verify.cuda, "Use CUDA device LOCAL_RANK (NCCL)");
   verifyCmd->add_flag("--worker", worker, "This process is a rank (for srun)");
 
+  TrainCommandOptions trainOptions;
+  std::vector<std::string> trainArgs;
+  auto* trainCmd = app.add_subcommand(
+      "train",
+      "Train the detector. Starts one rank per CUDA device (or distributed.cpu_ranks on the CPU) "
+      "and supervises them; prints a progress bar on a terminal, plain lines otherwise, and ends "
+      "with a line giving mAP50 and mAP50-95. Ctrl+C (SIGINT) or SIGTERM stops after the "
+      "current iteration and saves weights/last.pt; resume with output.resume=true. Also runs "
+      "under `torchrun --no-python ... syncbn-engine train` or `srun ... --worker`");
+  trainCmd->add_option("[CONFIG] [key=value ...]", trainArgs,
+                       "Configuration YAML (default: built-in defaults) and/or overrides");
+  trainCmd->add_option("--events", trainOptions.eventsFile,
+                       "Append every progress event to FILE as JSON lines (docs/protocol.md)");
+  trainCmd->add_option("--progress-socket", trainOptions.progressSocket,
+                       "Send progress events to the GUI's local socket PATH (the session token "
+                       "comes from SYNCBN_SESSION_TOKEN)");
+  trainCmd->add_option("--bn-stats-every", trainOptions.bnStatsEvery,
+                       "Iterations between BatchNorm statistics events (0: never)")
+      ->check(CLI::Range(0, 1000000));
+  trainCmd->add_flag("--worker", trainOptions.worker, "This process is a rank (for srun)");
+
   CLI11_PARSE(app, argc, argv);
 
   std::string file;
@@ -138,6 +160,11 @@ int main(int argc, char** argv) {
     return checkData(ctx, dataFile, dataOptions);
   }
   if (*demoCmd) return makeDemoData(ctx, demoDir, demo);
+  if (*trainCmd) {
+    if (!splitArguments(trainArgs, trainOptions.file, trainOptions.overrides, std::cerr))
+      return kExitUsage;
+    return runTrainCommand(ctx, trainOptions, argc, argv);
+  }
   if (*verifyCmd) {
     if (!isRankProcess(worker)) {
       try {

@@ -9,6 +9,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "model/head_layout.h"
@@ -84,6 +86,14 @@ class DetectionLoss {
   const HeadLayout& layout() const { return layout_; }
   const LossGains& gains() const { return gains_; }
 
+  // Data-parallel training: maps this rank's sum of target scores to the normaliser S used in
+  // place of it, e.g. the mean of the ranks' sums (an all-reduce; every rank must call the loss
+  // the same number of times). With the mean, each rank's loss is its share of the global
+  // batch's loss scaled by the world size, so the ranks' averaged gradients are exactly those of
+  // one rank holding the whole batch; with per-rank sums (Ultralytics) they are only close.
+  using NormaliserReduction = std::function<at::Tensor(const at::Tensor& localSum)>;
+  void setNormaliserReduction(NormaliserReduction reduce) { reduceNormaliser_ = std::move(reduce); }
+
  private:
   struct DecodedHead;
   DecodedHead decode(const std::vector<at::Tensor>& levels) const;
@@ -93,6 +103,7 @@ class DetectionLoss {
   HeadLayout layout_;
   LossGains gains_;
   TaskAlignedAssigner assigner_;
+  NormaliserReduction reduceNormaliser_;
 };
 
 }  // namespace syncbn::model

@@ -440,6 +440,27 @@ TEST(BatchLoader, RestartsAfterStopAndMatchesAFreshLoader) {
   EXPECT_EQ(first->epoch, 3);
 }
 
+TEST(BatchLoader, StartingAtAStepResumesTheEpochWithTheSameBatches) {
+  Watchdog watchdog;
+  for (const int workers : {0, 2}) {
+    BatchLoader whole = fakeLoader(30, 2, 1, 4, {.workers = workers});
+    const std::vector<Batch> expected = readEpoch(whole, 5);  // 15 samples: steps of 4, 4, 4, 3
+    ASSERT_EQ(expected.size(), 4u);
+    BatchLoader resumed = fakeLoader(30, 2, 1, 4, {.workers = workers});
+    resumed.start(5, 2);
+    for (std::size_t s = 2; s < expected.size(); ++s) {
+      const std::optional<Batch> batch = resumed.next();
+      ASSERT_TRUE(batch) << s;
+      EXPECT_EQ(batch->step, static_cast<int>(s));
+      EXPECT_EQ(batch->indices, expected[s].indices);
+      EXPECT_TRUE(torch::equal(batch->images, expected[s].images));
+    }
+    EXPECT_FALSE(resumed.next());
+    resumed.start(5, 9);  // past the end: an empty epoch
+    EXPECT_FALSE(resumed.next());
+  }
+}
+
 TEST(BatchLoader, DestructorWithoutStopJoinsWorkersMidExample) {
   Watchdog watchdog;
   std::atomic<int> finished{0};

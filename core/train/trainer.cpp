@@ -1,0 +1,343 @@
+#include "train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <utility>
+
+#include "common/version.h"
+#include "dist/process_group.h"
+#include "model/detection_loss.h"
+#include "train/checkpoint.h"
+#include "train/grad_scaler.h"
+#include "train/gradient_synchronizer.h"
+#include "train/model_ema.h"
+#include "train/optimizer_setup.h"
+#include "train/training_hooks.h"
+
+namespace syncbn::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double millisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Mixed precision for the forward pass on CUDA; LibTorch renamed the switch in 2.4.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (enabled_) set(true);
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    set(false);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  static void set(bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, on);
+#else
+    at::autocast::set_enabled(on);
+#endif
+  }
+  bool enabled_;
+};
+
+// Each rank's loss normaliser becomes the mean over the ranks (see DetectionLoss).
+model::DetectionLoss::NormaliserReduction averageOver(std::shared_ptr<dist::ProcessGroup> group) {
+  return [group = std::move(group)](const at::Tensor& localSum) {
+    at::Tensor sum = localSum.reshape({1}).to(torch::kFloat64).clone();
+    group->allReduceAverage(sum);
+    return sum.to(localSum.scalar_type()).reshape({});
+  };
+}
+
+}  // namespace
+
+struct Trainer::Parts {
+  model::DetectionModel model{nullptr};
+  std::unique_ptr<ModelEma> ema;
+  OptimizerChoice choice;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<GradScaler> scaler;
+  std::unique_ptr<GradientSynchronizer> sync;
+  std::unique_ptr<model::DetectionLoss> loss;
+  std::unique_ptr<data::BatchLoader> loader;
+  std::vector<at::Tensor> trainable;  // what gradient clipping sees
+};
+
+Trainer::Trainer(TrainerOptions options, TrainingData data,
+                 std::shared_ptr<dist::ProcessGroup> group, EventSink* events,
+                 RequestSource requests)
+    : options_(std::move(options)),
+      data_(std::move(data)),
+      group_(std::move(group)),
+      events_(options_.rank == 0 ? events : nullptr),
+      requests_(std::move(requests)),
+      parts_(std::make_unique<Parts>()) {
+  const Config& config = options_.config;
+  const Topology& topology = options_.topology;
+  if (data_.trainCount == 0) throw std::invalid_argument("the training split has no images");
+  if (data_.classNames.empty()) throw std::invalid_argument("the dataset names no classes");
+  if (topology.perRankBatch < 1)
+    throw std::invalid_argument("train.batch " + std::to_string(config.train.batch) +
+                                " does not split evenly over " +
+                                std::to_string(topology.worldSize) + " ranks");
+  if (group_ && group_->worldSize() != topology.worldSize)
+    throw std::invalid_argument("the process group has " + std::to_string(group_->worldSize()) +
+                                " ranks, the topology " + std::to_string(topology.worldSize));
+  const bool distributed = group_ && group_->worldSize() > 1;
+
+  if (config.train.deterministic) {
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+    at::globalContext().setDeterministicCuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(false);
+  }
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed));
+
+  Parts& p = *parts_;
+  const model::NormChoice norm{config.distributed.norm,
+                               config.distributed.norm == NormKind::SyncBatchNorm ? group_
+                                                                                  : nullptr};
+  p.model = model::buildDetectionModel(config.model.model, config.model.scale,
+                                       static_cast<int64_t>(data_.classNames.size()), norm);
+  p.model->to(options_.device);
+  p.sync = std::make_unique<GradientSynchronizer>(*p.model, group_);
+  p.sync->broadcastFromRank0(*p.model);
+  p.ema = std::make_unique<ModelEma>(makeModelEma(p.model));
+
+  p.choice = chooseOptimizer(config.train, static_cast<int64_t>(data_.classNames.size()),
+                             static_cast<int64_t>(data_.trainCount));
+  p.optimizer =
+      buildOptimizer(*p.model, p.choice, scaledWeightDecay(config.train, config.train.batch));
+  for (const auto& parameter : p.model->parameters())
+    if (parameter.requires_grad()) p.trainable.push_back(parameter);
+  p.scaler = std::make_unique<GradScaler>(config.train.amp && options_.device.is_cuda());
+
+  p.loss = std::make_unique<model::DetectionLoss>(p.model->headLayout());
+  if (distributed) p.loss->setNormaliserReduction(averageOver(group_));
+
+  data::LoaderOptions loader;
+  loader.workers = config.train.workers;
+  loader.pinMemory = options_.device.is_cuda();
+  p.loader = std::make_unique<data::BatchLoader>(
+      data_.trainExamples,
+      data::DistributedSampler(data_.trainCount, topology.worldSize, options_.rank,
+                               /*shuffle=*/true, static_cast<uint64_t>(config.train.seed),
+                               /*dropLast=*/false),
+      topology.perRankBatch, loader);
+  state_.accumulate = topology.accumulate;
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::addHook(std::unique_ptr<TrainerHook> hook) { hooks_.push_back(std::move(hook)); }
+
+void Trainer::addStandardHooks() {
+  addHook(std::make_unique<LearningRateHook>());
+  if (options_.config.distributed.norm == NormKind::BatchNorm && worldSize() > 1)
+    addHook(std::make_unique<BufferBroadcastHook>());
+  if (options_.bnStatsEvery > 0) addHook(std::make_unique<BnStatisticsHook>(options_.bnStatsEvery));
+  addHook(std::make_unique<StepEventsHook>());
+  if (options_.validate) addHook(std::make_unique<ValidationHook>());
+  addHook(std::make_unique<CheckpointHook>());
+}
+
+int Trainer::iterationsPerEpoch() const { return parts_->loader->stepsPerEpoch(); }
+model::DetectionModel& Trainer::model() { return parts_->model; }
+ModelEma& Trainer::ema() { return *parts_->ema; }
+torch::optim::Optimizer& Trainer::optimizer() { return *parts_->optimizer; }
+GradScaler& Trainer::scaler() { return *parts_->scaler; }
+GradientSynchronizer& Trainer::synchronizer() { return *parts_->sync; }
+
+const OptimizerChoice& Trainer::optimizerChoice() const { return parts_->choice; }
+
+std::array<double, 3> Trainer::initialLearningRates() const {
+  const double lr = parts_->choice.lr0;
+  return {lr, lr, lr};
+}
+
+std::string Trainer::modelFingerprint() const {
+  return train::modelFingerprint(*parts_->model, options_.config.distributed.norm);
+}
+
+void Trainer::publish(const protocol::Message& message) const {
+  if (events_ != nullptr) events_->publish(message);
+}
+
+void Trainer::requestStopAfterEpoch(std::string reason) {
+  if (!stopAfterEpoch_) stopAfterEpoch_ = std::move(reason);
+}
+
+template <typename F>
+void Trainer::forEachHook(F&& call) {
+  for (const auto& hook : hooks_) call(*hook);
+}
+
+void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
+  Parts& p = *parts_;
+  const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get()};
+  const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, modelFingerprint());
+  if (meta.datasetHash != data_.datasetHash)
+    throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " +
+                                          meta.datasetHash + ", this run's " +
+                                          data_.datasetHash + ")");
+  p.ema->setUpdates(meta.emaUpdates);
+  p.scaler->restore(meta.scalerScale, meta.scalerGrowthTracker);
+  state_.epoch = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
+  state_.stepInEpoch = meta.epochComplete ? 0 : meta.stepInEpoch;
+  state_.epochsCompleted = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
+  state_.iteration = meta.iteration;
+  state_.optimizerSteps = meta.optimizerSteps;
+  state_.lastOptimizerIteration = meta.lastOptimizerIteration;
+  state_.bestFitness = meta.bestFitness;
+  state_.bestEpoch = meta.bestEpoch;
+  state_.epochsWithoutImprovement = meta.epochsWithoutImprovement;
+  state_.epochLossSums = meta.epochLossSums;
+}
+
+TrainOutcome Trainer::train() {
+  publish(protocol::RunStarted{
+      options_.runDir.string(), worldSize(), options_.device.is_cuda() ? "cuda" : "cpu",
+      std::string(toString(options_.config.distributed.norm)), epochs(), iterationsPerEpoch(),
+      options_.config.train.batch, options_.topology.perRankBatch, options_.configYaml});
+  forEachHook([&](TrainerHook& hook) { hook.beforeTrain(*this); });
+  while (state_.epoch < epochs() && !state_.stopAgreed && !stopAfterEpoch_) {
+    runEpoch();
+    if (state_.stopAgreed) break;
+    forEachHook([&](TrainerHook& hook) { hook.afterEpoch(*this); });
+    state_.epochsCompleted = state_.epoch + 1;
+    ++state_.epoch;
+    state_.stepInEpoch = 0;
+    state_.epochLossSums = {};
+  }
+  forEachHook([&](TrainerHook& hook) { hook.afterTrain(*this); });
+
+  TrainOutcome outcome;
+  outcome.status = state_.stopAgreed || stopAfterEpoch_ ? "stopped" : "completed";
+  if (state_.stopAgreed) outcome.stopReason = state_.stopReason;
+  if (stopAfterEpoch_) outcome.stopReason = *stopAfterEpoch_;
+  // Early stopping by patience is a normal end of training, as in Ultralytics.
+  if (!state_.stopAgreed && stopAfterEpoch_) outcome.status = "completed";
+  outcome.epochsCompleted = state_.epochsCompleted;
+  outcome.bestFitness = state_.bestFitness;
+  if (state_.lastValidation) {
+    outcome.map50 = state_.lastValidation->summary.map50;
+    outcome.map50_95 = state_.lastValidation->summary.map50to95;
+  }
+  if (state_.bestEpoch >= 0) outcome.bestCheckpoint = options_.runDir / "weights" / "best.pt";
+  return outcome;
+}
+
+void Trainer::runEpoch() {
+  data::BatchLoader& loader = *parts_->loader;
+  loader.start(state_.epoch, state_.stepInEpoch);
+  forEachHook([&](TrainerHook& hook) { hook.beforeEpoch(*this); });
+  parts_->model->train();
+  while (std::optional<data::Batch> batch = loader.next()) {
+    forEachHook([&](TrainerHook& hook) { hook.beforeStep(*this); });
+    runStep(*batch);
+    forEachHook([&](TrainerHook& hook) { hook.afterStep(*this); });
+    if (state_.stopAgreed) break;
+  }
+  loader.stop();
+}
+
+void Trainer::runStep(const data::Batch& batch) {
+  Parts& p = *parts_;
+  const auto start = Clock::now();
+  const at::Tensor images = data::toFloatImages(batch.images, options_.device);
+  const at::Tensor targets = batch.targets.to(options_.device);
+  std::vector<at::Tensor> levels;
+  {
+    const AutocastScope autocast(p.scaler->enabled());
+    levels = p.model->forwardLevels(images);
+  }
+  for (auto& level : levels) level = level.to(torch::kFloat32);  // the loss runs in float32
+  const model::DetectionLossResult loss = (*p.loss)(levels, targets);
+  // Ultralytics multiplies by the world size; with the synchronizer's average, W ranks step
+  // like one rank holding the global batch.
+  p.scaler->scale(loss.total * static_cast<double>(worldSize())).backward();
+  p.sync->finish();
+
+  const long long index = state_.iteration;  // 0-based index of this iteration
+  ++state_.iteration;
+  ++state_.stepInEpoch;
+  state_.steppedOptimizer = index - state_.lastOptimizerIteration >= state_.accumulate;
+  if (state_.steppedOptimizer) {
+    optimizerStep();
+    state_.lastOptimizerIteration = index;
+  }
+
+  RankStepReport mine;
+  mine.box = loss.box.item<double>();
+  mine.cls = loss.cls.item<double>();
+  mine.dfl = loss.dfl.item<double>();
+  mine.dataMs = batch.waitMs;
+  mine.commMs = p.sync->lastStepCommMs();
+  mine.computeMs = std::max(0.0, millisecondsSince(start) - mine.commMs);
+  exchangeReports(mine, requests_ ? requests_() : LocalRequests{});
+  state_.stepSeconds = (millisecondsSince(start) + batch.waitMs) / 1000.0;
+}
+
+void Trainer::optimizerStep() {
+  Parts& p = *parts_;
+  p.scaler->unscale(*p.optimizer);
+  torch::nn::utils::clip_grad_norm_(p.trainable, 10.0);
+  p.scaler->step(*p.optimizer);
+  p.scaler->update();
+  p.optimizer->zero_grad();
+  p.ema->update(*p.model);
+  ++state_.optimizerSteps;
+}
+
+void Trainer::exchangeReports(const RankStepReport& mine, const LocalRequests& requests) {
+  constexpr int kFields = 8;
+  const std::vector<double> local{mine.box,    mine.cls,       mine.dfl,
+                                  mine.dataMs, mine.computeMs, mine.commMs,
+                                  requests.stop ? 1.0 : 0.0, requests.checkpointNow ? 1.0 : 0.0};
+  std::vector<std::vector<double>> all;
+  if (group_ && group_->worldSize() > 1) {
+    // NCCL needs device tensors; Gloo host ones.
+    const at::Tensor tensor = torch::tensor(local, torch::kFloat64).to(options_.device);
+    for (const at::Tensor& rank : group_->allGather(tensor)) {
+      const at::Tensor host = rank.cpu().contiguous();
+      all.emplace_back(host.data_ptr<double>(), host.data_ptr<double>() + kFields);
+    }
+  } else {
+    all.push_back(local);
+  }
+  state_.ranks.clear();
+  bool stop = false, checkpoint = false;
+  int stopRank = -1;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    const auto& v = all[r];
+    state_.ranks.push_back({v[0], v[1], v[2], v[3], v[4], v[5]});
+    if (v[6] > 0 && !stop) stopRank = static_cast<int>(r);
+    stop = stop || v[6] > 0;
+    checkpoint = checkpoint || v[7] > 0;
+  }
+  for (int term = 0; term < 3; ++term) {
+    double sum = 0;
+    for (const auto& rank : state_.ranks) sum += term == 0 ? rank.box : term == 1 ? rank.cls : rank.dfl;
+    state_.epochLossSums[static_cast<std::size_t>(term)] += sum / static_cast<double>(all.size());
+  }
+  state_.checkpointAgreed = checkpoint;
+  if (stop && !state_.stopAgreed) {
+    state_.stopAgreed = true;
+    state_.stopReason = requests.stop && !requests.stopReason.empty()
+                            ? requests.stopReason
+                            : "stop requested on rank " + std::to_string(stopRank);
+  }
+}
+
+}  // namespace syncbn::train

@@ -1,0 +1,349 @@
+// `syncbn-engine train` as users run it: real processes, the real launcher and Gloo, a small demo
+// dataset. The events file (docs/protocol.md) is what the tests read back.
+//   - global-batch equivalence: 2 ranks x 4 with SyncBN = 1 rank x 8 (plain BN differs);
+//   - stop: SIGINT to the launcher stops both ranks after one iteration, saves, exits 0;
+//   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
+//   - resume after kill -9: final weights equal an uninterrupted run's;
+//   - a corrupt checkpoint is refused with the file named and left as it was.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/protocol.h"
+#include "model/detection_model.h"
+#include "train/checkpoint.h"
+
+extern char** environ;
+
+namespace syncbn {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const fs::path kEngine = SYNCBN_ENGINE_PATH;
+
+fs::path testDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  fs::path dir = fs::temp_directory_path() /
+                 ("syncbn_train_" + std::to_string(::getpid()) + "_" + info->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// The engine as a child process; stdout and stderr go to a log file.
+class Engine {
+ public:
+  Engine(std::vector<std::string> args, const fs::path& log) : log_(log) {
+    args.insert(args.begin(), kEngine.string());
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int error = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) throw std::runtime_error("cannot start " + kEngine.string());
+  }
+  ~Engine() {
+    if (!exitCode_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // The exit code (128 + signal when killed), or nullopt when still running after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exitCode_) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exitCode_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(20ms);
+    }
+    return exitCode_;
+  }
+  std::string log() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  std::optional<int> exitCode_;
+};
+
+int runEngine(const std::vector<std::string>& args, const fs::path& log,
+              std::chrono::seconds timeout = 300s) {
+  Engine engine(args, log);
+  const std::optional<int> code = engine.wait(timeout);
+  EXPECT_TRUE(code) << "timed out: " << engine.log();
+  if (code && *code != 0) ADD_FAILURE() << "exit " << *code << ":\n" << engine.log();
+  return code.value_or(-1);
+}
+
+std::vector<protocol::Message> readEvents(const fs::path& file) {
+  std::vector<protocol::Message> events;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto decoded = protocol::decode(line);
+    if (decoded) events.push_back(*decoded);
+  }
+  return events;
+}
+
+template <typename T>
+std::vector<T> eventsOf(const std::vector<protocol::Message>& events) {
+  std::vector<T> out;
+  for (const auto& event : events)
+    if (const T* typed = std::get_if<T>(&event)) out.push_back(*typed);
+  return out;
+}
+
+// A demo dataset shared by the tests of this process.
+const fs::path& smallDataset() {
+  static const fs::path yaml = [] {
+    const fs::path dir = fs::temp_directory_path() /
+                         ("syncbn_train_data_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    Engine make({"make-demo-data", dir.string(), "--train", "80", "--val", "8", "--imgsz", "64",
+                 "--seed", "5"},
+                fs::temp_directory_path() / ("syncbn_train_data_" + std::to_string(::getpid()) +
+                                             ".log"));
+    if (make.wait(120s) != 0) throw std::runtime_error("make-demo-data failed: " + make.log());
+    return dir / "data.yaml";
+  }();
+  return yaml;
+}
+
+// A small, fast, reproducible run on the CPU.
+std::vector<std::string> smallRun(const fs::path& dir, const std::string& name,
+                                  std::vector<std::string> more) {
+  std::vector<std::string> args{"train",
+                                "data=" + smallDataset().string(),
+                                "imgsz=64",
+                                "model=yolov8n.yaml",
+                                "device=cpu",
+                                "batch=8",
+                                "workers=1",
+                                "amp=false",
+                                "augment=false",
+                                "project=" + dir.string(),
+                                "name=" + name,
+                                "--events",
+                                (dir / (name + ".jsonl")).string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+std::vector<double> stepLosses(const fs::path& events) {
+  std::vector<double> losses;
+  for (const auto& step : eventsOf<protocol::Step>(readEvents(events)))
+    losses.push_back(step.losses.at("box") + step.losses.at("cls") + step.losses.at("dfl"));
+  return losses;
+}
+
+TEST(Training, TwoRanksWithSyncBnReproduceOneRankWithTheGlobalBatch) {
+  const fs::path dir = testDir();
+  const std::vector<std::string> common{"epochs=1", "cpu_ranks=1", "optimizer=SGD"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> all = common;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  };
+  runEngine(smallRun(dir, "one", with({"norm=syncbn"})), dir / "one.log");
+  runEngine(smallRun(dir, "sync", with({"cpu_ranks=2", "norm=syncbn"})), dir / "sync.log");
+  runEngine(smallRun(dir, "bn", with({"cpu_ranks=2", "norm=bn"})), dir / "bn.log");
+
+  const std::vector<double> one = stepLosses(dir / "one.jsonl");
+  const std::vector<double> sync = stepLosses(dir / "sync.jsonl");
+  const std::vector<double> bn = stepLosses(dir / "bn.jsonl");
+  ASSERT_EQ(one.size(), 10u);  // 80 images / 8
+  ASSERT_EQ(sync.size(), 10u);
+  ASSERT_EQ(bn.size(), 10u);
+  double worstBn = 0;
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    EXPECT_NEAR(sync[i], one[i], 1e-4 * std::abs(one[i])) << "step " << i;
+    worstBn = std::max(worstBn, std::abs(bn[i] - one[i]) / std::abs(one[i]));
+  }
+  // Per-rank BatchNorm over 4 images is another model: far beyond float noise.
+  EXPECT_GT(worstBn, 1e-3);
+}
+
+TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
+  const fs::path dir = testDir();
+  Engine engine(smallRun(dir, "stop", {"epochs=50", "cpu_ranks=2", "norm=syncbn"}),
+                dir / "stop.log");
+  // Wait for training to be under way.
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (eventsOf<protocol::Step>(readEvents(dir / "stop.jsonl")).size() < 3) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << engine.log();
+    ASSERT_FALSE(engine.wait(0ms)) << engine.log();
+    std::this_thread::sleep_for(50ms);
+  }
+  ::kill(engine.pid(), SIGINT);
+  const std::optional<int> code = engine.wait(120s);
+  ASSERT_TRUE(code) << engine.log();
+  EXPECT_EQ(*code, 0) << engine.log();
+
+  const auto events = readEvents(dir / "stop.jsonl");
+  const auto finished = eventsOf<protocol::Finished>(events);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].status, "stopped");
+  const auto checkpoints = eventsOf<protocol::Checkpoint>(events);
+  ASSERT_FALSE(checkpoints.empty());
+  const auto steps = eventsOf<protocol::Step>(events);
+  // The last checkpoint is taken after the last iteration any rank ran.
+  EXPECT_EQ(checkpoints.back().iteration, steps.back().iteration + 1);
+  const train::CheckpointMeta meta = train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
+  EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
+  EXPECT_FALSE(meta.epochComplete);
+}
+
+// The ranks of a launcher, by reading /proc: child pid -> RANK from its environment.
+std::map<int, pid_t> ranksOf(pid_t launcher) {
+  std::map<int, pid_t> ranks;
+  std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" +
+                         std::to_string(launcher) + "/children");
+  pid_t child = 0;
+  while (children >> child) {
+    std::ifstream environ("/proc/" + std::to_string(child) + "/environ");
+    std::string variable;
+    while (std::getline(environ, variable, '\0'))
+      if (variable.rfind("RANK=", 0) == 0) ranks[std::stoi(variable.substr(5))] = child;
+  }
+  return ranks;
+}
+
+TEST(Training, AKilledRankEndsTheRunWithinThirtySecondsAndIsNamed) {
+  const fs::path dir = testDir();
+  Engine engine(smallRun(dir, "death", {"epochs=50", "cpu_ranks=2", "norm=syncbn"}),
+                dir / "death.log");
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (eventsOf<protocol::Step>(readEvents(dir / "death.jsonl")).size() < 2) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << engine.log();
+    ASSERT_FALSE(engine.wait(0ms)) << engine.log();
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto ranks = ranksOf(engine.pid());
+  ASSERT_EQ(ranks.count(1), 1u) << "cannot find rank 1 under the launcher";
+  const auto killed = std::chrono::steady_clock::now();
+  ::kill(ranks.at(1), SIGKILL);
+  const std::optional<int> code = engine.wait(60s);
+  ASSERT_TRUE(code) << engine.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 30s);
+  EXPECT_EQ(*code, 128 + SIGKILL) << engine.log();
+
+  const auto events = readEvents(dir / "death.jsonl");
+  const auto exits = eventsOf<protocol::RankExit>(events);
+  ASSERT_EQ(exits.size(), 1u) << engine.log();
+  EXPECT_EQ(exits[0].rank, 1);
+  EXPECT_EQ(exits[0].signal, SIGKILL);
+  const auto finished = eventsOf<protocol::Finished>(events);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].status, "failed");
+  EXPECT_NE(finished[0].error.find("rank 1"), std::string::npos) << finished[0].error;
+  EXPECT_TRUE(std::holds_alternative<protocol::Finished>(events.back()));
+}
+
+// Every parameter and buffer of a checkpoint's model, by name.
+std::map<std::string, torch::Tensor> weightsOf(const fs::path& checkpoint) {
+  const train::CheckpointMeta meta = train::readCheckpointMeta(checkpoint);
+  auto model = model::buildDetectionModel("yolov8n.yaml", "", 3);
+  train::restoreCheckpoint(checkpoint, {model.get(), nullptr, nullptr}, "");
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& item : model->named_parameters()) weights[item.key()] = item.value().clone();
+  for (const auto& item : model->named_buffers()) weights[item.key()] = item.value().clone();
+  return weights;
+}
+
+TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
+  const fs::path dir = testDir();
+  const std::vector<std::string> settings{"epochs=2", "cpu_ranks=1", "checkpoint_interval=3"};
+  runEngine(smallRun(dir, "whole", settings), dir / "whole.log");
+
+  {
+    Engine engine(smallRun(dir, "cut", settings), dir / "cut.log");
+    // Kill it mid-epoch once an interval checkpoint exists and a few more steps ran.
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (true) {
+      const auto events = readEvents(dir / "cut.jsonl");
+      const auto steps = eventsOf<protocol::Step>(events);
+      if (!eventsOf<protocol::Checkpoint>(events).empty() && !steps.empty() &&
+          steps.back().iteration >= 4)
+        break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << engine.log();
+      ASSERT_FALSE(engine.wait(0ms)) << "finished before it could be killed: " << engine.log();
+      std::this_thread::sleep_for(5ms);
+    }
+    ::kill(engine.pid(), SIGKILL);
+    ASSERT_EQ(engine.wait(30s), 128 + SIGKILL);
+  }
+  const train::CheckpointMeta atKill = train::readCheckpointMeta(dir / "cut/weights/last.pt");
+  EXPECT_FALSE(atKill.epochComplete);
+  runEngine(smallRun(dir, "cut", {"resume=true"}), dir / "resume.log");
+
+  const auto resumedEvents = readEvents(dir / "cut.jsonl");
+  const auto steps = eventsOf<protocol::Step>(resumedEvents);
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps.back().iteration, 19);  // 2 epochs x 10 iterations, the last one counted from 0
+  // At most one checkpoint interval is run twice.
+  EXPECT_LE(static_cast<long long>(steps.size()), 20 + 3 + 1);
+
+  const auto whole = weightsOf(dir / "whole/weights/last.pt");
+  const auto resumed = weightsOf(dir / "cut/weights/last.pt");
+  ASSERT_EQ(whole.size(), resumed.size());
+  for (const auto& [name, tensor] : whole)
+    EXPECT_TRUE(torch::equal(tensor, resumed.at(name))) << name;
+}
+
+TEST(Training, ACorruptCheckpointIsRefusedNamingTheFileAndLeftAlone) {
+  const fs::path dir = testDir();
+  runEngine(smallRun(dir, "run", {"epochs=1", "cpu_ranks=1"}), dir / "first.log");
+  const fs::path last = dir / "run/weights/last.pt";
+  std::string bytes;
+  {
+    std::ifstream in(last, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 1000u);
+  const std::string truncated = bytes.substr(0, bytes.size() / 2);
+  std::ofstream(last, std::ios::binary | std::ios::trunc) << truncated;
+
+  Engine engine(smallRun(dir, "run", {"resume=true", "epochs=2"}), dir / "resume.log");
+  const std::optional<int> code = engine.wait(120s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 1) << engine.log();
+  EXPECT_NE(engine.log().find(last.string()), std::string::npos) << engine.log();
+  EXPECT_NE(engine.log().find("truncated"), std::string::npos) << engine.log();
+  std::ifstream in(last, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), truncated);
+}
+
+}  // namespace
+}  // namespace syncbn
