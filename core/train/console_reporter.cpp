@@ -197,7 +197,8 @@ void ConsoleReporter::onStep(const protocol::Step& step) {
   std::string tail;
   for (const auto& [name, value] : step.losses)
     tail += (tail.empty() ? "" : " ") + name + " " + fixed(value, 3);
-  tail += "  lr " + significant(step.lr, 3) + "  " + fixed(step.images_per_second, 1) + " img/s";
+  if (!tail.empty()) tail += "  ";
+  tail += "lr " + significant(step.lr, 3) + "  " + fixed(step.images_per_second, 1) + " img/s";
   if (perEpoch > 0)
     tail +=
         "  ETA " + duration(secondsPerStep * static_cast<double>(std::max(perEpoch - done, 0LL)));

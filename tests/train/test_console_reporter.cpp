@@ -384,6 +384,15 @@ TEST(ConsoleReporter, OddValuesNeverThrow) {
   }
 }
 
+TEST(ConsoleReporter, AStepWithoutLossesStartsWithTheLearningRate) {
+  std::ostringstream out;
+  ConsoleReporter reporter(out, plainStyle(1));
+  protocol::Step s = step(0, 0);
+  s.losses.clear();
+  reporter.publish(s);
+  EXPECT_EQ(out.str(), "Epoch 1/?  iteration 1  lr 0.00912  41.6 img/s\n");
+}
+
 TEST(ConsoleReporter, StepsBeforeRunStartedCountIterations) {
   std::ostringstream out;
   ConsoleReporter reporter(out, plainStyle(5));
