@@ -4,6 +4,7 @@
 
 #include "common/version.h"
 #include "engine/commands.h"
+#include "engine/devices.h"
 #include "engine/host_probe.h"
 #include "engine/self_launch.h"
 #include "engine/train_command.h"
@@ -86,6 +87,14 @@ int main(int argc, char** argv) {
   demoCmd->add_option("--imgsz", demo.imgsz, "Image side in pixels")->check(CLI::Range(32, 4096));
   demoCmd->add_option("--seed", demo.seed, "Random seed");
 
+  bool jsonDevices = false;
+  auto* devicesCmd = app.add_subcommand(
+      "devices",
+      "List the devices training can use: each CUDA device's name, memory and compute "
+      "capability or, without CUDA, the CPU (model, logical cores, memory); with the LibTorch "
+      "version and backends");
+  devicesCmd->add_flag("--json", jsonDevices, "Print JSON instead of text");
+
   VerifySyncBnOptions verify;
   syncbn::dist::LaunchOptions launch;
   bool worker = false;
@@ -165,6 +174,7 @@ int main(int argc, char** argv) {
       return kExitUsage;
     return runTrainCommand(ctx, trainOptions, argc, argv);
   }
+  if (*devicesCmd) return listDevicesCommand(std::cout, std::cerr, probe, jsonDevices);
   if (*verifyCmd) {
     if (!isRankProcess(worker)) {
       try {
