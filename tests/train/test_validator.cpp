@@ -178,6 +178,7 @@ std::vector<data::TrainingExample> makeExamples(std::size_t count,
 struct Oracle {
   model::DetectionSummary summary;
   double box = 0, cls = 0, dfl = 0;
+  long long batches = 0;
 };
 
 // Every image alone, in dataset order, evaluated in original-image pixels as Ultralytics does;
@@ -240,6 +241,7 @@ Oracle evaluateAlone(model::DetectionModelImpl& reference,
   oracle.box /= batches;
   oracle.cls /= batches;
   oracle.dfl /= batches;
+  oracle.batches = batches;
   return oracle;
 }
 
@@ -268,6 +270,7 @@ void expectMatches(const ValidationResult& result, const Oracle& oracle, std::si
                   want.classes[c].ap[static_cast<std::size_t>(t)], kTolerance)
           << "class " << c << " threshold " << t;
   }
+  EXPECT_EQ(result.batches, oracle.batches);
   EXPECT_NEAR(result.boxLoss, oracle.box, kTolerance);
   EXPECT_NEAR(result.clsLoss, oracle.cls, kTolerance);
   EXPECT_NEAR(result.dflLoss, oracle.dfl, kTolerance);
