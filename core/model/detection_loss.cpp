@@ -163,9 +163,9 @@ DetectionLossResult DetectionLoss::lossFor(const DecodedHead& head,
                                            const Assignment& assignment) const {
   const int64_t n = head.classLogits.size(0), a = head.classLogits.size(1);
   const Tensor targetScores = assignment.scores.to(head.classLogits.dtype());
-  Tensor scoreSum = targetScores.sum();
-  if (reduceNormaliser_) scoreSum = reduceNormaliser_(scoreSum.detach());
-  const Tensor normaliser = scoreSum.clamp_min(1);
+  const Tensor scoreSum = targetScores.sum();
+  const Tensor normaliser =
+      reduceNormaliser_ ? reduceNormaliser_(scoreSum.detach()) : scoreSum.clamp_min(1);
   const Tensor cls = classificationLoss(head.classLogits, targetScores, normaliser);
 
   // Box terms on the positives only, in grid units of each positive's level.

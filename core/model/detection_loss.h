@@ -87,10 +87,11 @@ class DetectionLoss {
   const LossGains& gains() const { return gains_; }
 
   // Data-parallel training: maps this rank's sum of target scores to the normaliser S used in
-  // place of it, e.g. the mean of the ranks' sums (an all-reduce; every rank must call the loss
-  // the same number of times). With the mean, each rank's loss is its share of the global
-  // batch's loss scaled by the world size, so the ranks' averaged gradients are exactly those of
-  // one rank holding the whole batch; with per-rank sums (Ultralytics) they are only close.
+  // place of max(sum, 1), e.g. max(sum over the ranks, 1) / W (an all-reduce; every rank must
+  // call the loss the same number of times). With that, a rank's loss terms are W times its share
+  // of the global batch's, their mean over the ranks is exactly the one-rank loss of the global
+  // batch, and so are the averaged gradients; with per-rank sums (Ultralytics) they are only
+  // close, and far off while the sums are below 1 early in training.
   using NormaliserReduction = std::function<at::Tensor(const at::Tensor& localSum)>;
   void setNormaliserReduction(NormaliserReduction reduce) { reduceNormaliser_ = std::move(reduce); }
 

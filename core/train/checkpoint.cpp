@@ -95,6 +95,42 @@ c10::Dict<std::string, at::Tensor> stateDictOf(const torch::nn::Module& module) 
   return dict;
 }
 
+// Defined gradients of the parameters, by name.
+c10::Dict<std::string, at::Tensor> gradientsOf(const torch::nn::Module& module) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& item : module.named_parameters())
+    if (item.value().grad().defined())
+      dict.insert(item.key(), item.value().grad().detach().to(torch::kCPU).clone(
+                                  at::MemoryFormat::Contiguous));
+  return dict;
+}
+
+void checkGradientsFit(const std::filesystem::path& path,
+                       const c10::Dict<std::string, at::Tensor>& gradients,
+                       const torch::nn::Module& module) {
+  const auto parameters = module.named_parameters();
+  for (const auto& entry : gradients) {
+    const at::Tensor* parameter = parameters.find(entry.key());
+    if (parameter == nullptr)
+      throw CheckpointError(path, "gradient of unknown parameter '" + entry.key() + "'");
+    if (parameter->sizes() != entry.value().sizes() ||
+        parameter->scalar_type() != entry.value().scalar_type())
+      throw CheckpointError(path, "gradient of '" + entry.key() + "' does not fit its parameter");
+  }
+}
+
+// Every parameter's .grad becomes the saved one, or undefined when none was saved.
+void restoreGradients(const std::optional<c10::Dict<std::string, at::Tensor>>& gradients,
+                      torch::nn::Module& module) {
+  for (auto& item : module.named_parameters()) {
+    at::Tensor& parameter = item.value();
+    if (gradients && gradients->contains(item.key()))
+      parameter.mutable_grad() = gradients->at(item.key()).to(parameter.device()).clone();
+    else
+      parameter.mutable_grad() = at::Tensor();
+  }
+}
+
 std::string bytesOf(torch::serialize::OutputArchive& archive) {
   std::string bytes;
   archive.save_to([&bytes](const void* data, std::size_t size) -> std::size_t {
@@ -155,6 +191,9 @@ c10::impl::GenericDict metaDict(const CheckpointMeta& meta) {
   dict.insert("epoch_complete", meta.epochComplete);
   dict.insert("iteration", static_cast<int64_t>(meta.iteration));
   dict.insert("optimizer_steps", static_cast<int64_t>(meta.optimizerSteps));
+  dict.insert("last_optimizer_iteration", static_cast<int64_t>(meta.lastOptimizerIteration));
+  dict.insert("epoch_loss_sums",
+              c10::List<double>({meta.epochLossSums[0], meta.epochLossSums[1], meta.epochLossSums[2]}));
   dict.insert("ema_updates", static_cast<int64_t>(meta.emaUpdates));
   dict.insert("best_fitness", meta.bestFitness);
   dict.insert("best_epoch", static_cast<int64_t>(meta.bestEpoch));
@@ -176,6 +215,7 @@ struct Contents {
   CheckpointMeta meta;
   c10::Dict<std::string, at::Tensor> model;
   std::optional<c10::Dict<std::string, at::Tensor>> ema;
+  std::optional<c10::Dict<std::string, at::Tensor>> gradients;  // parameter name -> .grad
   std::optional<std::string> optimizerBytes;
   std::string optimizerType;
   std::vector<int64_t> groupSizes;        // parameters per param group
@@ -252,6 +292,17 @@ class PayloadReader {
     }
     return values;
   }
+  std::vector<double> realList(const std::string& key, std::size_t size) const {
+    const c10::IValue value = get(key);
+    if (!value.isList()) fail(key, "not a list");
+    std::vector<double> values;
+    for (const c10::IValue& item : value.toListRef()) {
+      if (!item.isDouble()) fail(key, "holds something that is not a number");
+      values.push_back(item.toDouble());
+    }
+    if (values.size() != size) fail(key, "not a list of " + std::to_string(size) + " numbers");
+    return values;
+  }
   std::vector<at::Tensor> tensorList(const std::string& key) const {
     const c10::IValue value = get(key);
     if (!value.isList()) fail(key, "not a list");
@@ -281,6 +332,9 @@ CheckpointMeta metaFrom(const PayloadReader& meta) {
   out.epochComplete = meta.boolean("epoch_complete");
   out.iteration = meta.integer("iteration");
   out.optimizerSteps = meta.integer("optimizer_steps");
+  out.lastOptimizerIteration = meta.integer("last_optimizer_iteration");
+  const std::vector<double> sums = meta.realList("epoch_loss_sums", 3);
+  std::copy(sums.begin(), sums.end(), out.epochLossSums.begin());
   out.emaUpdates = meta.integer("ema_updates");
   out.bestFitness = meta.real("best_fitness");
   out.bestEpoch = meta.smallInteger("best_epoch");
@@ -370,6 +424,7 @@ Contents readContents(const std::filesystem::path& path) {
   contents.meta = metaFrom(reader.section("meta"));
   contents.model = reader.tensorDict("model");
   if (reader.has("ema")) contents.ema = reader.tensorDict("ema");
+  if (reader.has("gradients")) contents.gradients = reader.tensorDict("gradients");
   if (reader.has("optimizer")) {
     const PayloadReader optimizer = reader.section("optimizer");
     contents.optimizerBytes = bytesFrom(path, optimizer.tensor("state"), "optimizer.state");
@@ -521,6 +576,7 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
   root.insert("meta", metaDict(meta));
   root.insert("model", stateDictOf(*parts.model));
   if (parts.ema != nullptr) root.insert("ema", stateDictOf(*parts.ema));
+  if (parts.gradients) root.insert("gradients", gradientsOf(*parts.model));
   if (parts.optimizer != nullptr) {
     c10::impl::GenericDict optimizer(c10::StringType::get(), c10::AnyType::get());
     optimizer.insert("type", optimizerType(*parts.optimizer));
@@ -579,6 +635,7 @@ CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const Checkp
                                     contents.meta.modelFingerprint + "', this run's model is '" +
                                     expectedFingerprint + "'");
   checkFits(path, contents.model, *parts.model, "model");
+  if (parts.gradients && contents.gradients) checkGradientsFit(path, *contents.gradients, *parts.model);
   if (parts.ema != nullptr) {
     if (!contents.ema) throw CheckpointError(path, "the checkpoint holds no EMA weights");
     checkFits(path, *contents.ema, *parts.ema, "EMA");
@@ -605,6 +662,7 @@ CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const Checkp
       parts.optimizer->param_groups()[i].set_options(std::move(groupOptions[i]));
   }
   copyInto(contents.model, *parts.model);
+  if (parts.gradients) restoreGradients(contents.gradients, *parts.model);
   if (parts.ema != nullptr) copyInto(*contents.ema, *parts.ema);
   setState(cpuGenerator(), contents.cpuRng);
   // States of devices this machine lacks are dropped; devices the checkpoint lacks keep theirs.

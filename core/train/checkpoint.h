@@ -4,6 +4,7 @@
 // another model is refused before anything is changed. docs/checkpoints.md describes the format.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -35,6 +36,8 @@ struct CheckpointMeta {
   bool epochComplete = false;  // the epoch (incl. validation) finished
   long long iteration = 0;     // iterations done since the start of training
   long long optimizerSteps = 0;
+  long long lastOptimizerIteration = -1;  // index of the iteration that last stepped
+  std::array<double, 3> epochLossSums{};  // box, cls, dfl summed over the epoch's iterations
   std::int64_t emaUpdates = 0;
   double bestFitness = -1.0;
   int bestEpoch = -1;
@@ -53,6 +56,9 @@ struct CheckpointParts {
   torch::nn::Module* model = nullptr;            // required
   torch::nn::Module* ema = nullptr;              // optional
   torch::optim::Optimizer* optimizer = nullptr;  // optional
+  // The model's gradients accumulated since the last optimizer step (nbs accumulation): saved
+  // when defined, restored when present, so a resumed run continues the same accumulation.
+  bool gradients = false;
 };
 
 // what(): "<path>: <reason>".

@@ -52,12 +52,14 @@ class AutocastScope {
   bool enabled_;
 };
 
-// Each rank's loss normaliser becomes the mean over the ranks (see DetectionLoss).
-model::DetectionLoss::NormaliserReduction averageOver(std::shared_ptr<dist::ProcessGroup> group) {
+// Each rank's loss normaliser: max(global sum of target scores, 1) / W (see DetectionLoss).
+model::DetectionLoss::NormaliserReduction globalNormaliser(
+    std::shared_ptr<dist::ProcessGroup> group) {
   return [group = std::move(group)](const at::Tensor& localSum) {
     at::Tensor sum = localSum.reshape({1}).to(torch::kFloat64).clone();
-    group->allReduceAverage(sum);
-    return sum.to(localSum.scalar_type()).reshape({});
+    group->allReduceSum(sum);
+    const double world = group->worldSize();
+    return (sum.clamp_min(1) / world).to(localSum.scalar_type()).reshape({});
   };
 }
 
@@ -124,7 +126,7 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
   p.scaler = std::make_unique<GradScaler>(config.train.amp && options_.device.is_cuda());
 
   p.loss = std::make_unique<model::DetectionLoss>(p.model->headLayout());
-  if (distributed) p.loss->setNormaliserReduction(averageOver(group_));
+  if (distributed) p.loss->setNormaliserReduction(globalNormaliser(group_));
 
   data::LoaderOptions loader;
   loader.workers = config.train.workers;
@@ -185,7 +187,7 @@ void Trainer::forEachHook(F&& call) {
 
 void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   Parts& p = *parts_;
-  const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get()};
+  const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get(), true};
   const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, modelFingerprint());
   if (meta.datasetHash != data_.datasetHash)
     throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " +

@@ -11,6 +11,7 @@
 #include "nn/precise_bn.h"
 #include "train/checkpoint.h"
 #include "train/grad_scaler.h"
+#include "train/gradient_synchronizer.h"
 #include "train/lr_schedule.h"
 #include "train/model_ema.h"
 #include "train/optimizer_setup.h"
@@ -222,7 +223,7 @@ void CheckpointHook::save(Trainer& trainer, const std::string& kind, bool epochC
   meta.modelFingerprint = trainer.modelFingerprint();
   meta.engineVersion = kVersion;
   const CheckpointParts parts{trainer.model().get(), &trainer.ema().module(),
-                              &trainer.optimizer()};
+                              &trainer.optimizer(), /*gradients=*/true};
   saveCheckpoint(file, parts, meta);
   trainer.publish(protocol::Checkpoint{file.string(), kind, state.epoch, state.iteration});
 }
