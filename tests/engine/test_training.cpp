@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -112,7 +113,7 @@ std::vector<protocol::Message> readEvents(const fs::path& file) {
   std::string line;
   while (std::getline(in, line)) {
     auto decoded = protocol::decode(line);
-    if (decoded) events.push_back(*decoded);
+    if (decoded.ok()) events.push_back(decoded.value());
   }
   return events;
 }
