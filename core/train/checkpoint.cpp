@@ -91,7 +91,8 @@ std::vector<std::pair<std::string, at::Tensor>> tensorsOf(const torch::nn::Modul
 c10::Dict<std::string, at::Tensor> stateDictOf(const torch::nn::Module& module) {
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& [name, tensor] : tensorsOf(module))
-    dict.insert(name, tensor.detach().to(torch::kCPU).clone(at::MemoryFormat::Contiguous));
+    dict.insert(name, tensor.detach().to(torch::kCPU, tensor.scalar_type(), /*non_blocking=*/false,
+                                         /*copy=*/true, at::MemoryFormat::Contiguous));
   return dict;
 }
 
@@ -168,13 +169,15 @@ at::Generator cpuGenerator() {
   return at::detail::getDefaultCPUGenerator();
 }
 
-// Every CUDA device's default generator; none on a build or machine without CUDA.
+// Every CUDA device's default generator; none on a build or machine without CUDA. Through the
+// Context, not the CUDA hooks: their getDefaultCUDAGenerator (1.13) is getDefaultGenerator in 2.x.
 std::vector<at::Generator> cudaGenerators() {
   std::vector<at::Generator> generators;
   const auto& hooks = at::detail::getCUDAHooks();
   if (!hooks.hasCUDA()) return generators;
   for (int device = 0; device < hooks.getNumGPUs(); ++device)
-    generators.push_back(hooks.getDefaultCUDAGenerator(static_cast<c10::DeviceIndex>(device)));
+    generators.push_back(at::globalContext().defaultGenerator(
+        c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device))));
   return generators;
 }
 
@@ -552,6 +555,9 @@ void loadOptimizer(const std::filesystem::path& path, torch::optim::Optimizer& o
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(bytes.data(), bytes.size(), parameterDevice(optimizer));
+    // load() only replaces the entries the archive has: without this, a parameter that had no
+    // state when saved would keep this optimizer's.
+    optimizer.state().clear();
     optimizer.load(archive);
   } catch (const std::exception& e) {
     torch::serialize::InputArchive previous;
@@ -600,6 +606,7 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
   root.insert("rng", rng);
 
   const std::vector<char> payload = torch::pickle_save(root);
+  root.clear();  // the CPU copies of the tensors: a big model's checkpoint need not be held thrice
   std::string contents(kHeaderSize + payload.size(), '\0');
   std::memcpy(contents.data(), kMagic.data(), kMagic.size());
   putLittleEndian(contents.data() + 8, kCheckpointFormatVersion, 4);

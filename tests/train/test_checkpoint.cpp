@@ -307,6 +307,41 @@ TEST(Checkpoint, RestoresTheLearningRatesOfEveryParameterGroup) {
   EXPECT_EQ(oneGroup.param_groups()[0].options().get_lr(), 0.01);
 }
 
+TEST(Checkpoint, TheRestoredOptimizerStateIsExactlyTheSavedOne) {
+  const TempDir dir;
+  const fs::path path = dir.path() / "last.ckpt";
+  model::DetectionModel a = tinyModel(1);
+  torch::optim::SGD optimizerA(a->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  saveCheckpoint(path, {a.ptr().get(), nullptr, &optimizerA}, sampleMeta());  // before any step
+
+  model::DetectionModel b = tinyModel(2);
+  torch::optim::SGD optimizerB(b->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  trainStep(b, optimizerB, testImages(4));
+  ASSERT_FALSE(optimizerB.state().empty());
+  restoreCheckpoint(path, {b.ptr().get(), nullptr, &optimizerB}, "");
+  EXPECT_TRUE(optimizerB.state().empty()) << "no momentum survives from before the restore";
+}
+
+TEST(Checkpoint, RoundTripOfYolov8n) {
+  const TempDir dir;
+  const fs::path path = dir.path() / "best.ckpt";
+  torch::manual_seed(1);
+  model::DetectionModel a = model::buildDetectionModel("yolov8n.yaml", "", 3);
+  torch::manual_seed(2);
+  model::DetectionModel b = model::buildDetectionModel("yolov8n.yaml", "", 3);
+  const std::string fingerprint = modelFingerprint(*a, NormKind::BatchNorm);
+  CheckpointMeta meta = sampleMeta();
+  meta.modelFingerprint = fingerprint;
+  saveCheckpoint(path, {a.ptr().get(), nullptr, nullptr}, meta);
+  restoreCheckpoint(path, {b.ptr().get(), nullptr, nullptr}, fingerprint);
+  expectEqualTensors(snapshot(*a), *b, "yolov8n");
+  std::int64_t values = 0;
+  for (const auto& [name, tensor] : snapshot(*a))
+    values += tensor.numel();
+  EXPECT_GT(values, 3'000'000);
+  EXPECT_GT(fs::file_size(path), static_cast<std::uintmax_t>(values) * 4) << "float32 weights";
+}
+
 TEST(Checkpoint, ReadingTheMetaLeavesTheRngAlone) {
   const TempDir dir;
   const fs::path path = dir.path() / "best.ckpt";
