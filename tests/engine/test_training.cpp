@@ -4,7 +4,8 @@
 //   - stop: SIGINT to the launcher stops both ranks after one iteration, saves, exits 0;
 //   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
 //   - resume after kill -9: final weights equal an uninterrupted run's;
-//   - a corrupt checkpoint is refused with the file named and left as it was.
+//   - a corrupt checkpoint is refused with the file named and left as it was;
+//   - results.csv, bn_stats and PreciseBN are produced.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -194,6 +195,33 @@ TEST(Training, TwoRanksWithSyncBnReproduceOneRankWithTheGlobalBatch) {
   }
   // Per-rank BatchNorm over 4 images is another model: far beyond float noise.
   EXPECT_GT(worstBn, 1e-3);
+}
+
+TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
+  const fs::path dir = testDir();
+  runEngine(smallRun(dir, "pbn", {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3"}),
+            dir / "pbn.log");
+  const auto events = readEvents(dir / "pbn.jsonl");
+  int recalibrations = 0;
+  for (const auto& log : eventsOf<protocol::Log>(events))
+    if (log.text.find("PreciseBN: recalibrated") != std::string::npos) ++recalibrations;
+  EXPECT_EQ(recalibrations, 2);  // before each epoch's validation
+  const auto bnStats = eventsOf<protocol::BnStats>(events);
+  ASSERT_EQ(bnStats.size(), 2u);  // iterations 0 and 10 of 20 (--bn-stats-every 10)
+  EXPECT_EQ(bnStats[1].iteration, 10);
+  ASSERT_FALSE(bnStats[0].layers.empty());
+  EXPECT_EQ(bnStats[0].layers[0].rank_mean.size(), 2u);
+  EXPECT_GT(bnStats[0].layers[0].divergence, 0.0);  // plain BN: the ranks see different batches
+  EXPECT_EQ(eventsOf<protocol::Val>(events).size(), 2u);
+  EXPECT_EQ(eventsOf<protocol::DatasetSummary>(events).size(), 2u);  // train and val
+
+  std::ifstream csv(dir / "pbn" / "results.csv");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].rfind("epoch,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("1,", 0), 0u);
+  EXPECT_EQ(lines[2].rfind("2,", 0), 0u);
 }
 
 TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
