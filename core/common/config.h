@@ -87,7 +87,7 @@ struct OutputConfig {
   std::string name = "exp";
   bool exist_ok = false;
   int checkpoint_interval = 0;  // iterations between checkpoints; 0 = at epoch end only
-  bool resume = false;  // continue the run in project/name from its weights/last.pt
+  bool resume = false;          // continue the run in project/name from its weights/last.pt
   bool operator==(const OutputConfig&) const = default;
 };
 

@@ -90,7 +90,7 @@ bool fileFailed(const LoadedConfig& loaded) {
 }  // namespace
 
 CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
-                    const std::vector<std::string>& overrides) {
+                           const std::vector<std::string>& overrides) {
   CheckedConfig checked;
   if (!file.empty()) checked.loaded = loadConfigFile(file);
   applyOverrides(checked.loaded, overrides);

@@ -137,8 +137,9 @@ int main(int argc, char** argv) {
   trainCmd->add_option("--progress-socket", trainOptions.progressSocket,
                        "Send progress events to the GUI's local socket PATH (the session token "
                        "comes from SYNCBN_SESSION_TOKEN)");
-  trainCmd->add_option("--bn-stats-every", trainOptions.bnStatsEvery,
-                       "Iterations between BatchNorm statistics events (0: never)")
+  trainCmd
+      ->add_option("--bn-stats-every", trainOptions.bnStatsEvery,
+                   "Iterations between BatchNorm statistics events (0: never)")
       ->check(CLI::Range(0, 1000000));
   trainCmd->add_flag("--worker", trainOptions.worker, "This process is a rank (for srun)");
 

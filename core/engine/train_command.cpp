@@ -1,12 +1,12 @@
 #include "engine/train_command.h"
 
-#include <ext/stdio_filebuf.h>
 #include <signal.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <ext/stdio_filebuf.h>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -31,7 +31,9 @@ namespace {
 
 std::atomic<int> receivedSignal{0};
 
-extern "C" void onStopSignal(int signal) { receivedSignal.store(signal); }
+extern "C" void onStopSignal(int signal) {
+  receivedSignal.store(signal);
+}
 
 class StopSignals {
  public:
@@ -63,7 +65,8 @@ class FanOut final : public train::EventSink {
   }
   void publish(const protocol::Message& message) override {
     std::lock_guard lock(mutex_);
-    for (auto* sink : sinks_) sink->publish(message);
+    for (auto* sink : sinks_)
+      sink->publish(message);
   }
 
  private:
@@ -153,9 +156,9 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
   const dist::Rendezvous rendezvous = dist::Rendezvous::fromEnvironment();
   const Topology topology = resolveTopology(config, ctx.host);
   if (rendezvous.worldSize != topology.worldSize)
-    throw std::runtime_error("the environment says WORLD_SIZE=" +
-                             std::to_string(rendezvous.worldSize) + ", the configuration " +
-                             std::to_string(topology.worldSize) + " ranks");
+    throw std::runtime_error(
+        "the environment says WORLD_SIZE=" + std::to_string(rendezvous.worldSize) +
+        ", the configuration " + std::to_string(topology.worldSize) + " ranks");
   const bool rank0 = rendezvous.rank == 0;
   const bool launched = std::getenv(kLaunchedVariable) != nullptr;
 
@@ -192,11 +195,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
       torch::set_num_threads(static_cast<int>(std::max(1u, cores / topology.ranksPerNode)));
     }
     const c10::Device device =
-        topology.cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
-                                                    topology.cudaDeviceIds.at(
-                                                        static_cast<std::size_t>(
-                                                            rendezvous.localRank))))
-                      : c10::Device(c10::kCPU);
+        topology.cuda
+            ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(topology.cudaDeviceIds.at(
+                                          static_cast<std::size_t>(rendezvous.localRank))))
+            : c10::Device(c10::kCPU);
     std::shared_ptr<dist::ProcessGroup> group;
     if (topology.worldSize > 1) {
       dist::Rendezvous meet = rendezvous;
@@ -210,7 +212,8 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
     const data::DatasetReport report = data::verifyDataset(yaml, {.workers = 0, .useCache = true});
     data::requireUsableImages(report);
     if (rank0)
-      for (const auto& split : report.splits) events.publish(data::summarize(report, split));
+      for (const auto& split : report.splits)
+        events.publish(data::summarize(report, split));
     const data::SplitReport* trainSplit = findSplit(report, "train");
     const data::SplitReport* valSplit = findSplit(report, "val");
     if (trainSplit == nullptr) throw std::runtime_error(yaml.string() + ": no train split");
@@ -268,11 +271,11 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
       const auto last = runDir / "weights" / "last.pt";
       trainer.resumeFrom(last);
       if (rank0)
-        events.publish(protocol::Log{
-            "info", 0,
-            "resuming " + runDir.string() + " from " + last.string() + " at epoch " +
-                std::to_string(trainer.state().epoch + 1) + ", iteration " +
-                std::to_string(trainer.state().iteration)});
+        events.publish(protocol::Log{"info", 0,
+                                     "resuming " + runDir.string() + " from " + last.string() +
+                                         " at epoch " + std::to_string(trainer.state().epoch + 1) +
+                                         ", iteration " +
+                                         std::to_string(trainer.state().iteration)});
     }
     const train::TrainOutcome outcome = trainer.train();
     if (rank0) {
@@ -319,8 +322,8 @@ void reportFailure(const TrainCommandOptions& options, const dist::LaunchResult&
   try {
     train::ProgressChannel channel(channelOptions);
     const dist::RankExitStatus& failure = *result.firstFailure;
-    channel.publish(protocol::RankExit{failure.rank, failure.exitCode, failure.signal,
-                                       failure.describe()});
+    channel.publish(
+        protocol::RankExit{failure.rank, failure.exitCode, failure.signal, failure.describe()});
     protocol::Finished finished;
     finished.status = "failed";
     finished.error = failure.describe();
@@ -331,8 +334,8 @@ void reportFailure(const TrainCommandOptions& options, const dist::LaunchResult&
   }
 }
 
-int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options,
-                const Config& config, int argc, char** argv) {
+int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, const Config& config,
+                int argc, char** argv) {
   const Topology topology = resolveTopology(config, ctx.host);
   // The run directory is chosen once, here, so that every rank agrees.
   const std::filesystem::path runDir =

@@ -12,9 +12,9 @@
 namespace syncbn::engine {
 
 struct TrainCommandOptions {
-  std::string file;                    // configuration YAML; empty: defaults
-  std::vector<std::string> overrides;  // key=value
-  std::filesystem::path eventsFile;    // --events: JSON lines, appended
+  std::string file;                      // configuration YAML; empty: defaults
+  std::vector<std::string> overrides;    // key=value
+  std::filesystem::path eventsFile;      // --events: JSON lines, appended
   std::filesystem::path progressSocket;  // --progress-socket: the GUI's local socket
   bool worker = false;                   // --worker: this process is a rank (srun)
   int bnStatsEvery = 10;                 // iterations between bn_stats events

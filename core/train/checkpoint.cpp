@@ -101,8 +101,8 @@ c10::Dict<std::string, at::Tensor> gradientsOf(const torch::nn::Module& module) 
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& item : module.named_parameters())
     if (item.value().grad().defined())
-      dict.insert(item.key(), item.value().grad().detach().to(torch::kCPU).clone(
-                                  at::MemoryFormat::Contiguous));
+      dict.insert(item.key(),
+                  item.value().grad().detach().to(torch::kCPU).clone(at::MemoryFormat::Contiguous));
   return dict;
 }
 
@@ -195,8 +195,8 @@ c10::impl::GenericDict metaDict(const CheckpointMeta& meta) {
   dict.insert("iteration", static_cast<int64_t>(meta.iteration));
   dict.insert("optimizer_steps", static_cast<int64_t>(meta.optimizerSteps));
   dict.insert("last_optimizer_iteration", static_cast<int64_t>(meta.lastOptimizerIteration));
-  dict.insert("epoch_loss_sums",
-              c10::List<double>({meta.epochLossSums[0], meta.epochLossSums[1], meta.epochLossSums[2]}));
+  dict.insert("epoch_loss_sums", c10::List<double>({meta.epochLossSums[0], meta.epochLossSums[1],
+                                                    meta.epochLossSums[2]}));
   dict.insert("ema_updates", static_cast<int64_t>(meta.emaUpdates));
   dict.insert("best_fitness", meta.bestFitness);
   dict.insert("best_epoch", static_cast<int64_t>(meta.bestEpoch));
@@ -642,7 +642,8 @@ CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const Checkp
                                     contents.meta.modelFingerprint + "', this run's model is '" +
                                     expectedFingerprint + "'");
   checkFits(path, contents.model, *parts.model, "model");
-  if (parts.gradients && contents.gradients) checkGradientsFit(path, *contents.gradients, *parts.model);
+  if (parts.gradients && contents.gradients)
+    checkGradientsFit(path, *contents.gradients, *parts.model);
   if (parts.ema != nullptr) {
     if (!contents.ema) throw CheckpointError(path, "the checkpoint holds no EMA weights");
     checkFits(path, *contents.ema, *parts.ema, "EMA");

@@ -107,9 +107,9 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
 
   Parts& p = *parts_;
-  const model::NormChoice norm{config.distributed.norm,
-                               config.distributed.norm == NormKind::SyncBatchNorm ? group_
-                                                                                  : nullptr};
+  const model::NormChoice norm{
+      config.distributed.norm,
+      config.distributed.norm == NormKind::SyncBatchNorm ? group_ : nullptr};
   p.model = model::buildDetectionModel(config.model.model, config.model.scale,
                                        static_cast<int64_t>(data_.classNames.size()), norm);
   p.model->to(options_.device);
@@ -142,7 +142,9 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
 
 Trainer::~Trainer() = default;
 
-void Trainer::addHook(std::unique_ptr<TrainerHook> hook) { hooks_.push_back(std::move(hook)); }
+void Trainer::addHook(std::unique_ptr<TrainerHook> hook) {
+  hooks_.push_back(std::move(hook));
+}
 
 void Trainer::addStandardHooks() {
   addHook(std::make_unique<LearningRateHook>());
@@ -154,14 +156,28 @@ void Trainer::addStandardHooks() {
   addHook(std::make_unique<CheckpointHook>());
 }
 
-int Trainer::iterationsPerEpoch() const { return parts_->loader->stepsPerEpoch(); }
-model::DetectionModel& Trainer::model() { return parts_->model; }
-ModelEma& Trainer::ema() { return *parts_->ema; }
-torch::optim::Optimizer& Trainer::optimizer() { return *parts_->optimizer; }
-GradScaler& Trainer::scaler() { return *parts_->scaler; }
-GradientSynchronizer& Trainer::synchronizer() { return *parts_->sync; }
+int Trainer::iterationsPerEpoch() const {
+  return parts_->loader->stepsPerEpoch();
+}
+model::DetectionModel& Trainer::model() {
+  return parts_->model;
+}
+ModelEma& Trainer::ema() {
+  return *parts_->ema;
+}
+torch::optim::Optimizer& Trainer::optimizer() {
+  return *parts_->optimizer;
+}
+GradScaler& Trainer::scaler() {
+  return *parts_->scaler;
+}
+GradientSynchronizer& Trainer::synchronizer() {
+  return *parts_->sync;
+}
 
-const OptimizerChoice& Trainer::optimizerChoice() const { return parts_->choice; }
+const OptimizerChoice& Trainer::optimizerChoice() const {
+  return parts_->choice;
+}
 
 std::array<double, 3> Trainer::initialLearningRates() const {
   const double lr = parts_->choice.lr0;
@@ -182,7 +198,8 @@ void Trainer::requestStopAfterEpoch(std::string reason) {
 
 template <typename F>
 void Trainer::forEachHook(F&& call) {
-  for (const auto& hook : hooks_) call(*hook);
+  for (const auto& hook : hooks_)
+    call(*hook);
 }
 
 void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
@@ -191,8 +208,8 @@ void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, modelFingerprint());
   if (meta.datasetHash != data_.datasetHash)
     throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " +
-                                          meta.datasetHash + ", this run's " +
-                                          data_.datasetHash + ")");
+                                          meta.datasetHash + ", this run's " + data_.datasetHash +
+                                          ")");
   p.ema->setUpdates(meta.emaUpdates);
   p.scaler->restore(meta.scalerScale, meta.scalerGrowthTracker);
   state_.epoch = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
@@ -264,7 +281,8 @@ void Trainer::runStep(const data::Batch& batch) {
     const AutocastScope autocast(p.scaler->enabled());
     levels = p.model->forwardLevels(images);
   }
-  for (auto& level : levels) level = level.to(torch::kFloat32);  // the loss runs in float32
+  for (auto& level : levels)
+    level = level.to(torch::kFloat32);  // the loss runs in float32
   const model::DetectionLossResult loss = (*p.loss)(levels, targets);
   // Ultralytics multiplies by the world size; with the synchronizer's average, W ranks step
   // like one rank holding the global batch.
@@ -304,9 +322,14 @@ void Trainer::optimizerStep() {
 
 void Trainer::exchangeReports(const RankStepReport& mine, const LocalRequests& requests) {
   constexpr int kFields = 8;
-  const std::vector<double> local{mine.box,    mine.cls,       mine.dfl,
-                                  mine.dataMs, mine.computeMs, mine.commMs,
-                                  requests.stop ? 1.0 : 0.0, requests.checkpointNow ? 1.0 : 0.0};
+  const std::vector<double> local{mine.box,
+                                  mine.cls,
+                                  mine.dfl,
+                                  mine.dataMs,
+                                  mine.computeMs,
+                                  mine.commMs,
+                                  requests.stop ? 1.0 : 0.0,
+                                  requests.checkpointNow ? 1.0 : 0.0};
   std::vector<std::vector<double>> all;
   if (group_ && group_->worldSize() > 1) {
     // NCCL needs device tensors; Gloo host ones.
@@ -330,7 +353,8 @@ void Trainer::exchangeReports(const RankStepReport& mine, const LocalRequests& r
   }
   for (int term = 0; term < 3; ++term) {
     double sum = 0;
-    for (const auto& rank : state_.ranks) sum += term == 0 ? rank.box : term == 1 ? rank.cls : rank.dfl;
+    for (const auto& rank : state_.ranks)
+      sum += term == 0 ? rank.box : term == 1 ? rank.cls : rank.dfl;
     state_.epochLossSums[static_cast<std::size_t>(term)] += sum / static_cast<double>(all.size());
   }
   state_.checkpointAgreed = checkpoint;

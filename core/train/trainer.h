@@ -83,9 +83,9 @@ struct LocalRequests {
 using RequestSource = std::function<LocalRequests()>;
 
 struct TrainerState {
-  int epoch = 0;               // the epoch in progress (0-based)
-  int stepInEpoch = 0;         // iterations of it done
-  long long iteration = 0;     // iterations done since the start of training
+  int epoch = 0;            // the epoch in progress (0-based)
+  int stepInEpoch = 0;      // iterations of it done
+  long long iteration = 0;  // iterations done since the start of training
   long long optimizerSteps = 0;
   long long lastOptimizerIteration = -1;  // `iteration` value right after the last step
   int accumulate = 1;                     // iterations per optimizer step, set by the schedule

@@ -34,7 +34,8 @@ void LearningRateHook::beforeTrain(Trainer& trainer) {
   options.warmupEpochs = train.warmup_epochs;
   options.warmupMomentum = train.warmup_momentum;
   options.warmupBiasLr = trainer.optimizerChoice().warmupBiasLr;
-  options.momentum = train.momentum;  // Ultralytics warms up to train.momentum whatever `auto` chose
+  options.momentum =
+      train.momentum;  // Ultralytics warms up to train.momentum whatever `auto` chose
   options.nbs = train.nbs;
   options.globalBatch = train.batch;
   options.iterationsPerEpoch = trainer.iterationsPerEpoch();
@@ -132,9 +133,8 @@ void ValidationHook::recalibrate(Trainer& trainer) {
   loaderOptions.workers = options.config.train.workers;
   data::BatchLoader loader(
       trainer.data().trainExamples,
-      data::DistributedSampler(trainer.data().trainCount, trainer.worldSize(), trainer.rank(),
-                               true, static_cast<uint64_t>(options.config.train.seed) + 7919,
-                               false),
+      data::DistributedSampler(trainer.data().trainCount, trainer.worldSize(), trainer.rank(), true,
+                               static_cast<uint64_t>(options.config.train.seed) + 7919, false),
       options.topology.perRankBatch, loaderOptions);
   loader.start(trainer.state().epoch);
   auto ema = std::dynamic_pointer_cast<model::DetectionModelImpl>(trainer.ema().modulePtr());
@@ -171,7 +171,8 @@ void ValidationHook::afterEpoch(Trainer& trainer) {
     ++state.epochsWithoutImprovement;
   }
   const int patience = trainer.options().config.train.patience;
-  if (patience > 0 && state.epochsWithoutImprovement >= patience && state.epoch + 1 < trainer.epochs())
+  if (patience > 0 && state.epochsWithoutImprovement >= patience &&
+      state.epoch + 1 < trainer.epochs())
     trainer.requestStopAfterEpoch("no improvement in the last " + std::to_string(patience) +
                                   " epochs (train.patience); best epoch " +
                                   std::to_string(state.bestEpoch + 1));
@@ -222,8 +223,8 @@ void CheckpointHook::save(Trainer& trainer, const std::string& kind, bool epochC
   meta.datasetHash = trainer.data().datasetHash;
   meta.modelFingerprint = trainer.modelFingerprint();
   meta.engineVersion = kVersion;
-  const CheckpointParts parts{trainer.model().get(), &trainer.ema().module(),
-                              &trainer.optimizer(), /*gradients=*/true};
+  const CheckpointParts parts{trainer.model().get(), &trainer.ema().module(), &trainer.optimizer(),
+                              /*gradients=*/true};
   saveCheckpoint(file, parts, meta);
   trainer.publish(protocol::Checkpoint{file.string(), kind, state.epoch, state.iteration});
 }

@@ -6,10 +6,10 @@
 //   - resume after kill -9: final weights equal an uninterrupted run's;
 //   - a corrupt checkpoint is refused with the file named and left as it was;
 //   - results.csv, bn_stats and PreciseBN are produced.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -53,7 +53,8 @@ class Engine {
   Engine(std::vector<std::string> args, const fs::path& log) : log_(log) {
     args.insert(args.begin(), kEngine.string());
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -130,13 +131,13 @@ std::vector<T> eventsOf(const std::vector<protocol::Message>& events) {
 // A demo dataset shared by the tests of this process.
 const fs::path& smallDataset() {
   static const fs::path yaml = [] {
-    const fs::path dir = fs::temp_directory_path() /
-                         ("syncbn_train_data_" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("syncbn_train_data_" + std::to_string(::getpid()));
     fs::remove_all(dir);
-    Engine make({"make-demo-data", dir.string(), "--train", "80", "--val", "8", "--imgsz", "64",
-                 "--seed", "5"},
-                fs::temp_directory_path() / ("syncbn_train_data_" + std::to_string(::getpid()) +
-                                             ".log"));
+    Engine make(
+        {"make-demo-data", dir.string(), "--train", "80", "--val", "8", "--imgsz", "64", "--seed",
+         "5"},
+        fs::temp_directory_path() / ("syncbn_train_data_" + std::to_string(::getpid()) + ".log"));
     if (make.wait(120s) != 0) throw std::runtime_error("make-demo-data failed: " + make.log());
     return dir / "data.yaml";
   }();
@@ -217,7 +218,8 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
 
   std::ifstream csv(dir / "pbn" / "results.csv");
   std::vector<std::string> lines;
-  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  for (std::string line; std::getline(csv, line);)
+    lines.push_back(line);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].rfind("epoch,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
   EXPECT_EQ(lines[1].rfind("1,", 0), 0u);
@@ -249,7 +251,8 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
   const auto steps = eventsOf<protocol::Step>(events);
   // The last checkpoint is taken after the last iteration any rank ran.
   EXPECT_EQ(checkpoints.back().iteration, steps.back().iteration + 1);
-  const train::CheckpointMeta meta = train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
+  const train::CheckpointMeta meta =
+      train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
   EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
   EXPECT_FALSE(meta.epochComplete);
 }
@@ -257,8 +260,8 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
 // The ranks of a launcher, by reading /proc: child pid -> RANK from its environment.
 std::map<int, pid_t> ranksOf(pid_t launcher) {
   std::map<int, pid_t> ranks;
-  std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" +
-                         std::to_string(launcher) + "/children");
+  std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) +
+                         "/children");
   pid_t child = 0;
   while (children >> child) {
     std::ifstream environ("/proc/" + std::to_string(child) + "/environ");
@@ -306,8 +309,10 @@ std::map<std::string, torch::Tensor> weightsOf(const fs::path& checkpoint) {
   auto model = model::buildDetectionModel("yolov8n.yaml", "", 3);
   train::restoreCheckpoint(checkpoint, {model.get(), nullptr, nullptr}, "");
   std::map<std::string, torch::Tensor> weights;
-  for (const auto& item : model->named_parameters()) weights[item.key()] = item.value().clone();
-  for (const auto& item : model->named_buffers()) weights[item.key()] = item.value().clone();
+  for (const auto& item : model->named_parameters())
+    weights[item.key()] = item.value().clone();
+  for (const auto& item : model->named_buffers())
+    weights[item.key()] = item.value().clone();
   return weights;
 }
 
