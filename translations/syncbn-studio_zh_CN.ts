@@ -54,7 +54,7 @@
         <translation>优化器</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Augmentation</source>
         <translation>数据增强</translation>
     </message>
@@ -64,7 +64,7 @@
         <translation>输出</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Distributed</source>
         <translation>分布式</translation>
     </message>
@@ -264,6 +264,16 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Cosine decay</source>
+        <translation>余弦衰减</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decay the learning rate along a cosine instead of a straight line.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Momentum</source>
         <translation>动量</translation>
     </message>
@@ -419,7 +429,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
+        <source>Augment</source>
+        <translation>数据增强</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Augment training images. Off: images are only letterboxed, which makes runs comparable image for image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Project directory</source>
         <translation>项目目录</translation>
     </message>
@@ -464,7 +484,17 @@
         <translation> 次迭代</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
+        <source>Resume</source>
+        <translation>继续训练</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Continue the run in project/name from its last checkpoint, exactly where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Devices</source>
         <translation>设备</translation>
     </message>
