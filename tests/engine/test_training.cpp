@@ -1,7 +1,8 @@
 // `syncbn-engine train` as users run it: real processes, the real launcher and Gloo, a small demo
 // dataset. The events file (docs/protocol.md) is what the tests read back.
 //   - global-batch equivalence: 2 ranks x 4 with SyncBN = 1 rank x 8 (plain BN differs);
-//   - stop: SIGINT to the launcher stops both ranks after one iteration, saves, exits 0;
+//   - stop: SIGINT to the launcher, or the GUI's stop command, stops both ranks after the same
+//     iteration, saves, exits 0;
 //   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
 //   - resume after kill -9: final weights equal an uninterrupted run's;
 //   - a corrupt checkpoint is refused with the file named and left as it was;
@@ -10,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -255,6 +258,73 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
       train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
   EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
   EXPECT_FALSE(meta.epochComplete);
+}
+
+// The GUI's end of --progress-socket: a listening Unix socket, one connection.
+class FakeGui {
+ public:
+  explicit FakeGui(fs::path path) : path_(std::move(path)) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path_.c_str());
+    if (listener_ < 0 ||
+        ::bind(listener_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
+        ::listen(listener_, 4) != 0)
+      throw std::runtime_error("cannot listen on " + path_.string());
+  }
+  ~FakeGui() {
+    if (connection_ >= 0) ::close(connection_);
+    ::close(listener_);
+    fs::remove(path_);
+  }
+  FakeGui(const FakeGui&) = delete;
+  FakeGui& operator=(const FakeGui&) = delete;
+
+  void accept() { connection_ = ::accept(listener_, nullptr, nullptr); }
+  // Reads until a whole line holding `text` arrived (or the engine closed the connection).
+  bool readUntil(const std::string& text) {
+    char buffer[4096];
+    while (received_.find(text) == std::string::npos) {
+      const ssize_t n = ::read(connection_, buffer, sizeof(buffer));
+      if (n <= 0) return false;
+      received_.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  void send(const std::string& line) {  // one encoded line, '\n' included
+    ASSERT_EQ(::write(connection_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  fs::path path_;
+  int listener_ = -1;
+  int connection_ = -1;
+  std::string received_;
+};
+
+TEST(Training, TheGuisStopCommandStopsTheRunAfterAnIterationWithACheckpoint) {
+  const fs::path dir = testDir();
+  FakeGui gui(dir / "gui.sock");
+  std::vector<std::string> args = smallRun(dir, "gui", {"epochs=50", "cpu_ranks=2", "norm=syncbn"});
+  args.insert(args.end(), {"--progress-socket", (dir / "gui.sock").string()});
+  Engine engine(args, dir / "gui.log");
+  gui.accept();
+  ASSERT_TRUE(gui.readUntil("\"type\":\"hello\"")) << engine.log();
+  ASSERT_TRUE(gui.readUntil("\"type\":\"step\"")) << engine.log();
+  gui.send(protocol::encode(protocol::Stop{}));
+  ASSERT_TRUE(gui.readUntil("\"type\":\"finished\"")) << engine.log();
+  const std::optional<int> code = engine.wait(120s);
+  ASSERT_TRUE(code) << engine.log();
+  EXPECT_EQ(*code, 0) << engine.log();
+  const auto events = readEvents(dir / "gui.jsonl");
+  const auto finished = eventsOf<protocol::Finished>(events);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].status, "stopped");
+  ASSERT_FALSE(eventsOf<protocol::Checkpoint>(events).empty());
+  EXPECT_EQ(eventsOf<protocol::Checkpoint>(events).back().kind, "last");
+  EXPECT_NE(gui.received().find("\"status\":\"stopped\""), std::string::npos);
 }
 
 // The ranks of a launcher, by reading /proc: child pid -> RANK from its environment.
