@@ -1,0 +1,409 @@
+// Training throughput of the real trainer (train::Trainer with the learning-rate schedule and, for
+// norm=bn on several ranks, the buffer broadcast) on synthetic data: one table row per run.
+//   bench_train [--model n] [--imgsz 320] [--batch 16] [--ranks 1] [--norm bn|syncbn]
+//               [--iterations 20] [--warmup 3] [--device cpu|cuda] [--backend auto|gloo|nccl]
+//               [--workers 2] [--csv] [--no-header]
+// Ranks are processes: with --ranks > 1 and no RANK in the environment this process launches them
+// (as syncbn-engine does) and prints rank 0's row; the ranks' own output goes to stderr.
+//
+// images/s and step ms come from the wall time between the ends of consecutive iterations, so
+// they include everything the loop does (waiting for the loader, hooks, the stop agreement). The
+// shares split the trainer's per-rank timings: data = waiting for the batch, compute = forward,
+// loss, backward and optimizer (SyncBN's collectives included), comm = waiting for the gradient
+// all-reduce; mean over measured iterations and ranks of each, over the sum of the three.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "common/topology.h"
+#include "data/portable_random.h"
+#include "data/training_example.h"
+#include "dist/launcher.h"
+#include "dist/process_group.h"
+#include "train/trainer.h"
+#include "train/training_hooks.h"
+
+namespace {
+
+using namespace syncbn;
+using Clock = std::chrono::steady_clock;
+
+// The launcher tells rank 0 where to leave its row (the launcher prefixes the ranks' output).
+constexpr const char* kRowFileVariable = "SYNCBN_BENCH_TRAIN_ROW_FILE";
+
+struct BenchOptions {
+  std::string model = "n";
+  int imgsz = 320;
+  int batch = 16;  // global
+  int ranks = 1;
+  std::string norm = "bn";
+  int iterations = 20;
+  int warmup = 3;
+  std::string device = "cpu";
+  std::string backend = "auto";
+  int workers = 2;
+  bool csv = false;
+  bool noHeader = false;
+};
+
+// ----- synthetic data ---------------------------------------------------------------------------
+
+// imgsz x imgsz RGB noise with three filled rectangles of random colour; the labels are the
+// rectangles (class 0..2, normalised cx cy w h). A function of (index, epoch) only.
+data::TrainingExample syntheticExample(std::size_t index, int epoch, int imgsz) {
+  const std::uint64_t seed = data::splitmix64(static_cast<std::uint64_t>(index) * 0x100000001B3ull ^
+                                              static_cast<std::uint64_t>(epoch));
+  data::TrainingExample example;
+  example.index = index;
+  example.height = example.width = imgsz;
+  example.originalHeight = example.originalWidth = imgsz;
+  const std::size_t bytes = static_cast<std::size_t>(imgsz) * static_cast<std::size_t>(imgsz) * 3;
+  example.rgb.resize(bytes);
+  data::SplitMix64 noise(seed);
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    const std::uint64_t draw = noise();
+    std::memcpy(example.rgb.data() + i, &draw, std::min<std::size_t>(8, bytes - i));
+  }
+  data::PortableRandom random(seed ^ 0xD1B54A32D192ED03ull);
+  for (int k = 0; k < 3; ++k) {
+    const int w = random.between(imgsz / 8, imgsz / 2);
+    const int h = random.between(imgsz / 8, imgsz / 2);
+    const int x0 = random.between(0, imgsz - w);
+    const int y0 = random.between(0, imgsz - h);
+    const std::uint8_t colour[3] = {static_cast<std::uint8_t>(random.below(256)),
+                                    static_cast<std::uint8_t>(random.below(256)),
+                                    static_cast<std::uint8_t>(random.below(256))};
+    for (int y = y0; y < y0 + h; ++y)
+      for (int x = x0; x < x0 + w; ++x)
+        std::memcpy(example.rgb.data() + (static_cast<std::size_t>(y) * imgsz + x) * 3, colour, 3);
+    const float side = static_cast<float>(imgsz);
+    example.labels.push_back({random.between(0, 2), (x0 + w / 2.0f) / side, (y0 + h / 2.0f) / side,
+                              static_cast<float>(w) / side, static_cast<float>(h) / side});
+  }
+  return example;
+}
+
+// ----- measurement ------------------------------------------------------------------------------
+
+struct Measurement {
+  std::vector<double> periodSeconds;             // wall time, end of iteration i-1 to end of i
+  std::vector<double> trainerStepSeconds;        // the trainer's stepSeconds
+  double dataMs = 0, computeMs = 0, commMs = 0;  // sums over measured iterations and ranks
+};
+
+// Records the measured iterations (those after `warmup`).
+class ThroughputProbe final : public train::TrainerHook {
+ public:
+  ThroughputProbe(int warmup, Measurement& out) : warmup_(warmup), out_(out) {}
+
+  void afterStep(train::Trainer& trainer) override {
+    const auto now = Clock::now();
+    const train::TrainerState& state = trainer.state();
+    if (state.iteration - 1 >= warmup_) {
+      out_.periodSeconds.push_back(std::chrono::duration<double>(now - lastEnd_).count());
+      out_.trainerStepSeconds.push_back(state.stepSeconds);
+      for (const train::RankStepReport& rank : state.ranks) {
+        out_.dataMs += rank.dataMs;
+        out_.computeMs += rank.computeMs;
+        out_.commMs += rank.commMs;
+      }
+    }
+    lastEnd_ = now;
+  }
+
+ private:
+  int warmup_;
+  Measurement& out_;
+  Clock::time_point lastEnd_ = Clock::now();
+};
+
+double mean(const std::vector<double>& values) {
+  double sum = 0;
+  for (const double v : values)
+    sum += v;
+  return values.empty() ? 0 : sum / static_cast<double>(values.size());
+}
+
+std::string header(const BenchOptions& options) {
+  if (options.csv)
+    return "model,imgsz,ranks,norm,device,backend,batch,iterations,images_per_s,step_ms,"
+           "trainer_step_ms,data_pct,compute_pct,comm_pct\n";
+  return "| model | imgsz | ranks | norm | device | images/s | step ms | data % | compute % | "
+         "comm % |\n|---|---|---|---|---|---|---|---|---|---|\n";
+}
+
+std::string row(const BenchOptions& options, Backend backend, const Measurement& m) {
+  const double period = mean(m.periodSeconds);
+  const double total = m.dataMs + m.computeMs + m.commMs;
+  const auto share = [total](double part) { return total > 0 ? 100.0 * part / total : 0.0; };
+  const std::string model = "yolov8" + options.model;
+  char line[512];
+  if (options.csv) {
+    std::snprintf(
+        line, sizeof line, "%s,%d,%d,%s,%s,%s,%d,%d,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f\n", model.c_str(),
+        options.imgsz, options.ranks, options.norm.c_str(), options.device.c_str(),
+        options.ranks > 1 ? std::string(toString(backend)).c_str() : "-", options.batch,
+        options.iterations, options.batch / period, 1000 * period,
+        1000 * mean(m.trainerStepSeconds), share(m.dataMs), share(m.computeMs), share(m.commMs));
+  } else {
+    std::snprintf(line, sizeof line,
+                  "| %s | %d | %d | %s | %s | %.2f | %.0f | %.1f | %.1f | %.1f |\n", model.c_str(),
+                  options.imgsz, options.ranks, options.norm.c_str(), options.device.c_str(),
+                  options.batch / period, 1000 * period, share(m.dataMs), share(m.computeMs),
+                  share(m.commMs));
+  }
+  return line;
+}
+
+// ----- one rank ---------------------------------------------------------------------------------
+
+// Auto: NCCL when every rank has a CUDA device of its own, else Gloo (NCCL refuses two ranks on
+// one device).
+Backend chooseBackend(const BenchOptions& options, int cudaDevices) {
+  const bool cuda = options.device == "cuda";
+  const bool shared = cuda && options.ranks > cudaDevices;
+  const Backend asked = *parseBackend(options.backend);
+  if (asked == Backend::Nccl && !cuda)
+    throw std::invalid_argument("--backend nccl needs --device cuda");
+  if (asked == Backend::Nccl && shared)
+    throw std::invalid_argument("--backend nccl: " + std::to_string(options.ranks) +
+                                " ranks share " + std::to_string(cudaDevices) +
+                                " CUDA device(s) and NCCL needs one per rank; use gloo");
+  if (asked != Backend::Auto) return asked;
+  return cuda && !shared ? Backend::Nccl : Backend::Gloo;
+}
+
+// A folder for the run (the trainer wants one; without checkpoint hooks nothing is written).
+struct TemporaryDirectory {
+  std::filesystem::path path;
+  TemporaryDirectory()
+      : path(std::filesystem::temp_directory_path() /
+             ("bench_train-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path);
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored;  // a leftover empty folder in /tmp is no reason to fail the run
+    std::filesystem::remove_all(path, ignored);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+};
+
+int runRank(const BenchOptions& options) {
+  dist::Rendezvous rendezvous = dist::Rendezvous::fromEnvironment();
+  if (rendezvous.worldSize != options.ranks)
+    throw std::invalid_argument("WORLD_SIZE is " + std::to_string(rendezvous.worldSize) +
+                                ", --ranks " + std::to_string(options.ranks));
+  const bool cuda = options.device == "cuda";
+  int cudaDevices = 0;
+  if (cuda) {
+    if (!torch::cuda::is_available())
+      throw std::invalid_argument("--device cuda: no CUDA device is available");
+    cudaDevices = static_cast<int>(torch::cuda::device_count());
+  } else {
+    // Ranks share the node's cores; oversubscribed OpenMP threads slow every rank down.
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    torch::set_num_threads(
+        static_cast<int>(std::max(1u, cores / static_cast<unsigned>(options.ranks))));
+  }
+
+  Config config;
+  config.data.imgsz = options.imgsz;
+  config.model.model = "yolov8" + options.model + ".yaml";
+  config.train.batch = options.batch;
+  config.train.epochs = 1;
+  config.train.workers = options.workers;
+  config.train.amp = cuda;
+  config.train.deterministic = false;
+  config.distributed.norm = *parseNormKind(options.norm);
+  config.distributed.cpu_ranks = options.ranks;
+  config.distributed.backend = *parseBackend(options.backend);
+
+  Topology topology;
+  topology.cuda = cuda;
+  for (int local = 0; cuda && local < options.ranks; ++local)
+    topology.cudaDeviceIds.push_back(local % cudaDevices);
+  topology.ranksPerNode = options.ranks;
+  topology.worldSize = options.ranks;
+  topology.backend = chooseBackend(options, cudaDevices);
+  topology.perRankBatch = options.batch / options.ranks;
+  topology.bnBatch =
+      config.distributed.norm == NormKind::SyncBatchNorm ? options.batch : topology.perRankBatch;
+  topology.accumulate =
+      std::max(static_cast<int>(std::lround(double(config.train.nbs) / options.batch)), 1);
+
+  const c10::Device device =
+      cuda ? c10::Device(c10::kCUDA,
+                         static_cast<c10::DeviceIndex>(rendezvous.localRank % cudaDevices))
+           : c10::Device(c10::kCPU);
+  std::shared_ptr<dist::ProcessGroup> group;
+  if (options.ranks > 1) {
+    rendezvous.timeout = std::chrono::minutes(10);
+    group = dist::ProcessGroup::create(dist::Store::tcp(rendezvous), rendezvous.rank,
+                                       rendezvous.worldSize, topology.backend, cuda,
+                                       rendezvous.timeout);
+  }
+
+  const int iterations = options.warmup + options.iterations;
+  train::TrainingData data;
+  const int imgsz = options.imgsz;
+  data.trainExamples = [imgsz](std::size_t index, int epoch) {
+    return syntheticExample(index, epoch, imgsz);
+  };
+  data.trainCount = static_cast<std::size_t>(options.batch) * static_cast<std::size_t>(iterations);
+  data.valCount = 0;
+  data.classNames = {"a", "b", "c"};
+  data.datasetHash = "bench_train";
+
+  const TemporaryDirectory runDir;
+  train::TrainerOptions trainerOptions;
+  trainerOptions.config = config;
+  trainerOptions.topology = topology;
+  trainerOptions.rank = rendezvous.rank;
+  trainerOptions.device = device;
+  trainerOptions.runDir = runDir.path;
+  trainerOptions.validate = false;
+  trainerOptions.bnStatsEvery = 0;
+
+  // Polled once per iteration, after its step.
+  int polled = 0;
+  const train::RequestSource requests = [&polled, iterations] {
+    train::LocalRequests local;
+    local.stop = ++polled >= iterations;
+    if (local.stop) local.stopReason = "benchmark complete";
+    return local;
+  };
+
+  Measurement measurement;
+  train::Trainer trainer(trainerOptions, data, group, nullptr, requests);
+  trainer.addHook(std::make_unique<train::LearningRateHook>());
+  if (config.distributed.norm == NormKind::BatchNorm && options.ranks > 1)
+    trainer.addHook(std::make_unique<train::BufferBroadcastHook>());
+  trainer.addHook(std::make_unique<ThroughputProbe>(options.warmup, measurement));
+  trainer.train();
+
+  if (measurement.periodSeconds.size() != static_cast<std::size_t>(options.iterations))
+    throw std::runtime_error("measured " + std::to_string(measurement.periodSeconds.size()) +
+                             " iterations, expected " + std::to_string(options.iterations));
+  if (rendezvous.rank != 0) return 0;
+  const std::string line = row(options, topology.backend, measurement);
+  if (const char* rowFile = std::getenv(kRowFileVariable)) {
+    std::ofstream out(rowFile);
+    out << line;
+    if (!out.flush()) throw std::runtime_error(std::string("cannot write ") + rowFile);
+  } else {
+    std::cout << (options.noHeader ? "" : header(options)) << line << std::flush;
+  }
+  return 0;
+}
+
+// ----- the launcher -----------------------------------------------------------------------------
+
+// Starts --ranks copies of this command line, then prints rank 0's row.
+int launchRanks(const BenchOptions& options, int argc, char** argv) {
+  const std::filesystem::path rowFile = std::filesystem::temp_directory_path() /
+                                        ("bench_train-" + std::to_string(::getpid()) + ".row");
+  dist::LaunchOptions launch;
+  launch.command.assign(argv, argv + argc);
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) launch.command[0] = self.string();
+  launch.nprocPerNode = options.ranks;
+  launch.extraEnvironment = {{kRowFileVariable, rowFile.string()}};
+  const dist::LaunchResult result = dist::launch(launch, std::cerr);
+  if (result.exitCode != 0) {
+    std::cerr << "bench_train: "
+              << (result.firstFailure
+                      ? result.firstFailure->describe()
+                      : "interrupted (exit " + std::to_string(result.exitCode) + ")")
+              << "\n";
+    std::filesystem::remove(rowFile, ec);
+    return result.exitCode;
+  }
+  std::ifstream in(rowFile);
+  std::stringstream line;
+  line << in.rdbuf();
+  std::filesystem::remove(rowFile, ec);
+  if (line.str().empty()) {
+    std::cerr << "bench_train: rank 0 left no result in " << rowFile << "\n";
+    return 1;
+  }
+  std::cout << (options.noHeader ? "" : header(options)) << line.str() << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  BenchOptions options;
+  CLI::App app{"Training throughput of the real trainer on synthetic data"};
+  app.add_option("--model", options.model, "YOLOv8 scale")
+      ->check(CLI::IsMember({"n", "s", "m", "l", "x"}))
+      ->capture_default_str();
+  app.add_option("--imgsz", options.imgsz, "Image side in pixels (a multiple of 32)")
+      ->check(CLI::Range(32, 4096))
+      ->capture_default_str();
+  app.add_option("--batch", options.batch, "Global batch, split evenly over the ranks")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--ranks", options.ranks, "Processes")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--norm", options.norm, "BatchNorm per rank or synchronized")
+      ->check(CLI::IsMember({"bn", "syncbn"}))
+      ->capture_default_str();
+  app.add_option("--iterations", options.iterations, "Measured iterations")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--warmup", options.warmup, "Iterations run before measuring")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--device", options.device, "cpu, or cuda (rank r on device LOCAL_RANK % count)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--backend", options.backend, "auto: nccl with a CUDA device per rank, else gloo")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+      ->capture_default_str();
+  app.add_option("--workers", options.workers, "Loader threads per rank")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_flag("--csv", options.csv, "CSV instead of a Markdown table");
+  app.add_flag("--no-header", options.noHeader, "Only the row (for loops over configurations)");
+  CLI11_PARSE(app, argc, argv);
+  if (options.imgsz % 32 != 0) {
+    std::cerr << "bench_train: --imgsz " << options.imgsz << " is not a multiple of 32\n";
+    return 2;
+  }
+  if (options.batch % options.ranks != 0) {
+    std::cerr << "bench_train: --batch " << options.batch << " does not split evenly over "
+              << options.ranks << " ranks\n";
+    return 2;
+  }
+
+  const bool rankProcess = std::getenv("RANK") != nullptr;
+  try {
+    if (options.ranks > 1 && !rankProcess) return launchRanks(options, argc, argv);
+    return runRank(options);
+  } catch (const std::exception& error) {
+    const char* rank = std::getenv("RANK");
+    std::cerr << "bench_train: error" << (rank ? std::string(" on rank ") + rank : "") << ": "
+              << error.what() << "\n";
+    return 1;
+  }
+}
