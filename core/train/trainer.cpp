@@ -205,11 +205,12 @@ void Trainer::forEachHook(F&& call) {
 void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   Parts& p = *parts_;
   const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get(), true};
+  // Refuse data it was not made on before anything is loaded.
+  const std::string hash = readCheckpointMeta(checkpoint).datasetHash;
+  if (hash != data_.datasetHash)
+    throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " + hash +
+                                          ", this run's " + data_.datasetHash + ")");
   const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, modelFingerprint());
-  if (meta.datasetHash != data_.datasetHash)
-    throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " +
-                                          meta.datasetHash + ", this run's " + data_.datasetHash +
-                                          ")");
   p.ema->setUpdates(meta.emaUpdates);
   p.scaler->restore(meta.scalerScale, meta.scalerGrowthTracker);
   state_.epoch = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
@@ -242,11 +243,9 @@ TrainOutcome Trainer::train() {
   forEachHook([&](TrainerHook& hook) { hook.afterTrain(*this); });
 
   TrainOutcome outcome;
-  outcome.status = state_.stopAgreed || stopAfterEpoch_ ? "stopped" : "completed";
-  if (state_.stopAgreed) outcome.stopReason = state_.stopReason;
-  if (stopAfterEpoch_) outcome.stopReason = *stopAfterEpoch_;
   // Early stopping by patience is a normal end of training, as in Ultralytics.
-  if (!state_.stopAgreed && stopAfterEpoch_) outcome.status = "completed";
+  outcome.status = state_.stopAgreed ? "stopped" : "completed";
+  outcome.stopReason = state_.stopAgreed ? state_.stopReason : stopAfterEpoch_.value_or("");
   outcome.epochsCompleted = state_.epochsCompleted;
   outcome.bestFitness = state_.bestFitness;
   if (state_.lastValidation) {
