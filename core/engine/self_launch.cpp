@@ -10,11 +10,16 @@ bool isRankProcess(bool workerFlag) {
   return workerFlag || std::getenv("RANK") != nullptr;
 }
 
-int launchThisCommandLine(int argc, char** argv, dist::LaunchOptions options) {
+std::vector<std::string> thisCommandLine(int argc, char** argv) {
+  std::vector<std::string> command(argv, argv + argc);
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  options.command.assign(argv, argv + argc);
-  if (!ec) options.command[0] = self.string();
+  if (!ec) command[0] = self.string();
+  return command;
+}
+
+int launchThisCommandLine(int argc, char** argv, dist::LaunchOptions options) {
+  options.command = thisCommandLine(argc, argv);
   return dist::launch(options, std::cout).exitCode;
 }
 

@@ -97,11 +97,6 @@ struct Console {
 
 // ----- configuration --------------------------------------------------------------------------
 
-struct RunConfig {
-  Config config;
-  std::filesystem::path runDir;  // resolved for rank 0 / the launcher
-};
-
 // The configuration, checked; on resume the run's own args.yaml plus the command line's
 // overrides. nullopt after printing why it cannot be used.
 std::optional<Config> loadRunConfig(const CommandContext& ctx, const TrainCommandOptions& options,
@@ -150,6 +145,21 @@ const data::SplitReport* findSplit(const data::DatasetReport& report, const std:
   return nullptr;
 }
 
+// project/name when resuming it, else a new run directory (see chooseRunDir).
+std::filesystem::path runDirFor(const OutputConfig& output) {
+  return output.resume ? std::filesystem::path(output.project) / output.name : chooseRunDir(output);
+}
+
+// The events file and/or GUI socket the command line names; nullopt for neither.
+std::optional<train::ProgressChannelOptions> channelOptionsFor(const TrainCommandOptions& options) {
+  if (options.eventsFile.empty() && options.progressSocket.empty()) return std::nullopt;
+  train::ProgressChannelOptions channel;
+  channel.eventsFile = options.eventsFile;
+  channel.progressSocket = options.progressSocket;
+  channel.sessionToken = train::sessionTokenFromEnvironment();
+  return channel;
+}
+
 // ----- one rank ---------------------------------------------------------------------------------
 
 int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const Config& config) {
@@ -167,22 +177,15 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
   if (const char* dir = std::getenv(kRunDirVariable))
     runDir = dir;
   else
-    runDir = config.output.resume
-                 ? std::filesystem::path(config.output.project) / config.output.name
-                 : chooseRunDir(config.output);
+    runDir = runDirFor(config.output);
   std::unique_ptr<train::ProgressChannel> channel;
   std::unique_ptr<Console> console;
   FanOut events;
   if (rank0) {
     std::filesystem::create_directories(runDir / "weights");
     writeFileAtomically(runDir / "args.yaml", toYaml(config));
-    if (!options.eventsFile.empty() || !options.progressSocket.empty()) {
-      train::ProgressChannelOptions channelOptions;
-      channelOptions.eventsFile = options.eventsFile;
-      channelOptions.progressSocket = options.progressSocket;
-      channelOptions.sessionToken = train::sessionTokenFromEnvironment();
-      channel = std::make_unique<train::ProgressChannel>(channelOptions);
-    }
+    if (const auto channelOptions = channelOptionsFor(options))
+      channel = std::make_unique<train::ProgressChannel>(*channelOptions);
     console = std::make_unique<Console>();
     events.add(channel.get());
     events.add(console->reporter.get());
@@ -314,13 +317,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
 
 // After a failed run: the failed rank's exit to the events file and the GUI, then `finished`.
 void reportFailure(const TrainCommandOptions& options, const dist::LaunchResult& result) {
-  if (options.eventsFile.empty() && options.progressSocket.empty()) return;
-  train::ProgressChannelOptions channelOptions;
-  channelOptions.eventsFile = options.eventsFile;
-  channelOptions.progressSocket = options.progressSocket;
-  channelOptions.sessionToken = train::sessionTokenFromEnvironment();
+  const auto channelOptions = channelOptionsFor(options);
+  if (!channelOptions) return;
   try {
-    train::ProgressChannel channel(channelOptions);
+    train::ProgressChannel channel(*channelOptions);
     const dist::RankExitStatus& failure = *result.firstFailure;
     channel.publish(
         protocol::RankExit{failure.rank, failure.exitCode, failure.signal, failure.describe()});
@@ -338,9 +338,7 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
                 int argc, char** argv) {
   const Topology topology = resolveTopology(config, ctx.host);
   // The run directory is chosen once, here, so that every rank agrees.
-  const std::filesystem::path runDir =
-      config.output.resume ? std::filesystem::path(config.output.project) / config.output.name
-                           : chooseRunDir(config.output);
+  const std::filesystem::path runDir = runDirFor(config.output);
   std::filesystem::create_directories(runDir);
   // The demo dataset is generated once before the ranks race to it.
   if (config.data.data == "demo") demoOrDataYaml(config.data.data);
@@ -358,10 +356,7 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
     consoleFd = ::dup(STDOUT_FILENO);  // inherited by the ranks (no FD_CLOEXEC)
     launch.extraEnvironment.emplace_back(kConsoleFdVariable, std::to_string(consoleFd));
   }
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  launch.command.assign(argv, argv + argc);
-  if (!ec) launch.command[0] = self.string();
+  launch.command = thisCommandLine(argc, argv);
   const dist::LaunchResult result = dist::launch(launch, std::cout);
   if (consoleFd >= 0) ::close(consoleFd);
   if (result.firstFailure) reportFailure(options, result);
