@@ -1,5 +1,6 @@
 #include "common/protocol.h"
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cmath>
@@ -25,6 +26,13 @@ struct AtLeast {
 struct OneOf {
   std::span<const std::string_view> allowed;
 };
+// The protocol version that added the field. The encoder always writes it (it writes the newest
+// version); lines of older versions do not have it, and the decoder leaves it at its default.
+struct Since {
+  int version;
+};
+
+constexpr Since kVersion2{2};
 
 constexpr AtLeast kCount{0};
 constexpr AtLeast kPositive{1};
@@ -51,6 +59,7 @@ void describe(V& v, M& m) {
 template <class V, Is<RunStarted> M>
 void describe(V& v, M& m) {
   v.field("run_dir", m.run_dir);
+  v.field("start_time", m.start_time, kVersion2);
   v.field("world_size", m.world_size, kPositive);
   v.field("device", m.device, OneOf{kDevices});
   v.field("norm", m.norm);
@@ -73,6 +82,7 @@ template <class V, Is<Step> M>
 void describe(V& v, M& m) {
   v.field("epoch", m.epoch, kCount);
   v.field("iteration", m.iteration, kCount);
+  v.field("time", m.time, kVersion2);
   v.field("losses", m.losses);
   v.field("rank_losses", m.rank_losses);
   v.field("lr", m.lr);
@@ -108,6 +118,7 @@ void describe(V& v, M& m) {
 template <class V, Is<Val> M>
 void describe(V& v, M& m) {
   v.field("epoch", m.epoch, kCount);
+  v.field("time", m.time, kVersion2);
   v.field("precision", m.precision);
   v.field("recall", m.recall);
   v.field("map50", m.map50);
@@ -258,12 +269,24 @@ std::string kindOf(const Json& value) {
   return value.type_name();
 }
 
+int sinceVersion(const Since& since) {
+  return since.version;
+}
+template <class Constraint>
+int sinceVersion(const Constraint&) {
+  return kOldestProtocolVersion;
+}
+
+// Reads the fields of one object of a line of protocol version `version`.
 class JsonReader {
  public:
-  JsonReader(const Json& object, std::string path) : object_(object), path_(std::move(path)) {}
+  JsonReader(const Json& object, std::string path, int version)
+      : object_(object), path_(std::move(path)), version_(version) {}
 
   template <class T, class... Constraints>
   void field(std::string_view name, T& value, const Constraints&... constraints) {
+    const int since = std::max({kOldestProtocolVersion, sinceVersion(constraints)...});
+    if (version_ < since) return;  // not part of this line's version: keeps its default
     const std::string path = path_.empty() ? std::string(name) : path_ + "." + std::string(name);
     const auto found = object_.find(std::string(name));
     if (found == object_.end()) throw FieldError(path + ": missing field");
@@ -319,7 +342,7 @@ class JsonReader {
   }
 
   template <class T>
-  static void read(const Json& value, std::vector<T>& out, const std::string& path) {
+  void read(const Json& value, std::vector<T>& out, const std::string& path) const {
     if (!value.is_array()) wrongType(value, "array", path);
     out.resize(value.size());
     for (std::size_t i = 0; i < out.size(); ++i)
@@ -328,9 +351,9 @@ class JsonReader {
 
   template <class Record>
   requires std::is_class_v<Record>
-  static void read(const Json& value, Record& out, const std::string& path) {
+  void read(const Json& value, Record& out, const std::string& path) const {
     if (!value.is_object()) wrongType(value, "object", path);
-    JsonReader reader(value, path);
+    JsonReader reader(value, path, version_);
     describe(reader, out);
   }
 
@@ -349,39 +372,53 @@ class JsonReader {
     throw FieldError(path + ": expected one of " + expected + ", got " + quote(value));
   }
 
+  template <class T>
+  static void check(const T&, Since, const std::string&) {}  // applied before reading
+
   const Json& object_;
   std::string path_;
+  int version_;
 };
 
 template <class M>
-Message readMessage(const Json& root) {
+Message readMessage(const Json& root, int version) {
   M message;
-  JsonReader reader(root, std::string(M::kType));
+  JsonReader reader(root, std::string(M::kType), version);
   describe(reader, message);
   return message;
 }
 
 template <class... M>
-Message readMessageOfType(std::string_view type, const Json& root,
+Message readMessageOfType(std::string_view type, const Json& root, int version,
                           std::type_identity<std::variant<M...>>) {
   Message message;
   // Stops at the one alternative whose kType matches, if any.
-  const bool known = ((type == M::kType && (message = readMessage<M>(root), true)) || ...);
+  const bool known = ((type == M::kType && (message = readMessage<M>(root, version), true)) || ...);
   if (!known) throw FieldError("unknown message type " + quote(type));
   return message;
 }
 
+// "version 2", "versions 1 and 2", "versions 1 to 3".
+std::string supportedVersions() {
+  const std::string oldest = std::to_string(kOldestProtocolVersion);
+  const std::string newest = std::to_string(kProtocolVersion);
+  if (kOldestProtocolVersion == kProtocolVersion) return "version " + newest;
+  if (kOldestProtocolVersion + 1 == kProtocolVersion)
+    return "versions " + oldest + " and " + newest;
+  return "versions " + oldest + " to " + newest;
+}
+
 Message readEnvelope(const Json& root) {
   if (!root.is_object()) throw FieldError("expected a JSON object, got " + kindOf(root));
-  JsonReader envelope(root, "");
+  JsonReader envelope(root, "", kProtocolVersion);
   int version = 0;
   envelope.field("v", version);
-  if (version != kProtocolVersion)
+  if (version < kOldestProtocolVersion || version > kProtocolVersion)
     throw FieldError("unsupported protocol version " + std::to_string(version) +
-                     " (this build supports version " + std::to_string(kProtocolVersion) + ")");
+                     " (this build supports " + supportedVersions() + ")");
   std::string type;
   envelope.field("type", type);
-  return readMessageOfType(type, root, std::type_identity<Message>{});
+  return readMessageOfType(type, root, version, std::type_identity<Message>{});
 }
 
 std::string_view withoutTerminator(std::string_view line) {

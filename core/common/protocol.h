@@ -15,7 +15,11 @@
 
 namespace syncbn::protocol {
 
-inline constexpr int kProtocolVersion = 1;
+// The version the encoder writes (and `hello.protocol` announces), and the oldest one the decoder
+// still reads. A field added in a later version is absent from older lines; decoding one leaves
+// that field at its default (0).
+inline constexpr int kProtocolVersion = 2;
+inline constexpr int kOldestProtocolVersion = 1;
 // Longest accepted line, not counting its "\n" or "\r\n" terminator.
 inline constexpr std::size_t kMaxLineBytes = 1 << 20;
 
@@ -34,6 +38,9 @@ struct Hello {
 struct RunStarted {
   static constexpr std::string_view kType = "run_started";
   std::string run_dir;
+  // Unix time (UTC seconds, fractional) at which the run first started; a resumed run keeps the
+  // original's. Since version 2.
+  double start_time = 0;
   int world_size = 1;
   std::string device;  // "cpu" or "cuda"
   std::string norm;
@@ -57,6 +64,7 @@ struct Step {
   static constexpr std::string_view kType = "step";
   int epoch = 0;
   long long iteration = 0;
+  double time = 0;  // wall-clock seconds since run_started.start_time; since version 2
   std::map<std::string, double> losses;  // "box", "cls", "dfl", averaged over ranks
   std::vector<std::map<std::string, double>> rank_losses;  // indexed by rank
   double lr = 0;
@@ -96,6 +104,7 @@ struct ClassMetrics {
 struct Val {
   static constexpr std::string_view kType = "val";
   int epoch = 0;
+  double time = 0;  // wall-clock seconds since run_started.start_time; since version 2
   double precision = 0;
   double recall = 0;
   double map50 = 0;
@@ -224,8 +233,9 @@ class Result {
 
 using DecodeResult = Result<Message>;
 
-// Never throws on any input. A trailing "\n" or "\r\n" is allowed. Fields not known to this
-// version are ignored; every other problem is reported with the path of the field concerned.
+// Never throws on any input. A trailing "\n" or "\r\n" is allowed. Reads every version from
+// kOldestProtocolVersion to kProtocolVersion; fields not known to this build are ignored; every
+// other problem is reported with the path of the field concerned.
 DecodeResult decode(std::string_view line);
 
 // Cuts a byte stream, read in chunks of any size, into lines. Memory stays bounded: an unfinished

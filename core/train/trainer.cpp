@@ -226,10 +226,16 @@ void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
 }
 
 TrainOutcome Trainer::train() {
-  publish(protocol::RunStarted{
-      options_.runDir.string(), worldSize(), options_.device.is_cuda() ? "cuda" : "cpu",
-      std::string(toString(options_.config.distributed.norm)), epochs(), iterationsPerEpoch(),
-      options_.config.train.batch, options_.topology.perRankBatch, options_.configYaml});
+  publish(protocol::RunStarted{.run_dir = options_.runDir.string(),
+                               .start_time = 0,
+                               .world_size = worldSize(),
+                               .device = options_.device.is_cuda() ? "cuda" : "cpu",
+                               .norm = std::string(toString(options_.config.distributed.norm)),
+                               .epochs = epochs(),
+                               .iterations_per_epoch = iterationsPerEpoch(),
+                               .global_batch = options_.config.train.batch,
+                               .per_rank_batch = options_.topology.perRankBatch,
+                               .config_yaml = options_.configYaml});
   forEachHook([&](TrainerHook& hook) { hook.beforeTrain(*this); });
   while (state_.epoch < epochs() && !state_.stopAgreed && !stopAfterEpoch_) {
     runEpoch();

@@ -27,8 +27,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // One realistic message of every type; docs/protocol.md shows exactly their encodings.
 std::vector<Message> sampleMessages() {
   return {
-      Hello{.protocol = 1, .engine_version = "0.1.0", .token = "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7"},
+      Hello{.protocol = 2, .engine_version = "0.1.0", .token = "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7"},
       RunStarted{.run_dir = "runs/train/demo",
+                 .start_time = 1764579600.25,
                  .world_size = 2,
                  .device = "cpu",
                  .norm = "syncbn",
@@ -40,6 +41,7 @@ std::vector<Message> sampleMessages() {
                                 "batch: 16\ndistributed:\n  cpu_ranks: 2\n  norm: syncbn\n"},
       Step{.epoch = 3,
            .iteration = 27,
+           .time = 97.42,
            .losses = {{"box", 1.2843}, {"cls", 2.0521}, {"dfl", 1.1377}},
            .rank_losses = {{{"box", 1.301}, {"cls", 2.1}, {"dfl", 1.15}},
                            {{"box", 1.2676}, {"cls", 2.0042}, {"dfl", 1.1254}}},
@@ -57,6 +59,7 @@ std::vector<Message> sampleMessages() {
                           .rank_mean = {-0.034, -0.031},
                           .rank_var = {1.204, 1.188}}}},
       Val{.epoch = 3,
+          .time = 101.7,
           .precision = 0.612,
           .recall = 0.547,
           .map50 = 0.583,
@@ -240,7 +243,7 @@ TEST(Protocol, EncodeWritesOneLineStartingWithVersionAndType) {
     SCOPED_TRACE(line);
     EXPECT_TRUE(line.ends_with('\n'));
     EXPECT_EQ(line.find('\n'), line.size() - 1);
-    const std::string prefix = "{\"v\":1,\"type\":\"" + std::string(typeName(message)) + "\"";
+    const std::string prefix = "{\"v\":2,\"type\":\"" + std::string(typeName(message)) + "\"";
     EXPECT_TRUE(line.starts_with(prefix));
   }
 }
@@ -404,6 +407,60 @@ TEST(Protocol, HandWrittenDatasetSummaryDecodes) {
   EXPECT_EQ(decoded, expected);
 }
 
+// ---- Versions ----
+
+// `message` as a version-1 peer sends it: "v":1 and without the fields version 2 added.
+std::string asVersion1(const Message& message, const std::vector<std::string>& addedFields) {
+  return editedLine(message, [&](Json& object) {
+    object["v"] = 1;
+    for (const auto& field : addedFields)
+      object.erase(field);
+  });
+}
+
+TEST(Protocol, EncodesTheNewestVersionAndHelloAnnouncesIt) {
+  EXPECT_EQ(kProtocolVersion, 2);
+  EXPECT_EQ(Hello{}.protocol, kProtocolVersion);
+  EXPECT_TRUE(encode(Stop{}).starts_with(R"({"v":2,)"));
+}
+
+TEST(Protocol, VersionOneLinesDecodeWithTheVersionTwoFieldsAtZero) {
+  Step step = sampleOf<Step>();
+  Val val = sampleOf<Val>();
+  RunStarted started = sampleOf<RunStarted>();
+  const std::string stepLine = asVersion1(step, {"time"});
+  const std::string valLine = asVersion1(val, {"time"});
+  const std::string startedLine = asVersion1(started, {"start_time"});
+  step.time = val.time = started.start_time = 0;
+  EXPECT_EQ(decodeOk(stepLine), Message(step));
+  EXPECT_EQ(decodeOk(valLine), Message(val));
+  EXPECT_EQ(decodeOk(startedLine), Message(started));
+  // Version 1 had no `time`: in a version-1 line it is an unknown field, and ignored.
+  EXPECT_EQ(decodeOk(withValue(sampleOf<Step>(), "/v", 1)), Message(step));
+  EXPECT_EQ(
+      std::get<Step>(
+          decodeOk(R"({"v":1,"type":"step","epoch":0,"iteration":5,"losses":{},"rank_losses":[],)"
+                   R"("lr":0.01,"images_per_second":20,"ranks":[]})"))
+          .time,
+      0);
+}
+
+TEST(Protocol, VersionTwoLinesRequireTheVersionTwoFields) {
+  EXPECT_EQ(errorOf(withoutField(sampleOf<Step>(), "/time")), "step.time: missing field");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<Val>(), "/time")), "val.time: missing field");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<RunStarted>(), "/start_time")),
+            "run_started.start_time: missing field");
+  EXPECT_EQ(errorOf(withValue(sampleOf<Step>(), "/time", "97")),
+            "step.time: expected number or null, got string");
+}
+
+TEST(Protocol, RefusesVersionsItDoesNotKnowNamingTheOnesItDoes) {
+  EXPECT_EQ(errorOf(withValue(sampleOf<Step>(), "/v", 3)),
+            "unsupported protocol version 3 (this build supports versions 1 and 2)");
+  EXPECT_EQ(errorOf(withValue(sampleOf<Hello>(), "/v", 3)),
+            "unsupported protocol version 3 (this build supports versions 1 and 2)");
+}
+
 // ---- Malformed input ----
 
 TEST(Protocol, ReportsWhatIsWrongWithTheEnvelope) {
@@ -416,10 +473,10 @@ TEST(Protocol, ReportsWhatIsWrongWithTheEnvelope) {
   EXPECT_EQ(errorOf(R"({"v":"1","type":"stop"})"), "v: expected integer, got string");
   EXPECT_EQ(errorOf(R"({"v":1.0,"type":"stop"})"),
             "v: expected integer, got floating-point number");
-  EXPECT_EQ(errorOf(R"({"v":2,"type":"stop"})"),
-            "unsupported protocol version 2 (this build supports version 1)");
+  EXPECT_EQ(errorOf(R"({"v":3,"type":"stop"})"),
+            "unsupported protocol version 3 (this build supports versions 1 and 2)");
   EXPECT_EQ(errorOf(R"({"v":0,"type":"stop"})"),
-            "unsupported protocol version 0 (this build supports version 1)");
+            "unsupported protocol version 0 (this build supports versions 1 and 2)");
   EXPECT_EQ(errorOf(R"({"v":1})"), "type: missing field");
   EXPECT_EQ(errorOf(R"({"v":1,"type":7})"), "type: expected string, got integer");
   EXPECT_EQ(errorOf(R"({"v":1,"type":"launch"})"), "unknown message type \"launch\"");

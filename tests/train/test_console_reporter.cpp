@@ -86,6 +86,7 @@ protocol::Finished finished(std::string status, int epochs, double fitness, doub
 protocol::Val val(double precision, double recall, double map50, double map50_95,
                   std::vector<protocol::ClassMetrics> classes) {
   return {.epoch = 3,
+          .time = 101.7,
           .precision = precision,
           .recall = recall,
           .map50 = map50,

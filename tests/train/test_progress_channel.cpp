@@ -170,6 +170,7 @@ std::string withoutNewline(std::string line) {
 protocol::Message step(long long iteration) {
   return protocol::Step{.epoch = static_cast<int>(iteration / 100),
                         .iteration = iteration,
+                        .time = 0.5 * static_cast<double>(iteration),
                         .losses = {{"box", 1.5}, {"cls", 2.25}, {"dfl", 1.125}},
                         .rank_losses = {},
                         .lr = 0.01,
