@@ -20,11 +20,11 @@
 #include "app/recent_files.h"
 #include "app/recent_files_menu.h"
 #include "common/version.h"
-#include "widgets/config_document.h"
-#include "widgets/config_page.h"
-#include "widgets/page_specs.h"
-#include "widgets/problems_view.h"
-#include "widgets/qt_text.h"
+#include "stores/config_document.h"
+#include "widgets/config/config_page.h"
+#include "widgets/config/page_specs.h"
+#include "widgets/problems/problems_view.h"
+#include "stores/qt_text.h"
 
 namespace studio {
 namespace {

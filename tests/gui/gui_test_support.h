@@ -13,7 +13,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
-#include "widgets/config_document.h"
+#include "stores/config_document.h"
 
 class QAbstractSpinBox;
 

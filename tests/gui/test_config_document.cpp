@@ -8,7 +8,7 @@
 #include "common/config_schema.h"
 #include "common/config_yaml.h"
 #include "tests/gui/gui_test_support.h"
-#include "widgets/config_document.h"
+#include "stores/config_document.h"
 
 namespace studio::test {
 namespace {

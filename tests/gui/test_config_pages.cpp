@@ -10,10 +10,10 @@
 #include "app/main_window.h"
 #include "common/config_schema.h"
 #include "tests/gui/gui_test_support.h"
-#include "widgets/field_text.h"
-#include "widgets/inline_diagnostics.h"
-#include "widgets/page_specs.h"
-#include "widgets/qt_text.h"
+#include "stores/field_text.h"
+#include "widgets/config/inline_diagnostics.h"
+#include "widgets/config/page_specs.h"
+#include "stores/qt_text.h"
 
 namespace studio::test {
 namespace {

@@ -8,9 +8,9 @@
 
 #include "app/main_window.h"
 #include "tests/gui/gui_test_support.h"
-#include "widgets/diagnostics_model.h"
-#include "widgets/inline_diagnostics.h"
-#include "widgets/problems_view.h"
+#include "stores/diagnostics_model.h"
+#include "widgets/config/inline_diagnostics.h"
+#include "widgets/problems/problems_view.h"
 
 namespace studio::test {
 namespace {

@@ -13,8 +13,8 @@
 #include "app/recent_files.h"
 #include "common/config_yaml.h"
 #include "tests/gui/gui_test_support.h"
-#include "widgets/diagnostics_model.h"
-#include "widgets/problems_view.h"
+#include "stores/diagnostics_model.h"
+#include "widgets/problems/problems_view.h"
 
 namespace studio::test {
 namespace {

@@ -1,10 +1,10 @@
-#include "widgets/topology_summary.h"
+#include "widgets/config/topology_summary.h"
 
 #include <QGridLayout>
 #include <QLabel>
 
-#include "widgets/config_document.h"
-#include "widgets/qt_text.h"
+#include "stores/config_document.h"
+#include "stores/qt_text.h"
 
 namespace studio {
 namespace {

@@ -1,12 +1,12 @@
 // How a diagnostic's severity looks wherever the GUI shows one, so the inline messages under the
-// fields and the Problems view agree.
+// fields and the Problems view agree. Its words are in stores/severity_text.h.
 #pragma once
 
 #include <QColor>
 #include <QIcon>
-#include <QString>
 
 #include "common/diagnostics.h"
+#include "stores/severity_text.h"
 
 class QStyle;
 
@@ -14,9 +14,5 @@ namespace studio {
 
 QIcon severityIcon(syncbn::Severity severity, const QStyle* style);
 QColor severityColor(syncbn::Severity severity);  // readable on the light window background
-QString severityName(syncbn::Severity severity);  // translated: "Error", "Warning", "Info"
-
-// The diagnostic's message with where it came from when known ("line 4: unknown key").
-QString diagnosticText(const syncbn::Diagnostic& diagnostic);
 
 }  // namespace studio

@@ -1,4 +1,4 @@
-#include "widgets/config_page.h"
+#include "widgets/config/config_page.h"
 
 #include <QFormLayout>
 #include <QGroupBox>
@@ -7,10 +7,10 @@
 #include <algorithm>
 
 #include "common/config_schema.h"
-#include "widgets/config_document.h"
-#include "widgets/field_editor.h"
-#include "widgets/qt_text.h"
-#include "widgets/topology_summary.h"
+#include "stores/config_document.h"
+#include "stores/qt_text.h"
+#include "widgets/config/field_editor.h"
+#include "widgets/config/topology_summary.h"
 
 namespace studio {
 namespace {

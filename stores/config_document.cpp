@@ -1,4 +1,4 @@
-#include "widgets/config_document.h"
+#include "stores/config_document.h"
 
 #include <QFileInfo>
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include "common/advice.h"
 #include "common/config_yaml.h"
 #include "common/validation.h"
-#include "widgets/qt_text.h"
+#include "stores/qt_text.h"
 
 namespace studio {
 namespace {

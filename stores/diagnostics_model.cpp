@@ -1,14 +1,12 @@
-#include "widgets/diagnostics_model.h"
+#include "stores/diagnostics_model.h"
 
-#include <QApplication>
 #include <QFileInfo>
-#include <QStyle>
 #include <algorithm>
 
-#include "widgets/config_document.h"
-#include "widgets/field_text.h"
-#include "widgets/qt_text.h"
-#include "widgets/severity_style.h"
+#include "stores/config_document.h"
+#include "stores/field_text.h"
+#include "stores/qt_text.h"
+#include "stores/severity_text.h"
 
 namespace studio {
 
@@ -32,12 +30,6 @@ QVariant DiagnosticsModel::data(const QModelIndex& index, int role) const {
   switch (role) {
     case Qt::DisplayRole:
       return display(d, index.column());
-    case Qt::DecorationRole:
-      if (index.column() == SeverityColumn) return severityIcon(d.severity, QApplication::style());
-      return {};
-    case Qt::ForegroundRole:
-      if (index.column() == MessageColumn) return severityColor(d.severity);
-      return {};
     case Qt::ToolTipRole:
       return toQString(syncbn::format(d));
     case FieldPathRole:

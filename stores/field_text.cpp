@@ -1,10 +1,10 @@
-#include "widgets/field_text.h"
+#include "stores/field_text.h"
 
 #include <QCoreApplication>
 #include <array>
 
 #include "common/config_schema.h"
-#include "widgets/qt_text.h"
+#include "stores/qt_text.h"
 
 namespace studio {
 namespace {

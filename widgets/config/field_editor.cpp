@@ -1,4 +1,4 @@
-#include "widgets/field_editor.h"
+#include "widgets/config/field_editor.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -15,10 +15,10 @@
 #include <climits>
 #include <cmath>
 
-#include "widgets/config_document.h"
-#include "widgets/field_text.h"
-#include "widgets/inline_diagnostics.h"
-#include "widgets/qt_text.h"
+#include "stores/config_document.h"
+#include "stores/field_text.h"
+#include "stores/qt_text.h"
+#include "widgets/config/inline_diagnostics.h"
 
 namespace studio {
 namespace {

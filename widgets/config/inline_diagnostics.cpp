@@ -1,11 +1,11 @@
-#include "widgets/inline_diagnostics.h"
+#include "widgets/config/inline_diagnostics.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QStyle>
 #include <QVBoxLayout>
 
-#include "widgets/severity_style.h"
+#include "widgets/common/severity_style.h"
 
 namespace studio {
 namespace {

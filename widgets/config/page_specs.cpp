@@ -1,4 +1,4 @@
-#include "widgets/page_specs.h"
+#include "widgets/config/page_specs.h"
 
 #include <QCoreApplication>
 

@@ -5,7 +5,7 @@
 #include <QMap>
 #include <QScrollArea>
 
-#include "widgets/page_specs.h"
+#include "widgets/config/page_specs.h"
 
 namespace studio {
 

@@ -1,5 +1,6 @@
 // The document's diagnostics as a table for item views: severity, field, message, location.
-// Errors come first, then warnings, then information, each in the order they were found.
+// Errors come first, then warnings, then information, each in the order they were found. How a
+// severity looks (icon, colour) is the view's business: it reads SeverityRole.
 #pragma once
 
 #include <QAbstractTableModel>

@@ -1,9 +1,6 @@
-#include "widgets/severity_style.h"
+#include "widgets/common/severity_style.h"
 
-#include <QCoreApplication>
 #include <QStyle>
-
-#include "widgets/qt_text.h"
 
 namespace studio {
 
@@ -29,24 +26,6 @@ QColor severityColor(syncbn::Severity severity) {
       return QColor(0x15, 0x65, 0xc0);  // blue
   }
   return {};
-}
-
-QString severityName(syncbn::Severity severity) {
-  switch (severity) {
-    case syncbn::Severity::Error:
-      return QCoreApplication::translate("Severity", "Error");
-    case syncbn::Severity::Warning:
-      return QCoreApplication::translate("Severity", "Warning");
-    case syncbn::Severity::Info:
-      return QCoreApplication::translate("Severity", "Info");
-  }
-  return {};
-}
-
-QString diagnosticText(const syncbn::Diagnostic& diagnostic) {
-  const QString message = toQString(diagnostic.message);
-  if (diagnostic.line <= 0) return message;
-  return QCoreApplication::translate("Severity", "line %1: %2").arg(diagnostic.line).arg(message);
 }
 
 }  // namespace studio
