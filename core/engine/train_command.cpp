@@ -150,11 +150,12 @@ std::filesystem::path runDirFor(const OutputConfig& output) {
   return output.resume ? std::filesystem::path(output.project) / output.name : chooseRunDir(output);
 }
 
-// The events file and/or GUI socket the command line names; nullopt for neither.
-std::optional<train::ProgressChannelOptions> channelOptionsFor(const TrainCommandOptions& options) {
-  if (options.eventsFile.empty() && options.progressSocket.empty()) return std::nullopt;
+// The run's events.jsonl, plus the events file and GUI socket the command line names.
+train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& options,
+                                                const std::filesystem::path& runDir) {
   train::ProgressChannelOptions channel;
-  channel.eventsFile = options.eventsFile;
+  channel.eventsFiles.push_back(runDir / kEventsFileName);
+  if (!options.eventsFile.empty()) channel.eventsFiles.push_back(options.eventsFile);
   channel.progressSocket = options.progressSocket;
   channel.sessionToken = train::sessionTokenFromEnvironment();
   return channel;
@@ -184,8 +185,7 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
   if (rank0) {
     std::filesystem::create_directories(runDir / "weights");
     writeFileAtomically(runDir / "args.yaml", toYaml(config));
-    if (const auto channelOptions = channelOptionsFor(options))
-      channel = std::make_unique<train::ProgressChannel>(*channelOptions);
+    channel = std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir));
     console = std::make_unique<Console>();
     events.add(channel.get());
     events.add(console->reporter.get());
@@ -315,12 +315,11 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
 
 // ----- the launcher -----------------------------------------------------------------------------
 
-// After a failed run: the failed rank's exit to the events file and the GUI, then `finished`.
-void reportFailure(const TrainCommandOptions& options, const dist::LaunchResult& result) {
-  const auto channelOptions = channelOptionsFor(options);
-  if (!channelOptions) return;
+// After a failed run: the failed rank's exit to the events files and the GUI, then `finished`.
+void reportFailure(const TrainCommandOptions& options, const std::filesystem::path& runDir,
+                   const dist::LaunchResult& result) {
   try {
-    train::ProgressChannel channel(*channelOptions);
+    train::ProgressChannel channel(channelOptionsFor(options, runDir));
     const dist::RankExitStatus& failure = *result.firstFailure;
     channel.publish(
         protocol::RankExit{failure.rank, failure.exitCode, failure.signal, failure.describe()});
@@ -359,7 +358,7 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
   launch.command = thisCommandLine(argc, argv);
   const dist::LaunchResult result = dist::launch(launch, std::cout);
   if (consoleFd >= 0) ::close(consoleFd);
-  if (result.firstFailure) reportFailure(options, result);
+  if (result.firstFailure) reportFailure(options, runDir, result);
   return result.exitCode;
 }
 

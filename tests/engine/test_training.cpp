@@ -371,6 +371,11 @@ TEST(Training, AKilledRankEndsTheRunWithinThirtySecondsAndIsNamed) {
   EXPECT_EQ(finished[0].status, "failed");
   EXPECT_NE(finished[0].error.find("rank 1"), std::string::npos) << finished[0].error;
   EXPECT_TRUE(std::holds_alternative<protocol::Finished>(events.back()));
+  // The launcher's report went to the run directory's events.jsonl as well.
+  const auto inRunDir = readEvents(dir / "death" / "events.jsonl");
+  EXPECT_EQ(eventsOf<protocol::RankExit>(inRunDir), exits);
+  ASSERT_FALSE(inRunDir.empty());
+  EXPECT_EQ(inRunDir.back(), events.back());
 }
 
 // Every parameter and buffer of a checkpoint's model, by name.
