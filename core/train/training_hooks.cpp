@@ -177,13 +177,15 @@ void ValidationHook::afterEpoch(Trainer& trainer) {
     trainer.requestStopAfterEpoch("no improvement in the last " + std::to_string(patience) +
                                   " epochs (train.patience); best epoch " +
                                   std::to_string(state.bestEpoch + 1));
+  const double time = trainer.secondsSinceStart();
   protocol::Val val = toValMessage(state.epoch, result, trainer.data().classNames);
-  val.time = trainer.secondsSinceStart();
+  val.time = time;
   trainer.publish(val);
   if (results_) {
     const double steps = std::max(1, state.stepInEpoch);
     ResultsRow row;
     row.epoch = state.epoch + 1;
+    row.time = time;
     row.trainBox = state.epochLossSums[0] / steps;
     row.trainCls = state.epochLossSums[1] / steps;
     row.trainDfl = state.epochLossSums[2] / steps;

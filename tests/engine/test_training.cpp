@@ -224,9 +224,17 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   for (std::string line; std::getline(csv, line);)
     lines.push_back(line);
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0].rfind("epoch,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
+  EXPECT_EQ(lines[0].rfind("epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
   EXPECT_EQ(lines[1].rfind("1,", 0), 0u);
   EXPECT_EQ(lines[2].rfind("2,", 0), 0u);
+  // time: seconds since the start, as the epoch's val event says.
+  const auto timeOf = [](const std::string& line) {
+    return std::stod(line.substr(line.find(',') + 1));
+  };
+  const auto vals = eventsOf<protocol::Val>(events);
+  EXPECT_GT(timeOf(lines[1]), 0.0);
+  EXPECT_GT(timeOf(lines[2]), timeOf(lines[1]));
+  EXPECT_NEAR(timeOf(lines[2]), vals[1].time, 1e-5 * vals[1].time);  // "%.6g"
 }
 
 TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
