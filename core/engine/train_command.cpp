@@ -56,6 +56,19 @@ class StopSignals {
   struct sigaction previousTerm_ {};
 };
 
+// A GUI reads the launcher's stdout and stderr through pipes, and closes them when it quits and
+// leaves the run going; the ranks write theirs into the launcher's pipes. A write to a closed
+// pipe must then fail (EPIPE, which leaves the stream in a failed state, silently) instead of
+// killing the process with SIGPIPE: the run goes on, and its events files keep the record. The
+// launcher gives its children the default disposition back (dist::ChildProcess), so the ranks,
+// which run this command too, decide for themselves, as they do under torchrun or srun.
+void ignoreBrokenPipes() {
+  struct sigaction action {};
+  action.sa_handler = SIG_IGN;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGPIPE, &action, nullptr);
+}
+
 // ----- events: the GUI/file channel and the console, one sink ------------------------------
 
 class FanOut final : public train::EventSink {
@@ -376,6 +389,7 @@ std::filesystem::path chooseRunDir(const OutputConfig& output) {
 
 int runTrainCommand(const CommandContext& ctx, const TrainCommandOptions& options, int argc,
                     char** argv) {
+  ignoreBrokenPipes();
   const bool rank = isRankProcess(options.worker);
   // Ranks stay quiet about advice: the launcher (or the user's first look) already showed it.
   const std::optional<Config> config = loadRunConfig(ctx, options, rank);

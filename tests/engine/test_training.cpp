@@ -6,7 +6,9 @@
 //   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
 //   - resume after kill -9: final weights equal an uninterrupted run's;
 //   - a corrupt checkpoint is refused with the file named and left as it was;
-//   - results.csv, bn_stats and PreciseBN are produced.
+//   - results.csv, bn_stats and PreciseBN are produced;
+//   - a run whose output pipe closes (a GUI that quit) goes on to its end, and every run writes
+//     RUN_DIR/events.jsonl, with `time` that never decreases and a start time kept on resume.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -50,23 +52,14 @@ fs::path testDir() {
   return dir;
 }
 
-// The engine as a child process; stdout and stderr go to a log file.
+// The engine as a child process; stdout and stderr go to a log file, or to `outputFd`.
 class Engine {
  public:
   Engine(std::vector<std::string> args, const fs::path& log) : log_(log) {
-    args.insert(args.begin(), kEngine.string());
-    std::vector<char*> argv;
-    for (auto& arg : args)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int error = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) throw std::runtime_error("cannot start " + kEngine.string());
+    spawn(std::move(args), -1);
   }
+  // Output to `outputFd` (a pipe's write end, say); log() then reads nothing.
+  Engine(std::vector<std::string> args, int outputFd) { spawn(std::move(args), outputFd); }
   ~Engine() {
     if (!exitCode_) {
       ::kill(pid_, SIGKILL);
@@ -98,6 +91,25 @@ class Engine {
   }
 
  private:
+  void spawn(std::vector<std::string> args, int outputFd) {
+    args.insert(args.begin(), kEngine.string());
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (outputFd >= 0)
+      posix_spawn_file_actions_adddup2(&actions, outputFd, 1);
+    else
+      posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                       0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int error = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) throw std::runtime_error("cannot start " + kEngine.string());
+  }
+
   fs::path log_;
   pid_t pid_ = -1;
   std::optional<int> exitCode_;
@@ -147,24 +159,29 @@ const fs::path& smallDataset() {
   return yaml;
 }
 
-// A small, fast, reproducible run on the CPU.
-std::vector<std::string> smallRun(const fs::path& dir, const std::string& name,
-                                  std::vector<std::string> more) {
-  std::vector<std::string> args{"train",
-                                "data=" + smallDataset().string(),
-                                "imgsz=64",
-                                "model=yolov8n.yaml",
-                                "device=cpu",
-                                "batch=8",
-                                "workers=1",
-                                "amp=false",
-                                "augment=false",
-                                "project=" + dir.string(),
-                                "name=" + name,
-                                "--events",
-                                (dir / (name + ".jsonl")).string()};
+// A small, fast, reproducible run on the CPU, into dir/name; its events go to
+// dir/name/events.jsonl.
+std::vector<std::string> smallRunWithoutEventsFlag(const fs::path& dir, const std::string& name,
+                                                   std::vector<std::string> more) {
+  std::vector<std::string> args{"train",         "data=" + smallDataset().string(),
+                                "imgsz=64",      "model=yolov8n.yaml",
+                                "device=cpu",    "batch=8",
+                                "workers=1",     "amp=false",
+                                "augment=false", "project=" + dir.string(),
+                                "name=" + name};
   args.insert(args.end(), more.begin(), more.end());
   return args;
+}
+
+// The same, with a copy of the events in dir/name.jsonl (--events).
+std::vector<std::string> smallRun(const fs::path& dir, const std::string& name,
+                                  std::vector<std::string> more) {
+  more.insert(more.end(), {"--events", (dir / (name + ".jsonl")).string()});
+  return smallRunWithoutEventsFlag(dir, name, std::move(more));
+}
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::vector<double> stepLosses(const fs::path& events) {
@@ -266,6 +283,53 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
       train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
   EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
   EXPECT_FALSE(meta.epochComplete);
+}
+
+// A GUI that started the run, then quit and left it running: the pipe it read the engine's output
+// from closes. The run must go on to its end (no SIGPIPE in the launcher or the ranks), and the
+// run directory's events.jsonl, written without --events, must hold all of it.
+TEST(Training, ARunWhoseOutputPipeClosesGoesOnToTheEndRecordedInTheRunDirectory) {
+  const fs::path dir = testDir();
+  int output[2];
+  ASSERT_EQ(::pipe2(output, O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(output[0], F_SETFL, O_NONBLOCK), 0);
+  const double before = unixNow();
+  Engine engine(smallRunWithoutEventsFlag(dir, "piped", {"epochs=1", "cpu_ranks=2"}), output[1]);
+  ::close(output[1]);
+  const fs::path events = dir / "piped" / "events.jsonl";
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  std::string printed;
+  while (eventsOf<protocol::Step>(readEvents(events)).size() < 2) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(output[0], buffer, sizeof buffer)) > 0;)
+      printed.append(buffer, static_cast<std::size_t>(n));
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << printed;
+    ASSERT_FALSE(engine.wait(0ms)) << printed;
+    std::this_thread::sleep_for(20ms);
+  }
+  ::close(output[0]);  // the GUI quits; the epoch's progress and results are still to be printed
+  const std::optional<int> code = engine.wait(180s);
+  ASSERT_TRUE(code) << "still running";
+  EXPECT_EQ(*code, 0) << printed;
+
+  const auto all = readEvents(events);
+  ASSERT_FALSE(all.empty());
+  ASSERT_TRUE(std::holds_alternative<protocol::Finished>(all.back())) << printed;
+  EXPECT_EQ(std::get<protocol::Finished>(all.back()).status, "completed");
+  const auto started = eventsOf<protocol::RunStarted>(all);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].run_dir, (dir / "piped").string());
+  EXPECT_GE(started[0].start_time, before);
+  EXPECT_LE(started[0].start_time, unixNow());
+  const auto steps = eventsOf<protocol::Step>(all);
+  ASSERT_EQ(steps.size(), 10u);
+  for (std::size_t i = 1; i < steps.size(); ++i)
+    EXPECT_GE(steps[i].time, steps[i - 1].time) << "step " << i;
+  EXPECT_GT(steps.front().time, 0.0);
+  const auto vals = eventsOf<protocol::Val>(all);
+  ASSERT_EQ(vals.size(), 1u);
+  EXPECT_GE(vals[0].time, steps.back().time);
+  EXPECT_LE(started[0].start_time + vals[0].time, unixNow());
 }
 
 // The GUI's end of --progress-socket: a listening Unix socket, one connection.
