@@ -176,9 +176,20 @@ train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& optio
 
 // ----- one rank ---------------------------------------------------------------------------------
 
-int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const Config& config) {
+// The configuration with output.project/output.name naming `runDir`, the directory the run
+// writes (numbered, say): so args.yaml names its own run, and `syncbn-engine train
+// RUN_DIR/args.yaml resume=true` resumes exactly that run.
+Config namingRunDir(Config config, const std::filesystem::path& runDir) {
+  const std::filesystem::path dir = runDir.has_filename() ? runDir : runDir.parent_path();
+  config.output.project = dir.parent_path().string();
+  config.output.name = dir.filename().string();
+  return config;
+}
+
+int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
+            const Config& loadedConfig) {
   const dist::Rendezvous rendezvous = dist::Rendezvous::fromEnvironment();
-  const Topology topology = resolveTopology(config, ctx.host);
+  const Topology topology = resolveTopology(loadedConfig, ctx.host);
   if (rendezvous.worldSize != topology.worldSize)
     throw std::runtime_error(
         "the environment says WORLD_SIZE=" + std::to_string(rendezvous.worldSize) +
@@ -191,7 +202,8 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
   if (const char* dir = std::getenv(kRunDirVariable))
     runDir = dir;
   else
-    runDir = runDirFor(config.output);
+    runDir = runDirFor(loadedConfig.output);
+  const Config config = namingRunDir(loadedConfig, runDir);
   std::unique_ptr<train::ProgressChannel> channel;
   std::unique_ptr<Console> console;
   FanOut events;

@@ -4,7 +4,8 @@
 //   - stop: SIGINT to the launcher, or the GUI's stop command, stops both ranks after the same
 //     iteration, saves, exits 0;
 //   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
-//   - resume after kill -9: final weights equal an uninterrupted run's;
+//   - resume after kill -9 through the numbered run's own args.yaml: final weights equal an
+//     uninterrupted run's;
 //   - a corrupt checkpoint is refused with the file named and left as it was;
 //   - results.csv, bn_stats and PreciseBN are produced;
 //   - a run whose output pipe closes (a GUI that quit) goes on to its end, and every run writes
@@ -463,11 +464,15 @@ std::map<std::string, torch::Tensor> weightsOf(const fs::path& checkpoint) {
   return weights;
 }
 
+// The cut run is numbered (cut2: cut exists) and resumed through its own args.yaml, which must
+// name cut2. Its clock goes on: the resumed start has the first start's start_time, and its
+// steps' time carries on from the steps before the kill.
 TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   const fs::path dir = testDir();
   const std::vector<std::string> settings{"epochs=2", "cpu_ranks=1", "checkpoint_interval=3"};
   runEngine(smallRun(dir, "whole", settings), dir / "whole.log");
 
+  fs::create_directories(dir / "cut");
   {
     Engine engine(smallRun(dir, "cut", settings), dir / "cut.log");
     // Kill it mid-epoch once an interval checkpoint exists and a few more steps ran.
@@ -485,9 +490,15 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
     ::kill(engine.pid(), SIGKILL);
     ASSERT_EQ(engine.wait(30s), 128 + SIGKILL);
   }
-  const train::CheckpointMeta atKill = train::readCheckpointMeta(dir / "cut/weights/last.pt");
+  const fs::path run = dir / "cut2";
+  const train::CheckpointMeta atKill = train::readCheckpointMeta(run / "weights/last.pt");
   EXPECT_FALSE(atKill.epochComplete);
-  runEngine(smallRun(dir, "cut", {"resume=true"}), dir / "resume.log");
+  EXPECT_GT(atKill.startTime, 0.0);
+  const auto beforeResume = eventsOf<protocol::Step>(readEvents(dir / "cut.jsonl"));
+  ASSERT_FALSE(beforeResume.empty());
+  runEngine({"train", (run / "args.yaml").string(), "resume=true", "--events",
+             (dir / "cut.jsonl").string()},
+            dir / "resume.log");
 
   const auto resumedEvents = readEvents(dir / "cut.jsonl");
   const auto steps = eventsOf<protocol::Step>(resumedEvents);
@@ -495,9 +506,19 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   EXPECT_EQ(steps.back().iteration, 19);  // 2 epochs x 10 iterations, the last one counted from 0
   // At most one checkpoint interval is run twice.
   EXPECT_LE(static_cast<long long>(steps.size()), 20 + 3 + 1);
+  const auto starts = eventsOf<protocol::RunStarted>(resumedEvents);
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0].run_dir, run.string());
+  EXPECT_EQ(starts[1].run_dir, run.string());
+  EXPECT_EQ(starts[1].start_time, starts[0].start_time);
+  EXPECT_EQ(starts[0].start_time, atKill.startTime);
+  ASSERT_GT(steps.size(), beforeResume.size());
+  EXPECT_GT(steps[beforeResume.size()].time, beforeResume.back().time);
+  // Both runs' events are in the run directory's events.jsonl too.
+  EXPECT_EQ(eventsOf<protocol::RunStarted>(readEvents(run / "events.jsonl")).size(), 2u);
 
   const auto whole = weightsOf(dir / "whole/weights/last.pt");
-  const auto resumed = weightsOf(dir / "cut/weights/last.pt");
+  const auto resumed = weightsOf(run / "weights/last.pt");
   ASSERT_EQ(whole.size(), resumed.size());
   for (const auto& [name, tensor] : whole)
     EXPECT_TRUE(torch::equal(tensor, resumed.at(name))) << name;
