@@ -20,7 +20,9 @@ void check(int error, const char* what) {
 }
 
 // A new process group; default dispositions for the signals a launcher typically handles or
-// ignores; nothing blocked, whatever the spawning thread blocks.
+// ignores (SIGPIPE included: a child behaves as when started from a shell, and a program that
+// must outlive a closed output pipe ignores SIGPIPE itself, as syncbn-engine train does); nothing
+// blocked, whatever the spawning thread blocks.
 class SpawnAttributes {
  public:
   SpawnAttributes() {

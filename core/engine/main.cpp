@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   trainCmd->add_option("[CONFIG] [key=value ...]", trainArgs,
                        "Configuration YAML (default: built-in defaults) and/or overrides");
   trainCmd->add_option("--events", trainOptions.eventsFile,
-                       "Append every progress event to FILE as JSON lines (docs/protocol.md)");
+                       "Also append every progress event to FILE as JSON lines, as to the run "
+                       "directory's events.jsonl (docs/protocol.md)");
   trainCmd->add_option("--progress-socket", trainOptions.progressSocket,
                        "Send progress events to the GUI's local socket PATH (the session token "
                        "comes from SYNCBN_SESSION_TOKEN)");

@@ -56,6 +56,19 @@ class StopSignals {
   struct sigaction previousTerm_ {};
 };
 
+// A GUI reads the launcher's stdout and stderr through pipes, and closes them when it quits and
+// leaves the run going; the ranks write theirs into the launcher's pipes. A write to a closed
+// pipe must then fail (EPIPE, which leaves the stream in a failed state, silently) instead of
+// killing the process with SIGPIPE: the run goes on, and its events files keep the record. The
+// launcher gives its children the default disposition back (dist::ChildProcess), so the ranks,
+// which run this command too, decide for themselves, as they do under torchrun or srun.
+void ignoreBrokenPipes() {
+  struct sigaction action {};
+  action.sa_handler = SIG_IGN;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGPIPE, &action, nullptr);
+}
+
 // ----- events: the GUI/file channel and the console, one sink ------------------------------
 
 class FanOut final : public train::EventSink {
@@ -150,11 +163,12 @@ std::filesystem::path runDirFor(const OutputConfig& output) {
   return output.resume ? std::filesystem::path(output.project) / output.name : chooseRunDir(output);
 }
 
-// The events file and/or GUI socket the command line names; nullopt for neither.
-std::optional<train::ProgressChannelOptions> channelOptionsFor(const TrainCommandOptions& options) {
-  if (options.eventsFile.empty() && options.progressSocket.empty()) return std::nullopt;
+// The run's events.jsonl, plus the events file and GUI socket the command line names.
+train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& options,
+                                                const std::filesystem::path& runDir) {
   train::ProgressChannelOptions channel;
-  channel.eventsFile = options.eventsFile;
+  channel.eventsFiles.push_back(runDir / kEventsFileName);
+  if (!options.eventsFile.empty()) channel.eventsFiles.push_back(options.eventsFile);
   channel.progressSocket = options.progressSocket;
   channel.sessionToken = train::sessionTokenFromEnvironment();
   return channel;
@@ -162,9 +176,20 @@ std::optional<train::ProgressChannelOptions> channelOptionsFor(const TrainComman
 
 // ----- one rank ---------------------------------------------------------------------------------
 
-int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const Config& config) {
+// The configuration with output.project/output.name naming `runDir`, the directory the run
+// writes (numbered, say): so args.yaml names its own run, and `syncbn-engine train
+// RUN_DIR/args.yaml resume=true` resumes exactly that run.
+Config namingRunDir(Config config, const std::filesystem::path& runDir) {
+  const std::filesystem::path dir = runDir.has_filename() ? runDir : runDir.parent_path();
+  config.output.project = dir.parent_path().string();
+  config.output.name = dir.filename().string();
+  return config;
+}
+
+int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
+            const Config& loadedConfig) {
   const dist::Rendezvous rendezvous = dist::Rendezvous::fromEnvironment();
-  const Topology topology = resolveTopology(config, ctx.host);
+  const Topology topology = resolveTopology(loadedConfig, ctx.host);
   if (rendezvous.worldSize != topology.worldSize)
     throw std::runtime_error(
         "the environment says WORLD_SIZE=" + std::to_string(rendezvous.worldSize) +
@@ -177,15 +202,15 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
   if (const char* dir = std::getenv(kRunDirVariable))
     runDir = dir;
   else
-    runDir = runDirFor(config.output);
+    runDir = runDirFor(loadedConfig.output);
+  const Config config = namingRunDir(loadedConfig, runDir);
   std::unique_ptr<train::ProgressChannel> channel;
   std::unique_ptr<Console> console;
   FanOut events;
   if (rank0) {
     std::filesystem::create_directories(runDir / "weights");
     writeFileAtomically(runDir / "args.yaml", toYaml(config));
-    if (const auto channelOptions = channelOptionsFor(options))
-      channel = std::make_unique<train::ProgressChannel>(*channelOptions);
+    channel = std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir));
     console = std::make_unique<Console>();
     events.add(channel.get());
     events.add(console->reporter.get());
@@ -315,12 +340,11 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options, const
 
 // ----- the launcher -----------------------------------------------------------------------------
 
-// After a failed run: the failed rank's exit to the events file and the GUI, then `finished`.
-void reportFailure(const TrainCommandOptions& options, const dist::LaunchResult& result) {
-  const auto channelOptions = channelOptionsFor(options);
-  if (!channelOptions) return;
+// After a failed run: the failed rank's exit to the events files and the GUI, then `finished`.
+void reportFailure(const TrainCommandOptions& options, const std::filesystem::path& runDir,
+                   const dist::LaunchResult& result) {
   try {
-    train::ProgressChannel channel(*channelOptions);
+    train::ProgressChannel channel(channelOptionsFor(options, runDir));
     const dist::RankExitStatus& failure = *result.firstFailure;
     channel.publish(
         protocol::RankExit{failure.rank, failure.exitCode, failure.signal, failure.describe()});
@@ -359,7 +383,7 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
   launch.command = thisCommandLine(argc, argv);
   const dist::LaunchResult result = dist::launch(launch, std::cout);
   if (consoleFd >= 0) ::close(consoleFd);
-  if (result.firstFailure) reportFailure(options, result);
+  if (result.firstFailure) reportFailure(options, runDir, result);
   return result.exitCode;
 }
 
@@ -377,6 +401,7 @@ std::filesystem::path chooseRunDir(const OutputConfig& output) {
 
 int runTrainCommand(const CommandContext& ctx, const TrainCommandOptions& options, int argc,
                     char** argv) {
+  ignoreBrokenPipes();
   const bool rank = isRankProcess(options.worker);
   // Ranks stay quiet about advice: the launcher (or the user's first look) already showed it.
   const std::optional<Config> config = loadRunConfig(ctx, options, rank);

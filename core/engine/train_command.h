@@ -14,11 +14,14 @@ namespace syncbn::engine {
 struct TrainCommandOptions {
   std::string file;                      // configuration YAML; empty: defaults
   std::vector<std::string> overrides;    // key=value
-  std::filesystem::path eventsFile;      // --events: JSON lines, appended
+  std::filesystem::path eventsFile;      // --events: JSON lines, appended (besides events.jsonl)
   std::filesystem::path progressSocket;  // --progress-socket: the GUI's local socket
   bool worker = false;                   // --worker: this process is a rank (srun)
   int bnStatsEvery = 10;                 // iterations between bn_stats events
 };
+
+// Rank 0 appends every progress event to this file in the run directory (docs/protocol.md).
+inline constexpr const char* kEventsFileName = "events.jsonl";
 
 // Environment variables the launcher hands its ranks.
 inline constexpr const char* kRunDirVariable = "SYNCBN_RUN_DIR";        // the run directory

@@ -204,6 +204,7 @@ c10::impl::GenericDict metaDict(const CheckpointMeta& meta) {
   dict.insert("scaler_scale", meta.scalerScale);
   dict.insert("scaler_growth_tracker", static_cast<int64_t>(meta.scalerGrowthTracker));
   dict.insert("world_size", static_cast<int64_t>(meta.worldSize));
+  dict.insert("start_time", meta.startTime);
   dict.insert("config_yaml", meta.configYaml);
   dict.insert("dataset_hash", meta.datasetHash);
   dict.insert("model_fingerprint", meta.modelFingerprint);
@@ -345,6 +346,7 @@ CheckpointMeta metaFrom(const PayloadReader& meta) {
   out.scalerScale = meta.real("scaler_scale");
   out.scalerGrowthTracker = meta.smallInteger("scaler_growth_tracker");
   out.worldSize = meta.smallInteger("world_size");
+  out.startTime = meta.has("start_time") ? meta.real("start_time") : 0.0;  // absent: older file
   out.configYaml = meta.string("config_yaml");
   out.datasetHash = meta.string("dataset_hash");
   out.modelFingerprint = meta.string("model_fingerprint");

@@ -45,6 +45,9 @@ struct CheckpointMeta {
   double scalerScale = 65536.0;
   int scalerGrowthTracker = 0;
   int worldSize = 1;
+  // Unix time (UTC seconds) at which the run first started, kept across resumes; 0: unknown
+  // (checkpoints written before it was recorded lack it, and read back as 0).
+  double startTime = 0;
   std::string configYaml;        // the effective configuration
   std::string datasetHash;       // identifies the training data (computed by the trainer)
   std::string modelFingerprint;  // modelFingerprint(): architecture + class count + norm kind

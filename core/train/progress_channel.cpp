@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -40,11 +42,30 @@ std::string reasonOf(int error) {
   return std::system_category().message(error);
 }
 
-FileDescriptor openEventsFile(const std::filesystem::path& path) {
-  FileDescriptor file(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!file.isOpen())
-    throw std::runtime_error("cannot open events file " + path.string() + ": " + reasonOf(errno));
-  return file;
+struct EventsFile {
+  std::filesystem::path path;
+  FileDescriptor fd;
+};
+
+// Opens each file for appending, once per file: a second path to a file already open (the same
+// device and inode) is skipped.
+std::vector<EventsFile> openEventsFiles(const std::vector<std::filesystem::path>& paths) {
+  std::vector<EventsFile> files;
+  std::vector<std::pair<dev_t, ino_t>> opened;
+  for (const auto& path : paths) {
+    if (path.empty()) continue;
+    FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!fd.isOpen())
+      throw std::runtime_error("cannot open events file " + path.string() + ": " + reasonOf(errno));
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0)
+      throw std::runtime_error("cannot open events file " + path.string() + ": " + reasonOf(errno));
+    const std::pair<dev_t, ino_t> identity{status.st_dev, status.st_ino};
+    if (std::find(opened.begin(), opened.end(), identity) != opened.end()) continue;
+    opened.push_back(identity);
+    files.push_back({path, std::move(fd)});
+  }
+  return files;
 }
 
 FileDescriptor connectToGui(const std::filesystem::path& path) {
@@ -113,7 +134,7 @@ struct ProgressChannel::State {
   void runWriter();
 
   const ProgressChannelOptions options;
-  FileDescriptor file;
+  std::vector<EventsFile> files;
 
   // Held while a line goes to the file and into the queue, so both see the same order.
   std::mutex publishMutex;
@@ -140,10 +161,10 @@ struct ProgressChannel::State {
 };
 
 void ProgressChannel::State::writeToFile(const std::string& line) {
-  if (!file.isOpen()) return;
-  if (const int error = writeAll(file.get(), line); error != 0)
-    throw std::runtime_error("cannot write events file " + options.eventsFile.string() + ": " +
-                             reasonOf(error));
+  for (const EventsFile& file : files)
+    if (const int error = writeAll(file.fd.get(), line); error != 0)
+      throw std::runtime_error("cannot write events file " + file.path.string() + ": " +
+                               reasonOf(error));
 }
 
 void ProgressChannel::State::enqueueForGui(std::string line) {
@@ -308,14 +329,15 @@ void ProgressChannel::State::runWriter() {
   if (!lost.empty()) {
     losses.store(1, std::memory_order_relaxed);
     log("warning", "lost the connection to the GUI on " + options.progressSocket.string() + " (" +
-                       lost + "); events go on to the events file only");
+                       lost + "); events go on to the events file" +
+                       (files.size() == 1 ? "" : "s") + " only");
   }
 }
 
 ProgressChannel::ProgressChannel(ProgressChannelOptions options)
     : state_(std::make_unique<State>(std::move(options))) {
   State& state = *state_;
-  if (!state.options.eventsFile.empty()) state.file = openEventsFile(state.options.eventsFile);
+  state.files = openEventsFiles(state.options.eventsFiles);
   if (!state.options.progressSocket.empty()) {
     state.socket = connectToGui(state.options.progressSocket);
     state.wake = dist::makePipe();
@@ -367,9 +389,12 @@ void ProgressChannel::close() {
   }
   state.socket.reset();
   std::string error = state.fileError;
-  if (state.file.isOpen() && ::fsync(state.file.get()) != 0 && error.empty())
-    error = "cannot sync events file " + state.options.eventsFile.string() + ": " + reasonOf(errno);
-  state.file.reset();
+  for (EventsFile& file : state.files) {
+    if (::fsync(file.fd.get()) != 0 && error.empty())
+      error = "cannot sync events file " + file.path.string() + ": " + reasonOf(errno);
+    file.fd.reset();
+  }
+  state.files.clear();
   if (!error.empty()) throw std::runtime_error(error);
 }
 

@@ -1,5 +1,6 @@
-// The engine's progress events, fanned out to a JSON-lines file (--events FILE) and to the GUI's
-// local socket (--progress-socket PATH), and the GUI's commands read back from that socket.
+// The engine's progress events, fanned out to JSON-lines files (the run's events.jsonl, and
+// --events FILE) and to the GUI's local socket (--progress-socket PATH), and the GUI's commands
+// read back from that socket.
 // docs/protocol.md ("Transport") describes the wire side. POSIX only; no Qt, no LibTorch.
 #pragma once
 
@@ -24,7 +25,9 @@ inline constexpr const char* kSessionTokenVariable = "SYNCBN_SESSION_TOKEN";
 std::string sessionTokenFromEnvironment();
 
 struct ProgressChannelOptions {
-  std::filesystem::path eventsFile;      // empty: no file
+  // Each gets every line, appended. A file named twice (by any path: the inode decides) is
+  // written once. Empty: no file.
+  std::vector<std::filesystem::path> eventsFiles;
   std::filesystem::path progressSocket;  // empty: no GUI
   std::string sessionToken;              // sent in `hello`
   // Events waiting for the GUI, beyond the one being written; more are dropped and counted.
@@ -36,18 +39,18 @@ struct ProgressChannelOptions {
   std::size_t maxQueuedCommands = 256;
 };
 
-// Every event goes to the file, appended and written through line by line, never dropped; a
-// failure to write it throws from publish(), since the file is the run's complete record. The
+// Every event goes to every file, appended and written through line by line, never dropped; a
+// failure to write one throws from publish(), since the files are the run's complete record. The
 // GUI gets `hello` (protocol version, engine version, session token) and then the same lines,
 // through a bounded queue that a writer thread drains with non-blocking writes: a GUI that
 // reads slowly, stops reading or goes away never stalls the caller. Events that do not fit the
-// queue are dropped and counted. A lost connection is logged once to the file, and the channel
-// goes on file-only. `hello` is not written to the file: it carries the session secret.
+// queue are dropped and counted. A lost connection is logged once to the files, and the channel
+// goes on file-only. `hello` is not written to the files: it carries the session secret.
 //
 // publish() and takeCommands() may be called from any thread.
 class ProgressChannel final : public EventSink {
  public:
-  // Throws std::runtime_error naming the path when the events file cannot be opened or the
+  // Throws std::runtime_error naming the path when an events file cannot be opened or the
   // socket cannot be connected to.
   explicit ProgressChannel(ProgressChannelOptions options);
   // Calls close() and swallows its error: call close() to learn of a failed final sync.
@@ -55,8 +58,8 @@ class ProgressChannel final : public EventSink {
   ProgressChannel(const ProgressChannel&) = delete;
   ProgressChannel& operator=(const ProgressChannel&) = delete;
 
-  // Writes the line to the file, then queues it for the GUI. Throws std::runtime_error naming
-  // the file when it cannot be written, std::logic_error after close().
+  // Writes the line to the files, then queues it for the GUI. Throws std::runtime_error naming
+  // the file that cannot be written, std::logic_error after close().
   void publish(const protocol::Message& message) override;
 
   // The `stop` and `checkpoint_now` commands the GUI sent since the last call, in arrival order.
@@ -65,7 +68,8 @@ class ProgressChannel final : public EventSink {
   std::vector<protocol::Message> takeCommands();
 
   // Writes what the GUI still accepts within closeDeadline, stops the writer thread, syncs and
-  // closes the file. Idempotent. Throws std::runtime_error naming the file when syncing fails.
+  // closes the files. Idempotent. Throws std::runtime_error naming the (first) file whose write
+  // or sync failed.
   void close();
 
   // Events the GUI did not get: dropped for a full queue, or still queued when the connection

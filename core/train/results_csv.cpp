@@ -1,5 +1,6 @@
 #include "train/results_csv.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -13,7 +14,16 @@
 namespace syncbn::train {
 namespace {
 
-constexpr std::size_t kColumns = 14;
+// The values after the epoch, in the order of kResultsCsvHeader.
+constexpr std::size_t kValueColumns = 14;
+
+// Pointers to them, const for a const row.
+template <class Row>
+std::array<decltype(&std::declval<Row&>().time), kValueColumns> valuesOf(Row& row) {
+  return {&row.time,   &row.trainBox, &row.trainCls, &row.trainDfl, &row.precision,
+          &row.recall, &row.map50,    &row.map50_95, &row.valBox,   &row.valCls,
+          &row.valDfl, &row.lr[0],    &row.lr[1],    &row.lr[2]};
+}
 
 void appendNumber(std::string& out, double value) {
   if (std::isnan(value)) {
@@ -43,11 +53,13 @@ std::vector<std::string_view> splitFields(std::string_view line) {
   }
 }
 
-// One data line -> a row; `where` ("file:line") prefixes every error.
-ResultsRow parseRow(std::string_view line, const std::string& where) {
+// One data line of a file with `header` (either of the two) -> a row; `where` ("file:line")
+// prefixes every error.
+ResultsRow parseRow(std::string_view line, std::string_view header, const std::string& where) {
+  const std::vector<std::string_view> names = splitFields(header);
   const std::vector<std::string_view> fields = splitFields(line);
-  if (fields.size() != kColumns)
-    throw std::runtime_error(where + ": expected " + std::to_string(kColumns) +
+  if (fields.size() != names.size())
+    throw std::runtime_error(where + ": expected " + std::to_string(names.size()) +
                              " comma-separated values, found " + std::to_string(fields.size()));
   ResultsRow row;
   const std::string_view epoch = fields[0];
@@ -55,15 +67,13 @@ ResultsRow parseRow(std::string_view line, const std::string& where) {
       std::from_chars(epoch.data(), epoch.data() + epoch.size(), row.epoch);
   if (epochError != std::errc() || epochEnd != epoch.data() + epoch.size() || row.epoch < 1)
     throw std::runtime_error(where + ": epoch '" + std::string(epoch) + "' is not an integer >= 1");
-  double* const values[kColumns - 1] = {&row.trainBox, &row.trainCls, &row.trainDfl, &row.precision,
-                                        &row.recall,   &row.map50,    &row.map50_95, &row.valBox,
-                                        &row.valCls,   &row.valDfl,   &row.lr[0],    &row.lr[1],
-                                        &row.lr[2]};
-  static const std::vector<std::string_view> names = splitFields(kResultsCsvHeader);
-  for (std::size_t i = 1; i < kColumns; ++i) {
+  // Without the time column, the values start one later in valuesOf (time stays 0).
+  const std::size_t skipped = kValueColumns + 1 - names.size();
+  const auto values = valuesOf(row);
+  for (std::size_t i = 1; i < fields.size(); ++i) {
     const std::string_view field = fields[i];
     const auto [end, error] =
-        std::from_chars(field.data(), field.data() + field.size(), *values[i - 1]);
+        std::from_chars(field.data(), field.data() + field.size(), *values[i - 1 + skipped]);
     if (field.empty() || error != std::errc() || end != field.data() + field.size())
       throw std::runtime_error(where + ": " + std::string(names[i]) + " '" + std::string(field) +
                                "' is not a number");
@@ -75,11 +85,9 @@ ResultsRow parseRow(std::string_view line, const std::string& where) {
 
 std::string formatResultsRow(const ResultsRow& row) {
   std::string line = std::to_string(row.epoch);
-  for (const double value :
-       {row.trainBox, row.trainCls, row.trainDfl, row.precision, row.recall, row.map50,
-        row.map50_95, row.valBox, row.valCls, row.valDfl, row.lr[0], row.lr[1], row.lr[2]}) {
+  for (const double* value : valuesOf(row)) {
     line += ',';
-    appendNumber(line, value);
+    appendNumber(line, *value);
   }
   return line;
 }
@@ -100,6 +108,7 @@ void ResultsCsv::keepFirstEpochs(int keepEpochs) {
   if (in.bad()) throw std::runtime_error(path_.string() + ": cannot read the file");
 
   std::vector<ResultsRow> rows;
+  std::string_view header = kResultsCsvHeader;
   bool dropped = false;
   int lastEpoch = 0;
   std::size_t start = 0;
@@ -111,12 +120,13 @@ void ResultsCsv::keepFirstEpochs(int keepEpochs) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const std::string where = path_.string() + ":" + std::to_string(number);
     if (number == 1) {
-      if (line != kResultsCsvHeader)
+      if (line != kResultsCsvHeader && line != kResultsCsvHeaderWithoutTime)
         throw std::runtime_error(where + ": the header is not Ultralytics' results.csv header '" +
-                                 std::string(kResultsCsvHeader) + "'");
+                                 std::string(kResultsCsvHeader) + "' (nor that without time)");
+      header = line == kResultsCsvHeader ? kResultsCsvHeader : kResultsCsvHeaderWithoutTime;
       continue;
     }
-    ResultsRow row = parseRow(line, where);
+    ResultsRow row = parseRow(line, header, where);
     if (row.epoch <= lastEpoch)
       throw std::runtime_error(where + ": epoch " + std::to_string(row.epoch) + " after epoch " +
                                std::to_string(lastEpoch) + " (epochs must increase)");
@@ -127,7 +137,7 @@ void ResultsCsv::keepFirstEpochs(int keepEpochs) {
       dropped = true;
   }
   rows_ = std::move(rows);
-  if (dropped) write();
+  if (dropped || header != kResultsCsvHeader) write();  // the file in this format from now on
 }
 
 void ResultsCsv::append(const ResultsRow& row) {
@@ -137,7 +147,7 @@ void ResultsCsv::append(const ResultsRow& row) {
   if (!rows_.empty() && row.epoch <= rows_.back().epoch)
     throw std::invalid_argument(path_.string() + ": epoch " + std::to_string(row.epoch) +
                                 " does not follow epoch " + std::to_string(rows_.back().epoch));
-  rows_.push_back(parseRow(formatResultsRow(row), path_.string()));
+  rows_.push_back(parseRow(formatResultsRow(row), kResultsCsvHeader, path_.string()));
   try {
     write();
   } catch (...) {

@@ -27,6 +27,11 @@ double millisecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// Seconds since 1970-01-01 UTC (C++20 fixes system_clock's epoch to Unix time).
+double unixTime() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 // Mixed precision for the forward pass on CUDA; LibTorch renamed the switch in 2.4.
 class AutocastScope {
  public:
@@ -192,6 +197,10 @@ void Trainer::publish(const protocol::Message& message) const {
   if (events_ != nullptr) events_->publish(message);
 }
 
+double Trainer::secondsSinceStart() const {
+  return secondsAtTrainStart_ + std::chrono::duration<double>(Clock::now() - trainStart_).count();
+}
+
 void Trainer::requestStopAfterEpoch(std::string reason) {
   if (!stopAfterEpoch_) stopAfterEpoch_ = std::move(reason);
 }
@@ -223,11 +232,17 @@ void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   state_.bestEpoch = meta.bestEpoch;
   state_.epochsWithoutImprovement = meta.epochsWithoutImprovement;
   state_.epochLossSums = meta.epochLossSums;
+  // Unknown in older checkpoints: train() then counts from this start.
+  state_.startTime = meta.startTime;
 }
 
 TrainOutcome Trainer::train() {
+  const double now = unixTime();
+  if (state_.startTime <= 0) state_.startTime = now;
+  secondsAtTrainStart_ = std::max(0.0, now - state_.startTime);
+  trainStart_ = Clock::now();
   publish(protocol::RunStarted{.run_dir = options_.runDir.string(),
-                               .start_time = 0,
+                               .start_time = state_.startTime,
                                .world_size = worldSize(),
                                .device = options_.device.is_cuda() ? "cuda" : "cpu",
                                .norm = std::string(toString(options_.config.distributed.norm)),

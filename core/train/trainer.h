@@ -16,6 +16,7 @@
 #include <c10/core/Device.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -92,6 +93,9 @@ struct TrainerState {
   bool steppedOptimizer = false;          // the last iteration ended with an optimizer step
   std::vector<RankStepReport> ranks;      // last iteration, indexed by rank
   double stepSeconds = 0;                 // wall time of the last iteration
+  // Unix time (UTC seconds) at which the run first started: set by train(), or restored by
+  // resumeFrom() so that a resumed run's times go on from the original start.
+  double startTime = 0;
   // Combined requests of the last iteration.
   bool stopAgreed = false;
   bool checkpointAgreed = false;
@@ -168,6 +172,10 @@ class Trainer {
   std::array<double, 3> initialLearningRates() const;
   // The architecture + classes + norm fingerprint checkpoints are matched against.
   std::string modelFingerprint() const;
+  // Wall-clock seconds since state().startTime, for the `time` of events and results.csv. From
+  // the wall clock once when train() begins, then the steady clock: it never decreases while
+  // this trainer runs, and is never negative.
+  double secondsSinceStart() const;
   // Publishes on rank 0 (no-op elsewhere or without a sink).
   void publish(const protocol::Message& message) const;
   // A hook's decision that every rank takes alike (e.g. patience): ends after this epoch.
@@ -192,6 +200,8 @@ class Trainer {
   std::vector<std::unique_ptr<TrainerHook>> hooks_;
   TrainerState state_;
   std::optional<std::string> stopAfterEpoch_;
+  double secondsAtTrainStart_ = 0;  // secondsSinceStart() when train() began
+  std::chrono::steady_clock::time_point trainStart_;
 };
 
 }  // namespace syncbn::train

@@ -90,6 +90,7 @@ void StepEventsHook::afterStep(Trainer& trainer) {
   protocol::Step step;
   step.epoch = state.epoch;
   step.iteration = state.iteration - 1;
+  step.time = trainer.secondsSinceStart();
   double box = 0, cls = 0, dfl = 0;
   for (std::size_t r = 0; r < state.ranks.size(); ++r) {
     const RankStepReport& report = state.ranks[r];
@@ -176,11 +177,15 @@ void ValidationHook::afterEpoch(Trainer& trainer) {
     trainer.requestStopAfterEpoch("no improvement in the last " + std::to_string(patience) +
                                   " epochs (train.patience); best epoch " +
                                   std::to_string(state.bestEpoch + 1));
-  trainer.publish(toValMessage(state.epoch, result, trainer.data().classNames));
+  const double time = trainer.secondsSinceStart();
+  protocol::Val val = toValMessage(state.epoch, result, trainer.data().classNames);
+  val.time = time;
+  trainer.publish(val);
   if (results_) {
     const double steps = std::max(1, state.stepInEpoch);
     ResultsRow row;
     row.epoch = state.epoch + 1;
+    row.time = time;
     row.trainBox = state.epochLossSums[0] / steps;
     row.trainCls = state.epochLossSums[1] / steps;
     row.trainDfl = state.epochLossSums[2] / steps;
@@ -219,6 +224,7 @@ void CheckpointHook::save(Trainer& trainer, const std::string& kind, bool epochC
   meta.scalerScale = trainer.scaler().scaleValue();
   meta.scalerGrowthTracker = trainer.scaler().growthTracker();
   meta.worldSize = trainer.worldSize();
+  meta.startTime = state.startTime;
   meta.configYaml = trainer.options().configYaml;
   meta.datasetHash = trainer.data().datasetHash;
   meta.modelFingerprint = trainer.modelFingerprint();

@@ -4,9 +4,12 @@
 //   - stop: SIGINT to the launcher, or the GUI's stop command, stops both ranks after the same
 //     iteration, saves, exits 0;
 //   - rank death: kill -9 of a rank ends the run within 30 s, naming the rank;
-//   - resume after kill -9: final weights equal an uninterrupted run's;
+//   - resume after kill -9 through the numbered run's own args.yaml: final weights equal an
+//     uninterrupted run's;
 //   - a corrupt checkpoint is refused with the file named and left as it was;
-//   - results.csv, bn_stats and PreciseBN are produced.
+//   - results.csv, bn_stats and PreciseBN are produced;
+//   - a run whose output pipe closes (a GUI that quit) goes on to its end, and every run writes
+//     RUN_DIR/events.jsonl, with `time` that never decreases and a start time kept on resume.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -50,23 +53,14 @@ fs::path testDir() {
   return dir;
 }
 
-// The engine as a child process; stdout and stderr go to a log file.
+// The engine as a child process; stdout and stderr go to a log file, or to `outputFd`.
 class Engine {
  public:
   Engine(std::vector<std::string> args, const fs::path& log) : log_(log) {
-    args.insert(args.begin(), kEngine.string());
-    std::vector<char*> argv;
-    for (auto& arg : args)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int error = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) throw std::runtime_error("cannot start " + kEngine.string());
+    spawn(std::move(args), -1);
   }
+  // Output to `outputFd` (a pipe's write end, say); log() then reads nothing.
+  Engine(std::vector<std::string> args, int outputFd) { spawn(std::move(args), outputFd); }
   ~Engine() {
     if (!exitCode_) {
       ::kill(pid_, SIGKILL);
@@ -98,6 +92,25 @@ class Engine {
   }
 
  private:
+  void spawn(std::vector<std::string> args, int outputFd) {
+    args.insert(args.begin(), kEngine.string());
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (outputFd >= 0)
+      posix_spawn_file_actions_adddup2(&actions, outputFd, 1);
+    else
+      posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                       0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int error = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) throw std::runtime_error("cannot start " + kEngine.string());
+  }
+
   fs::path log_;
   pid_t pid_ = -1;
   std::optional<int> exitCode_;
@@ -147,24 +160,29 @@ const fs::path& smallDataset() {
   return yaml;
 }
 
-// A small, fast, reproducible run on the CPU.
-std::vector<std::string> smallRun(const fs::path& dir, const std::string& name,
-                                  std::vector<std::string> more) {
-  std::vector<std::string> args{"train",
-                                "data=" + smallDataset().string(),
-                                "imgsz=64",
-                                "model=yolov8n.yaml",
-                                "device=cpu",
-                                "batch=8",
-                                "workers=1",
-                                "amp=false",
-                                "augment=false",
-                                "project=" + dir.string(),
-                                "name=" + name,
-                                "--events",
-                                (dir / (name + ".jsonl")).string()};
+// A small, fast, reproducible run on the CPU, into dir/name; its events go to
+// dir/name/events.jsonl.
+std::vector<std::string> smallRunWithoutEventsFlag(const fs::path& dir, const std::string& name,
+                                                   std::vector<std::string> more) {
+  std::vector<std::string> args{"train",         "data=" + smallDataset().string(),
+                                "imgsz=64",      "model=yolov8n.yaml",
+                                "device=cpu",    "batch=8",
+                                "workers=1",     "amp=false",
+                                "augment=false", "project=" + dir.string(),
+                                "name=" + name};
   args.insert(args.end(), more.begin(), more.end());
   return args;
+}
+
+// The same, with a copy of the events in dir/name.jsonl (--events).
+std::vector<std::string> smallRun(const fs::path& dir, const std::string& name,
+                                  std::vector<std::string> more) {
+  more.insert(more.end(), {"--events", (dir / (name + ".jsonl")).string()});
+  return smallRunWithoutEventsFlag(dir, name, std::move(more));
+}
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::vector<double> stepLosses(const fs::path& events) {
@@ -224,9 +242,17 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   for (std::string line; std::getline(csv, line);)
     lines.push_back(line);
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0].rfind("epoch,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
+  EXPECT_EQ(lines[0].rfind("epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,", 0), 0u);
   EXPECT_EQ(lines[1].rfind("1,", 0), 0u);
   EXPECT_EQ(lines[2].rfind("2,", 0), 0u);
+  // time: seconds since the start, as the epoch's val event says.
+  const auto timeOf = [](const std::string& line) {
+    return std::stod(line.substr(line.find(',') + 1));
+  };
+  const auto vals = eventsOf<protocol::Val>(events);
+  EXPECT_GT(timeOf(lines[1]), 0.0);
+  EXPECT_GT(timeOf(lines[2]), timeOf(lines[1]));
+  EXPECT_NEAR(timeOf(lines[2]), vals[1].time, 1e-5 * vals[1].time);  // "%.6g"
 }
 
 TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
@@ -258,6 +284,53 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
       train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
   EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
   EXPECT_FALSE(meta.epochComplete);
+}
+
+// A GUI that started the run, then quit and left it running: the pipe it read the engine's output
+// from closes. The run must go on to its end (no SIGPIPE in the launcher or the ranks), and the
+// run directory's events.jsonl, written without --events, must hold all of it.
+TEST(Training, ARunWhoseOutputPipeClosesGoesOnToTheEndRecordedInTheRunDirectory) {
+  const fs::path dir = testDir();
+  int output[2];
+  ASSERT_EQ(::pipe2(output, O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(output[0], F_SETFL, O_NONBLOCK), 0);
+  const double before = unixNow();
+  Engine engine(smallRunWithoutEventsFlag(dir, "piped", {"epochs=1", "cpu_ranks=2"}), output[1]);
+  ::close(output[1]);
+  const fs::path events = dir / "piped" / "events.jsonl";
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  std::string printed;
+  while (eventsOf<protocol::Step>(readEvents(events)).size() < 2) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(output[0], buffer, sizeof buffer)) > 0;)
+      printed.append(buffer, static_cast<std::size_t>(n));
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << printed;
+    ASSERT_FALSE(engine.wait(0ms)) << printed;
+    std::this_thread::sleep_for(20ms);
+  }
+  ::close(output[0]);  // the GUI quits; the epoch's progress and results are still to be printed
+  const std::optional<int> code = engine.wait(180s);
+  ASSERT_TRUE(code) << "still running";
+  EXPECT_EQ(*code, 0) << printed;
+
+  const auto all = readEvents(events);
+  ASSERT_FALSE(all.empty());
+  ASSERT_TRUE(std::holds_alternative<protocol::Finished>(all.back())) << printed;
+  EXPECT_EQ(std::get<protocol::Finished>(all.back()).status, "completed");
+  const auto started = eventsOf<protocol::RunStarted>(all);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].run_dir, (dir / "piped").string());
+  EXPECT_GE(started[0].start_time, before);
+  EXPECT_LE(started[0].start_time, unixNow());
+  const auto steps = eventsOf<protocol::Step>(all);
+  ASSERT_EQ(steps.size(), 10u);
+  for (std::size_t i = 1; i < steps.size(); ++i)
+    EXPECT_GE(steps[i].time, steps[i - 1].time) << "step " << i;
+  EXPECT_GT(steps.front().time, 0.0);
+  const auto vals = eventsOf<protocol::Val>(all);
+  ASSERT_EQ(vals.size(), 1u);
+  EXPECT_GE(vals[0].time, steps.back().time);
+  EXPECT_LE(started[0].start_time + vals[0].time, unixNow());
 }
 
 // The GUI's end of --progress-socket: a listening Unix socket, one connection.
@@ -371,6 +444,11 @@ TEST(Training, AKilledRankEndsTheRunWithinThirtySecondsAndIsNamed) {
   EXPECT_EQ(finished[0].status, "failed");
   EXPECT_NE(finished[0].error.find("rank 1"), std::string::npos) << finished[0].error;
   EXPECT_TRUE(std::holds_alternative<protocol::Finished>(events.back()));
+  // The launcher's report went to the run directory's events.jsonl as well.
+  const auto inRunDir = readEvents(dir / "death" / "events.jsonl");
+  EXPECT_EQ(eventsOf<protocol::RankExit>(inRunDir), exits);
+  ASSERT_FALSE(inRunDir.empty());
+  EXPECT_EQ(inRunDir.back(), events.back());
 }
 
 // Every parameter and buffer of a checkpoint's model, by name.
@@ -386,11 +464,15 @@ std::map<std::string, torch::Tensor> weightsOf(const fs::path& checkpoint) {
   return weights;
 }
 
+// The cut run is numbered (cut2: cut exists) and resumed through its own args.yaml, which must
+// name cut2. Its clock goes on: the resumed start has the first start's start_time, and its
+// steps' time carries on from the steps before the kill.
 TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   const fs::path dir = testDir();
   const std::vector<std::string> settings{"epochs=2", "cpu_ranks=1", "checkpoint_interval=3"};
   runEngine(smallRun(dir, "whole", settings), dir / "whole.log");
 
+  fs::create_directories(dir / "cut");
   {
     Engine engine(smallRun(dir, "cut", settings), dir / "cut.log");
     // Kill it mid-epoch once an interval checkpoint exists and a few more steps ran.
@@ -408,9 +490,15 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
     ::kill(engine.pid(), SIGKILL);
     ASSERT_EQ(engine.wait(30s), 128 + SIGKILL);
   }
-  const train::CheckpointMeta atKill = train::readCheckpointMeta(dir / "cut/weights/last.pt");
+  const fs::path run = dir / "cut2";
+  const train::CheckpointMeta atKill = train::readCheckpointMeta(run / "weights/last.pt");
   EXPECT_FALSE(atKill.epochComplete);
-  runEngine(smallRun(dir, "cut", {"resume=true"}), dir / "resume.log");
+  EXPECT_GT(atKill.startTime, 0.0);
+  const auto beforeResume = eventsOf<protocol::Step>(readEvents(dir / "cut.jsonl"));
+  ASSERT_FALSE(beforeResume.empty());
+  runEngine({"train", (run / "args.yaml").string(), "resume=true", "--events",
+             (dir / "cut.jsonl").string()},
+            dir / "resume.log");
 
   const auto resumedEvents = readEvents(dir / "cut.jsonl");
   const auto steps = eventsOf<protocol::Step>(resumedEvents);
@@ -418,9 +506,19 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   EXPECT_EQ(steps.back().iteration, 19);  // 2 epochs x 10 iterations, the last one counted from 0
   // At most one checkpoint interval is run twice.
   EXPECT_LE(static_cast<long long>(steps.size()), 20 + 3 + 1);
+  const auto starts = eventsOf<protocol::RunStarted>(resumedEvents);
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0].run_dir, run.string());
+  EXPECT_EQ(starts[1].run_dir, run.string());
+  EXPECT_EQ(starts[1].start_time, starts[0].start_time);
+  EXPECT_EQ(starts[0].start_time, atKill.startTime);
+  ASSERT_GT(steps.size(), beforeResume.size());
+  EXPECT_GT(steps[beforeResume.size()].time, beforeResume.back().time);
+  // Both runs' events are in the run directory's events.jsonl too.
+  EXPECT_EQ(eventsOf<protocol::RunStarted>(readEvents(run / "events.jsonl")).size(), 2u);
 
   const auto whole = weightsOf(dir / "whole/weights/last.pt");
-  const auto resumed = weightsOf(dir / "cut/weights/last.pt");
+  const auto resumed = weightsOf(run / "weights/last.pt");
   ASSERT_EQ(whole.size(), resumed.size());
   for (const auto& [name, tensor] : whole)
     EXPECT_TRUE(torch::equal(tensor, resumed.at(name))) << name;

@@ -127,6 +127,7 @@ CheckpointMeta sampleMeta() {
   meta.scalerScale = 8192.0;
   meta.scalerGrowthTracker = 17;
   meta.worldSize = 4;
+  meta.startTime = 1764579600.125;
   meta.configYaml = "train:\n  epochs: 30\n  name: \"r\\u00e9sum\\u00e9\" # caf\xc3\xa9\n";
   meta.datasetHash = hashBytes("images/a.jpg\nimages/b.jpg\n");
   meta.modelFingerprint = modelFingerprint(testing::tinyDetectorDefinition(), NormKind::BatchNorm);
@@ -148,6 +149,7 @@ void expectSameMeta(const CheckpointMeta& a, const CheckpointMeta& b) {
   EXPECT_EQ(a.scalerScale, b.scalerScale);
   EXPECT_EQ(a.scalerGrowthTracker, b.scalerGrowthTracker);
   EXPECT_EQ(a.worldSize, b.worldSize);
+  EXPECT_EQ(a.startTime, b.startTime);
   EXPECT_EQ(a.configYaml, b.configYaml);
   EXPECT_EQ(a.datasetHash, b.datasetHash);
   EXPECT_EQ(a.modelFingerprint, b.modelFingerprint);
@@ -389,6 +391,44 @@ TEST(Checkpoint, HeaderIsMagicVersionLengthAndChecksumOfThePayload) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(le(20, 8)));
   EXPECT_EQ(hashBytes(std::string_view(bytes).substr(28)), hex);
+}
+
+// A checkpoint of an engine that did not record the start time: the same container, its meta
+// without "start_time".
+std::string withoutStartTime(const std::string& bytes) {
+  constexpr std::size_t kHeader = 28;
+  const std::vector<char> payload(bytes.begin() + kHeader, bytes.end());
+  c10::IValue root = torch::pickle_load(payload);
+  if (root.toGenericDict().at("meta").toGenericDict().erase("start_time") != 1)
+    throw std::logic_error("the checkpoint has no start_time to remove");
+  const std::vector<char> older = torch::pickle_save(root);
+  std::string file = bytes.substr(0, kHeader) + std::string(older.begin(), older.end());
+  const std::uint64_t length = older.size();
+  const std::uint64_t checksum =
+      std::stoull(hashBytes(std::string_view(file).substr(kHeader)), nullptr, 16);
+  for (int i = 0; i < 8; ++i) {
+    file[12 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    file[20 + i] = static_cast<char>((checksum >> (8 * i)) & 0xff);
+  }
+  return file;
+}
+
+TEST(Checkpoint, OneWithoutAStartTimeStillLoadsWithTheStartTimeUnknown) {
+  const TempDir dir;
+  const fs::path path = dir.path() / "old.ckpt";
+  model::DetectionModel a = tinyModel(1);
+  saveCheckpoint(path, {a.ptr().get(), nullptr, nullptr}, sampleMeta());
+  ASSERT_EQ(readCheckpointMeta(path).startTime, sampleMeta().startTime);
+  writeBytes(path, withoutStartTime(readBytes(path)));
+
+  CheckpointMeta expected = sampleMeta();
+  expected.startTime = 0;
+  expectSameMeta(readCheckpointMeta(path), expected);
+  model::DetectionModel b = tinyModel(2);
+  expectSameMeta(
+      restoreCheckpoint(path, {b.ptr().get(), nullptr, nullptr}, sampleMeta().modelFingerprint),
+      expected);
+  expectEqualTensors(snapshot(*a), *b, "model");
 }
 
 // ---- refusals ----------------------------------------------------------------------------------

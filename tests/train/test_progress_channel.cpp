@@ -148,7 +148,7 @@ ProgressChannelOptions channelOptions(std::filesystem::path eventsFile,
                                       std::filesystem::path progressSocket,
                                       std::string token = "t") {
   ProgressChannelOptions options;
-  options.eventsFile = std::move(eventsFile);
+  if (!eventsFile.empty()) options.eventsFiles.push_back(std::move(eventsFile));
   options.progressSocket = std::move(progressSocket);
   options.sessionToken = std::move(token);
   return options;
@@ -281,6 +281,25 @@ TEST(ProgressChannel, WithoutASocketWritesTheFileAppendingToWhatIsThere) {
   EXPECT_EQ(readFileLines(path),
             (std::vector<std::string>{"earlier line", withoutNewline(protocol::encode(step(1))),
                                       withoutNewline(protocol::encode(step(2)))}));
+}
+
+TEST(ProgressChannel, EveryEventsFileGetsEveryLineAndAFileNamedTwiceGetsItOnce) {
+  const TempDir dir;
+  std::filesystem::create_directories(dir / "run");
+  std::filesystem::create_symlink(dir / "run", dir / "link");
+  ProgressChannelOptions options;
+  // The run's file, the same file by two other paths, and a second file.
+  options.eventsFiles = {dir / "run/events.jsonl", dir / "link/events.jsonl",
+                         dir / "run/../run/events.jsonl", dir / "extra.jsonl"};
+  ProgressChannel channel(options);
+  for (int i = 0; i < 3; ++i)
+    channel.publish(step(i));
+  channel.close();
+  const std::vector<std::string> expected{withoutNewline(protocol::encode(step(0))),
+                                          withoutNewline(protocol::encode(step(1))),
+                                          withoutNewline(protocol::encode(step(2)))};
+  EXPECT_EQ(readFileLines(dir / "run/events.jsonl"), expected);
+  EXPECT_EQ(readFileLines(dir / "extra.jsonl"), expected);
 }
 
 TEST(ProgressChannel, AGuiThatStopsReadingNeverBlocksPublishAndTheFileKeepsEverything) {
