@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -11,38 +12,52 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabWidget>
 #include <QToolBar>
+#include <QVBoxLayout>
 
+#include "app/file_controller.h"
 #include "app/recent_files.h"
 #include "app/recent_files_menu.h"
+#include "app/studio_actions.h"
 #include "common/version.h"
 #include "stores/config_document.h"
+#include "stores/engine_locator.h"
+#include "stores/engine_session.h"
+#include "stores/event_file_reader.h"
+#include "stores/qt_text.h"
+#include "stores/run_history.h"
+#include "stores/run_library.h"
+#include "stores/run_store.h"
 #include "widgets/config/config_page.h"
 #include "widgets/config/page_specs.h"
+#include "widgets/monitor/monitor_view.h"
+#include "widgets/monitor/run_status_line.h"
 #include "widgets/problems/problems_view.h"
-#include "stores/qt_text.h"
+#include "widgets/runs/runs_view.h"
+#include "widgets/settings/preferences_dialog.h"
 
 namespace studio {
 namespace {
 
 constexpr int kStatusMessageMs = 5000;
-constexpr QSize kDefaultSize(1200, 800);
+constexpr QSize kDefaultSize(1280, 820);
 constexpr int kPageListWidth = 190;
 
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kStateKey = QStringLiteral("mainWindow/state");
 const QString kPageKey = QStringLiteral("mainWindow/page");
-const QString kDirectoryKey = QStringLiteral("files/lastDirectory");
 
-QString formatDiagnostics(const syncbn::Diagnostics& diagnostics) {
-  QStringList lines;
-  for (const auto& d : diagnostics)
-    lines << toQString(syncbn::format(d));
-  return lines.join(QLatin1Char('\n'));
+bool hasResumeFiles(const QString& runDirectory) {
+  const QDir dir(runDirectory);
+  return !runDirectory.isEmpty() &&
+         QFileInfo(dir.filePath(QStringLiteral("weights/last.pt"))).isFile() &&
+         QFileInfo(dir.filePath(QStringLiteral("args.yaml"))).isFile();
 }
 
 }  // namespace
@@ -50,56 +65,100 @@ QString formatDiagnostics(const syncbn::Diagnostics& diagnostics) {
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent),
       document_(new ConfigDocument(this)),
-      recentFiles_(new RecentFiles(this)) {
+      recentFiles_(new RecentFiles(this)),
+      files_(new FileController(document_, recentFiles_, this)),
+      session_(new EngineSession(this)),
+      runs_(new RunLibrary(this)),
+      history_(new RunHistory(this)),
+      actions_(new StudioActions(this)) {
   setObjectName(QStringLiteral("mainWindow"));
-  createActions();
-  createPages();
+  modes_ = new QTabWidget(this);
+  modes_->setObjectName(QStringLiteral("modes"));
+  modes_->setDocumentMode(true);
+  modes_->addTab(createConfigureMode(), actions_->configureMode->icon(), tr("Configure"));
+  modes_->addTab(createTrainMode(), actions_->trainMode->icon(), tr("Train"));
+  runsView_ = new RunsView(history_, modes_);
+  modes_->addTab(runsView_, actions_->runsMode->icon(), tr("Runs"));
+  setCentralWidget(modes_);
   createProblemsDock();
   createMenus();
   createToolBar();
   createStatusBar();
+  connectSession();
 
+  connect(files_, &FileController::statusMessage, this,
+          [this](const QString& text) { statusBar()->showMessage(text, kStatusMessageMs); });
+  connect(files_, &FileController::problemsNeedAttention, this, [this] {
+    problemsDock_->show();
+    problemsDock_->raise();
+  });
   connect(document_, &ConfigDocument::pathChanged, this, &MainWindow::updateTitle);
   connect(document_, &ConfigDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ConfigDocument::diagnosticsChanged, this, &MainWindow::updateStatus);
+  connect(document_, &ConfigDocument::configChanged, this, &MainWindow::updateProjectFolder);
+
+  connect(modes_, &QTabWidget::currentChanged, this, [this](int index) {
+    const std::array modeActions{actions_->configureMode, actions_->trainMode, actions_->runsMode};
+    if (index >= 0 && index < 3) modeActions[static_cast<std::size_t>(index)]->setChecked(true);
+    // Problems are the configuration's: shown beside it, out of the way of the plots and runs
+    // (View > Problems still shows them anywhere).
+    if (mode() == Mode::Configure && previousMode_ != Mode::Configure) {
+      problemsDock_->setVisible(problemsWanted_);
+    } else if (mode() != Mode::Configure && previousMode_ == Mode::Configure) {
+      problemsWanted_ = problemsDock_->isVisible();
+      problemsDock_->hide();
+    }
+    previousMode_ = mode();
+    updateActions();
+  });
+  connect(actions_->configureMode, &QAction::triggered, this,
+          [this] { showMode(Mode::Configure); });
+  connect(actions_->trainMode, &QAction::triggered, this, [this] { showMode(Mode::Train); });
+  connect(actions_->runsMode, &QAction::triggered, this, [this] { showMode(Mode::Runs); });
+
+  connect(actions_->newFile, &QAction::triggered, files_, &FileController::newDocument);
+  connect(actions_->open, &QAction::triggered, files_, &FileController::chooseFileToOpen);
+  connect(actions_->save, &QAction::triggered, files_, &FileController::saveFile);
+  connect(actions_->saveAs, &QAction::triggered, files_, &FileController::chooseFileToSaveAs);
+  connect(actions_->openRun, &QAction::triggered, this, &MainWindow::chooseRunToOpen);
+  connect(actions_->preferences, &QAction::triggered, this, &MainWindow::showPreferences);
+  connect(actions_->quit, &QAction::triggered, this, &QWidget::close);
+  connect(actions_->start, &QAction::triggered, this, &MainWindow::startRun);
+  connect(actions_->stop, &QAction::triggered, session_, &EngineSession::requestStop);
+  connect(actions_->kill, &QAction::triggered, this, &MainWindow::confirmKill);
+  connect(actions_->resume, &QAction::triggered, this, [this] {
+    if (const QString run = resumableRun(); !run.isEmpty()) resumeRun(run);
+  });
+  connect(actions_->checkpointNow, &QAction::triggered, session_, &EngineSession::checkpointNow);
+  connect(actions_->about, &QAction::triggered, this, &MainWindow::showAbout);
+
+  connect(runsView_, &RunsView::openRequested, this, &MainWindow::openRun);
+  connect(runsView_, &RunsView::resumeRequested, this, &MainWindow::resumeRun);
+  connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
 
   readSettings();
+  updateProjectFolder();
   updateTitle();
   updateStatus();
+  updateActions();
 }
 
+MainWindow::~MainWindow() = default;
+
 bool MainWindow::openFile(const QString& path) {
-  if (!confirmDiscardingChanges()) return false;
-  return loadFile(path);
+  return files_->openFile(path);
 }
 
 bool MainWindow::saveFile() {
-  if (document_->filePath().isEmpty()) return chooseFileToSaveAs();
-  return saveFileAs(document_->filePath());
+  return files_->saveFile();
 }
 
 bool MainWindow::saveFileAs(const QString& path) {
-  if (!document_->saveAs(path)) {
-    QMessageBox box(QMessageBox::Critical, tr("Save Failed"),
-                    tr("The configuration was not saved. Your changes are kept; save them "
-                       "somewhere else."),
-                    QMessageBox::Ok, this);
-    box.setObjectName(QStringLiteral("saveFailedBox"));
-    box.setInformativeText(document_->errorString());
-    box.exec();
-    return false;
-  }
-  recentFiles_->add(document_->filePath());
-  rememberDirectory(document_->filePath());
-  statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(document_->filePath())),
-                           kStatusMessageMs);
-  return true;
+  return files_->saveFileAs(path);
 }
 
 void MainWindow::newDocument() {
-  if (!confirmDiscardingChanges()) return;
-  document_->newDocument();
-  statusBar()->showMessage(tr("New configuration with default values"), kStatusMessageMs);
+  files_->newDocument();
 }
 
 void MainWindow::showPage(const QString& pageId) {
@@ -110,6 +169,7 @@ void MainWindow::showPage(const QString& pageId) {
 void MainWindow::showField(const QString& fieldPath) {
   for (ConfigPage* page : pages_) {
     if (!page->editorFor(fieldPath)) continue;
+    showMode(Mode::Configure);
     showPage(page->id());
     page->focusField(fieldPath);
     return;
@@ -121,103 +181,71 @@ QString MainWindow::currentPageId() const {
   return index >= 0 ? pages_.at(index)->id() : QString();
 }
 
-void MainWindow::closeEvent(QCloseEvent* event) {
-  if (!confirmDiscardingChanges()) {
-    event->ignore();
-    return;
-  }
-  writeSettings();
-  event->accept();
+void MainWindow::showMode(Mode mode) {
+  modes_->setCurrentIndex(static_cast<int>(mode));
 }
 
-void MainWindow::createActions() {
-  const auto icon = [this](const char* themeName, QStyle::StandardPixmap fallback) {
-    return QIcon::fromTheme(QString::fromLatin1(themeName), style()->standardIcon(fallback));
-  };
-  // A platform without a standard binding for an action gets the common one.
-  const auto shortcut = [](QAction* action, QKeySequence::StandardKey key, const QString& other) {
-    if (QKeySequence::keyBindings(key).isEmpty())
-      action->setShortcut(QKeySequence(other));
-    else
-      action->setShortcuts(key);
-  };
-
-  newAction_ = new QAction(icon("document-new", QStyle::SP_FileIcon), tr("&New"), this);
-  newAction_->setObjectName(QStringLiteral("action.new"));
-  shortcut(newAction_, QKeySequence::New, QStringLiteral("Ctrl+N"));
-  newAction_->setStatusTip(tr("Start a new configuration with default values"));
-  connect(newAction_, &QAction::triggered, this, &MainWindow::newDocument);
-
-  openAction_ =
-      new QAction(icon("document-open", QStyle::SP_DialogOpenButton), tr("&Open..."), this);
-  openAction_->setObjectName(QStringLiteral("action.open"));
-  shortcut(openAction_, QKeySequence::Open, QStringLiteral("Ctrl+O"));
-  openAction_->setStatusTip(tr("Open a configuration YAML file"));
-  connect(openAction_, &QAction::triggered, this, &MainWindow::chooseFileToOpen);
-
-  saveAction_ = new QAction(icon("document-save", QStyle::SP_DialogSaveButton), tr("&Save"), this);
-  saveAction_->setObjectName(QStringLiteral("action.save"));
-  shortcut(saveAction_, QKeySequence::Save, QStringLiteral("Ctrl+S"));
-  saveAction_->setStatusTip(tr("Save the configuration"));
-  connect(saveAction_, &QAction::triggered, this, &MainWindow::saveFile);
-
-  saveAsAction_ =
-      new QAction(icon("document-save-as", QStyle::SP_DialogSaveButton), tr("Save &As..."), this);
-  saveAsAction_->setObjectName(QStringLiteral("action.saveAs"));
-  shortcut(saveAsAction_, QKeySequence::SaveAs, QStringLiteral("Ctrl+Shift+S"));
-  saveAsAction_->setStatusTip(tr("Save the configuration under a new name"));
-  connect(saveAsAction_, &QAction::triggered, this, &MainWindow::chooseFileToSaveAs);
-
-  quitAction_ =
-      new QAction(icon("application-exit", QStyle::SP_DialogCloseButton), tr("&Quit"), this);
-  quitAction_->setObjectName(QStringLiteral("action.quit"));
-  shortcut(quitAction_, QKeySequence::Quit, QStringLiteral("Ctrl+Q"));
-  quitAction_->setMenuRole(QAction::QuitRole);
-  quitAction_->setStatusTip(tr("Quit SyncBN Studio"));
-  connect(quitAction_, &QAction::triggered, this, &QWidget::close);
-
-  aboutAction_ = new QAction(icon("help-about", QStyle::SP_MessageBoxInformation),
-                             tr("&About SyncBN Studio"), this);
-  aboutAction_->setObjectName(QStringLiteral("action.about"));
-  aboutAction_->setMenuRole(QAction::AboutRole);
-  connect(aboutAction_, &QAction::triggered, this, &MainWindow::showAbout);
+MainWindow::Mode MainWindow::mode() const {
+  return static_cast<Mode>(modes_->currentIndex());
 }
 
 void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->setObjectName(QStringLiteral("fileMenu"));
-  file->addAction(newAction_);
-  file->addAction(openAction_);
+  file->addAction(actions_->newFile);
+  file->addAction(actions_->open);
   auto* recent = new RecentFilesMenu(recentFiles_, file);
   connect(recent, &RecentFilesMenu::fileChosen, this, &MainWindow::openFile);
   file->addMenu(recent);
   file->addSeparator();
-  file->addAction(saveAction_);
-  file->addAction(saveAsAction_);
+  file->addAction(actions_->save);
+  file->addAction(actions_->saveAs);
   file->addSeparator();
-  file->addAction(quitAction_);
+  file->addAction(actions_->openRun);
+  file->addSeparator();
+  file->addAction(actions_->preferences);
+  file->addSeparator();
+  file->addAction(actions_->quit);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->setObjectName(QStringLiteral("runMenu"));
+  run->addAction(actions_->start);
+  run->addAction(actions_->stop);
+  run->addAction(actions_->resume);
+  run->addAction(actions_->checkpointNow);
+  run->addSeparator();
+  run->addAction(actions_->kill);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->setObjectName(QStringLiteral("viewMenu"));
+  view->addAction(actions_->configureMode);
+  view->addAction(actions_->trainMode);
+  view->addAction(actions_->runsMode);
+  view->addSeparator();
   view->addAction(problemsDock_->toggleViewAction());
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->setObjectName(QStringLiteral("helpMenu"));
-  help->addAction(aboutAction_);
-  help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+  help->addAction(actions_->about);
+  help->addAction(actions_->aboutQt);
 }
 
 void MainWindow::createToolBar() {
-  QToolBar* toolBar = addToolBar(tr("File"));
+  QToolBar* toolBar = addToolBar(tr("Main"));
   toolBar->setObjectName(QStringLiteral("fileToolBar"));
   toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
   toolBar->setMovable(false);
-  toolBar->addAction(newAction_);
-  toolBar->addAction(openAction_);
-  toolBar->addAction(saveAction_);
+  toolBar->addAction(actions_->newFile);
+  toolBar->addAction(actions_->open);
+  toolBar->addAction(actions_->save);
+  toolBar->addSeparator();
+  toolBar->addAction(actions_->start);
+  toolBar->addAction(actions_->stop);
+  toolBar->addAction(actions_->resume);
+  toolBar->addAction(actions_->checkpointNow);
 }
 
-void MainWindow::createPages() {
+QWidget* MainWindow::createConfigureMode() {
   auto* central = new QWidget(this);
   auto* row = new QHBoxLayout(central);
   row->setContentsMargins(0, 0, 0, 0);
@@ -250,7 +278,63 @@ void MainWindow::createPages() {
   row->addWidget(pageList_);
   row->addWidget(divider);
   row->addWidget(pageStack_, 1);
-  setCentralWidget(central);
+  return central;
+}
+
+QWidget* MainWindow::createTrainMode() {
+  auto* page = new QWidget(this);
+  auto* column = new QVBoxLayout(page);
+  column->setContentsMargins(8, 8, 8, 0);
+  column->setSpacing(0);
+  auto* header = new QHBoxLayout;
+  auto* label = new QLabel(tr("Run:"), page);
+  runSelector_ = new QComboBox(page);
+  runSelector_->setObjectName(QStringLiteral("runSelector"));
+  runSelector_->setMinimumContentsLength(24);
+  runSelector_->setToolTip(tr("The open runs: the one training now and those opened from disk"));
+  label->setBuddy(runSelector_);
+  auto* start = new QPushButton(actions_->start->icon(),
+                                actions_->start->text().remove(QLatin1Char('&')), page);
+  start->setObjectName(QStringLiteral("startButton"));
+  start->setToolTip(actions_->start->toolTip());
+  connect(start, &QPushButton::clicked, actions_->start, &QAction::trigger);
+  connect(actions_->start, &QAction::changed, start,
+          [this, start] { start->setEnabled(actions_->start->isEnabled()); });
+  header->addWidget(label);
+  header->addWidget(runSelector_);
+  header->addStretch(1);
+  header->addWidget(start);
+  column->addLayout(header);
+  monitor_ = new MonitorView(page);
+  column->addWidget(monitor_, 1);
+
+  connect(runSelector_, &QComboBox::activated, this, [this](int index) {
+    const auto stores = runs_->runs();
+    const auto* chosen = runSelector_->itemData(index).value<QObject*>();
+    for (RunStore* store : stores)
+      if (store == chosen) runs_->setCurrent(store);
+  });
+  connect(runs_, &RunLibrary::runsChanged, this, &MainWindow::updateRunSelector);
+  connect(runs_, &RunLibrary::currentChanged, this, [this](RunStore* store) {
+    monitor_->setStore(store);
+    if (store)
+      connect(store, &RunStore::stateChanged, this, &MainWindow::updateActions,
+              Qt::UniqueConnection);
+    updateRunSelector();
+    updateActions();
+  });
+  return page;
+}
+
+void MainWindow::updateRunSelector() {
+  runSelector_->clear();
+  for (RunStore* store : runs_->runs()) {
+    QString title = RunLibrary::title(store);
+    if (store == session_->store() && session_->isActive()) title = tr("%1 (training)").arg(title);
+    runSelector_->addItem(title, QVariant::fromValue(static_cast<QObject*>(store)));
+    if (store == runs_->current()) runSelector_->setCurrentIndex(runSelector_->count() - 1);
+  }
+  runSelector_->setEnabled(runSelector_->count() > 0);
 }
 
 void MainWindow::createProblemsDock() {
@@ -264,79 +348,214 @@ void MainWindow::createProblemsDock() {
 }
 
 void MainWindow::createStatusBar() {
+  runSummary_ = new QLabel(this);
+  runSummary_->setObjectName(QStringLiteral("runSummary"));
+  statusBar()->addPermanentWidget(runSummary_);
   statusSummary_ = new QLabel(this);
   statusSummary_->setObjectName(QStringLiteral("diagnosticsSummary"));
   statusBar()->addPermanentWidget(statusSummary_);
+  connect(monitor_->statusLine(), &RunStatusLine::textChanged, runSummary_, [this] {
+    const RunStore* store = runs_->current();
+    runSummary_->setText(
+        store ? tr("%1: %2").arg(RunLibrary::title(store), runStateName(store->state()))
+              : QString());
+  });
 }
 
-bool MainWindow::loadFile(const QString& path) {
-  const LoadResult result = document_->load(path);
-  if (!result.opened) {
-    QMessageBox box(
-        QMessageBox::Warning, tr("Cannot Open Configuration"),
-        tr("%1 could not be opened as a configuration.").arg(QDir::toNativeSeparators(path)),
-        QMessageBox::Ok, this);
-    box.setObjectName(QStringLiteral("openFailedBox"));
-    box.setInformativeText(formatDiagnostics(result.diagnostics));
+void MainWindow::connectSession() {
+  connect(session_, &EngineSession::stateChanged, this, [this] {
+    updateActions();
+    updateRunSelector();
+  });
+  connect(session_, &EngineSession::connectedChanged, this, &MainWindow::updateActions);
+  connect(session_, &EngineSession::killAvailable, this, [this] {
+    updateActions();
+    statusBar()->showMessage(tr("The engine is still saving; Run > Kill ends it at once."));
+  });
+  connect(session_, &EngineSession::runEnded, this, &MainWindow::reportRunEnd);
+}
+
+bool MainWindow::startRun() {
+  if (session_->isActive()) return false;
+  const EngineLocation engine = EngineLocator::locate(
+      QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
+  if (!engine.error.isEmpty()) {
+    QMessageBox box(QMessageBox::Warning, tr("Engine Not Found"), engine.error, QMessageBox::Cancel,
+                    this);
+    box.setObjectName(QStringLiteral("engineNotFoundBox"));
+    QPushButton* preferences = box.addButton(tr("Preferences..."), QMessageBox::AcceptRole);
     box.exec();
-    if (!QFileInfo::exists(path)) recentFiles_->remove(path);
+    if (box.clickedButton() == preferences) showPreferences();
     return false;
   }
-  recentFiles_->add(document_->filePath());
-  rememberDirectory(document_->filePath());
-  reportLoadProblems(path, result);
+  if (syncbn::hasErrors(document_->diagnostics())) {
+    problemsDock_->show();
+    problemsDock_->raise();
+    QMessageBox box(QMessageBox::Warning, tr("Cannot Start Training"),
+                    tr("The configuration has errors. They are listed in Problems; "
+                       "double-click one to go to its field."),
+                    QMessageBox::Ok, this);
+    box.setObjectName(QStringLiteral("cannotStartBox"));
+    box.exec();
+    return false;
+  }
+  session_->setEngineProgram(engine.program);
+  QString error;
+  RunStore* store = runs_->newRun();
+  if (!session_->start(*document_, store, &error)) {
+    store->setState(RunState::Failed, error);
+    QMessageBox box(QMessageBox::Critical, tr("Cannot Start Training"), error, QMessageBox::Ok,
+                    this);
+    box.setObjectName(QStringLiteral("cannotStartBox"));
+    box.exec();
+    return false;
+  }
+  showMode(Mode::Train);
+  statusBar()->showMessage(tr("Training started"), kStatusMessageMs);
   return true;
 }
 
-void MainWindow::chooseFileToOpen() {
-  if (!confirmDiscardingChanges()) return;
-  const QString path =
-      QFileDialog::getOpenFileName(this, tr("Open Configuration"), dialogDirectory(),
-                                   tr("Configuration YAML (*.yaml *.yml);;All files (*)"));
-  if (!path.isEmpty()) loadFile(path);
-}
-
-bool MainWindow::chooseFileToSaveAs() {
-  QFileDialog dialog(this, tr("Save Configuration As"), dialogDirectory(),
-                     tr("Configuration YAML (*.yaml *.yml);;All files (*)"));
-  dialog.setAcceptMode(QFileDialog::AcceptSave);
-  dialog.setDefaultSuffix(QStringLiteral("yaml"));
-  if (!document_->filePath().isEmpty()) dialog.selectFile(document_->filePath());
-  if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return false;
-  return saveFileAs(dialog.selectedFiles().constFirst());
-}
-
-bool MainWindow::confirmDiscardingChanges() {
-  if (!document_->isModified()) return true;
-  QMessageBox box(QMessageBox::Warning, tr("Unsaved Changes"),
-                  tr("%1 has unsaved changes.").arg(document_->displayName()),
-                  QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
-  box.setObjectName(QStringLiteral("unsavedChangesBox"));
-  box.setInformativeText(tr("Do you want to save them first?"));
-  box.setDefaultButton(QMessageBox::Save);
-  switch (box.exec()) {
-    case QMessageBox::Save:
-      return saveFile();
-    case QMessageBox::Discard:
-      return true;
-    default:
-      return false;
+bool MainWindow::resumeRun(const QString& runDirectory) {
+  if (session_->isActive()) return false;
+  const EngineLocation engine = EngineLocator::locate(
+      QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
+  if (!engine.error.isEmpty()) {
+    QMessageBox::warning(this, tr("Engine Not Found"), engine.error);
+    return false;
   }
+  session_->setEngineProgram(engine.program);
+  QString error;
+  RunStore* store = runs_->find(runDirectory);
+  if (!store) store = runs_->open(runDirectory, &error);
+  if (!store) store = runs_->newRun();  // a run with weights but no record yet
+  // The engine appends to the same events.jsonl: read what is there, then take the live feed.
+  if (EventFileReader* reader = runs_->readerOf(store)) reader->readToEndAndStop();
+  runs_->setCurrent(store);
+  if (!session_->resume(runDirectory, store, &error)) {
+    QMessageBox box(QMessageBox::Critical, tr("Cannot Resume"), error, QMessageBox::Ok, this);
+    box.setObjectName(QStringLiteral("cannotResumeBox"));
+    box.exec();
+    return false;
+  }
+  showMode(Mode::Train);
+  return true;
 }
 
-void MainWindow::reportLoadProblems(const QString& path, const LoadResult& result) {
-  const QString name = QFileInfo(path).fileName();
-  if (result.diagnostics.empty()) {
-    statusBar()->showMessage(tr("Opened %1").arg(name), kStatusMessageMs);
+bool MainWindow::openRun(const QString& runDirectory) {
+  QString error;
+  if (!runs_->open(runDirectory, &error)) {
+    QMessageBox box(QMessageBox::Warning, tr("Cannot Open Run"), error, QMessageBox::Ok, this);
+    box.setObjectName(QStringLiteral("cannotOpenRunBox"));
+    box.exec();
+    return false;
+  }
+  showMode(Mode::Train);
+  return true;
+}
+
+QString MainWindow::resumableRun() const {
+  const RunStore* store = runs_->current();
+  if (store && isFinal(store->state()) && store->state() != RunState::Completed &&
+      hasResumeFiles(store->runDirectory()))
+    return store->runDirectory();
+  if (mode() == Mode::Runs && runsView_->selectedIsResumable())
+    return runsView_->selectedDirectory();
+  return {};
+}
+
+void MainWindow::chooseRunToOpen() {
+  const QString dir =
+      QFileDialog::getExistingDirectory(this, tr("Open Run"), history_->projectDirectory());
+  if (!dir.isEmpty()) openRun(dir);
+}
+
+void MainWindow::showPreferences() {
+  PreferencesDialog dialog(this);
+  dialog.load();
+  if (dialog.exec() == QDialog::Accepted) dialog.save();
+}
+
+void MainWindow::confirmKill() {
+  QMessageBox box(QMessageBox::Warning, tr("Kill the Engine?"),
+                  tr("The engine and its ranks end at once. What was saved so far stays; the "
+                     "iterations since the last checkpoint are lost."),
+                  QMessageBox::Cancel, this);
+  box.setObjectName(QStringLiteral("confirmKillBox"));
+  QPushButton* kill = box.addButton(tr("Kill"), QMessageBox::DestructiveRole);
+  box.exec();
+  if (box.clickedButton() == kill) session_->kill();
+}
+
+void MainWindow::reportRunEnd() {
+  history_->refresh();
+  updateRunSelector();
+  updateActions();
+  RunStore* store = session_->store();
+  if (closeWhenRunEnds_) {
+    close();
     return;
   }
-  statusBar()->showMessage(tr("Opened %1 with %n problem(s); see Problems", nullptr,
-                              static_cast<int>(result.diagnostics.size()))
-                               .arg(name),
-                           kStatusMessageMs);
-  // Fields with unusable values now hold defaults: the user must see that before saving.
-  problemsDock_->show();
-  problemsDock_->raise();
+  if (!store) return;
+  statusBar()->showMessage(
+      tr("Run %1: %2").arg(RunLibrary::title(store), runStateName(store->state())),
+      kStatusMessageMs);
+  if (store->state() == RunState::Failed) {
+    // Not modal: the curves stay in view, and nothing waits for the answer.
+    auto* box = new QMessageBox(QMessageBox::Critical, tr("Training Failed"),
+                                store->failureMessage(), QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("runFailedBox"));
+    box->setInformativeText(
+        tr("Everything received before the failure is kept; the log has the "
+           "engine's own words."));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setModal(false);
+    box->show();
+  }
+}
+
+bool MainWindow::askAboutActiveRun() {
+  QMessageBox box(QMessageBox::Question, tr("A Run Is Training"),
+                  tr("%1 is still training.").arg(RunLibrary::title(session_->store())),
+                  QMessageBox::Cancel, this);
+  box.setObjectName(QStringLiteral("activeRunBox"));
+  box.setInformativeText(
+      tr("Stop it (saving weights/last.pt, so it can be resumed), or leave it "
+         "running in the background and follow it later from Runs?"));
+  QPushButton* stop = box.addButton(tr("Stop the Run"), QMessageBox::AcceptRole);
+  QPushButton* leave = box.addButton(tr("Leave It Running"), QMessageBox::AcceptRole);
+  box.setDefaultButton(QMessageBox::Cancel);
+  box.exec();
+  if (box.clickedButton() == stop) {
+    closeWhenRunEnds_ = true;
+    session_->requestStop();
+    statusBar()->showMessage(
+        tr("Stopping the run; the studio closes once weights/last.pt is saved."));
+    return false;  // the window closes when the engine has exited
+  }
+  if (box.clickedButton() == leave) {
+    session_->detach();
+    return true;
+  }
+  return false;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (closeWhenRunEnds_ && !session_->isActive()) {
+    writeSettings();
+    event->accept();
+    return;
+  }
+  if (closeWhenRunEnds_) {  // already stopping: the user may insist
+    event->ignore();
+    if (session_->canKill()) confirmKill();
+    return;
+  }
+  if (!files_->confirmDiscardingChanges() || (session_->isActive() && !askAboutActiveRun())) {
+    event->ignore();
+    return;
+  }
+  writeSettings();
+  event->accept();
 }
 
 void MainWindow::showAbout() {
@@ -347,6 +566,21 @@ void MainWindow::showAbout() {
          "<p>Built with Qt %2; running on Qt %3.</p>")
           .arg(QString::fromLatin1(syncbn::kVersion), QStringLiteral(QT_VERSION_STR),
                QString::fromLatin1(qVersion())));
+}
+
+void MainWindow::updateActions() {
+  StudioActions::RunState state;
+  state.active = session_->isActive();
+  state.stopping = session_->state() == EngineSession::State::Stopping;
+  state.canKill = session_->canKill();
+  state.connected = session_->isConnected();
+  state.resumable = !resumableRun().isEmpty();
+  actions_->update(state);
+}
+
+void MainWindow::updateProjectFolder() {
+  const QString project = toQString(document_->config().output.project);
+  history_->setProjectDirectory(QDir(session_->workingDirectory()).absoluteFilePath(project));
 }
 
 void MainWindow::updateTitle() {
@@ -360,15 +594,6 @@ void MainWindow::updateStatus() {
   const int warnings = static_cast<int>(countSeverity(diagnostics, syncbn::Severity::Warning));
   statusSummary_->setText(
       tr("%1, %2").arg(tr("%n error(s)", nullptr, errors), tr("%n warning(s)", nullptr, warnings)));
-}
-
-QString MainWindow::dialogDirectory() const {
-  if (!document_->filePath().isEmpty()) return QFileInfo(document_->filePath()).absolutePath();
-  return QSettings().value(kDirectoryKey, QDir::homePath()).toString();
-}
-
-void MainWindow::rememberDirectory(const QString& filePath) {
-  QSettings().setValue(kDirectoryKey, QFileInfo(filePath).absolutePath());
 }
 
 void MainWindow::readSettings() {

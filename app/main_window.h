@@ -1,84 +1,119 @@
-// The editor's main window: a list of pages beside the page itself, the Problems dock, and the
-// File menu and toolbar. It owns the document and connects the views to it; the document and
-// widgets hold the logic.
+// The shell: the three modes (Configure, Train, Runs), the menus and toolbar built from
+// StudioActions, the Problems dock and the status bar. It owns the stores (the configuration
+// document, the engine session, the open runs, the run history) and connects them to the views
+// and actions; the logic lives in those classes.
 #pragma once
 
 #include <QMainWindow>
 
-class QAction;
+class QComboBox;
 class QDockWidget;
 class QLabel;
 class QListWidget;
 class QStackedWidget;
+class QTabWidget;
 
 namespace studio {
 
 class ConfigDocument;
 class ConfigPage;
+class EngineSession;
+class FileController;
+class MonitorView;
 class ProblemsView;
 class RecentFiles;
-struct LoadResult;
+class RunHistory;
+class RunLibrary;
+class RunStore;
+class RunsView;
+class StudioActions;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
+  enum class Mode { Configure, Train, Runs };
+
   explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
 
   ConfigDocument* document() const { return document_; }
   RecentFiles* recentFiles() const { return recentFiles_; }
   ProblemsView* problemsView() const { return problemsView_; }
+  EngineSession* session() const { return session_; }
+  RunLibrary* runs() const { return runs_; }
+  RunHistory* history() const { return history_; }
+  MonitorView* monitor() const { return monitor_; }
+  RunsView* runsView() const { return runsView_; }
+  StudioActions* actions() const { return actions_; }
 
-  // Each asks about unsaved changes first where that applies, and reports failures to the user.
   bool openFile(const QString& path);
-  bool saveFile();                       // asks for a file name while the document has none
-  bool saveFileAs(const QString& path);  // without asking
+  bool saveFile();
+  bool saveFileAs(const QString& path);
   void newDocument();
 
   void showPage(const QString& pageId);
   void showField(const QString& fieldPath);  // the page holding it, with its editor focused
   QString currentPageId() const;
+  void showMode(Mode mode);
+  Mode mode() const;
+
+  // The Run menu's actions, also for tests. Each reports what went wrong to the user.
+  bool startRun();
+  bool resumeRun(const QString& runDirectory);
+  bool openRun(const QString& runDirectory);
+  // The run Resume would continue: the current run's directory when it has weights/last.pt,
+  // else the Runs list's selection.
+  QString resumableRun() const;
 
  protected:
   void closeEvent(QCloseEvent* event) override;
 
  private:
-  void createActions();
   void createMenus();
   void createToolBar();
-  void createPages();
+  QWidget* createConfigureMode();
+  QWidget* createTrainMode();
   void createProblemsDock();
   void createStatusBar();
+  void connectSession();
 
-  bool loadFile(const QString& path);  // without asking about unsaved changes
-  void chooseFileToOpen();
-  bool chooseFileToSaveAs();
-  bool confirmDiscardingChanges();  // false: the user cancelled
-  void reportLoadProblems(const QString& path, const LoadResult& result);
+  void chooseRunToOpen();
+  void showPreferences();
+  void confirmKill();
+  void reportRunEnd();
+  bool askAboutActiveRun();  // closing during a run; false: the user cancelled
   void showAbout();
-
+  void updateRunSelector();
+  void updateActions();
+  void updateProjectFolder();
   void updateTitle();
   void updateStatus();
-  QString dialogDirectory() const;
-  void rememberDirectory(const QString& filePath);
   void readSettings();
   void writeSettings() const;
 
   ConfigDocument* document_;
   RecentFiles* recentFiles_;
+  FileController* files_;
+  EngineSession* session_;
+  RunLibrary* runs_;
+  RunHistory* history_;
+  StudioActions* actions_;
+
+  QTabWidget* modes_ = nullptr;
   QListWidget* pageList_ = nullptr;
   QStackedWidget* pageStack_ = nullptr;
   QList<ConfigPage*> pages_;
+  MonitorView* monitor_ = nullptr;
+  QComboBox* runSelector_ = nullptr;
+  RunsView* runsView_ = nullptr;
   QDockWidget* problemsDock_ = nullptr;
   ProblemsView* problemsView_ = nullptr;
   QLabel* statusSummary_ = nullptr;
-
-  QAction* newAction_ = nullptr;
-  QAction* openAction_ = nullptr;
-  QAction* saveAction_ = nullptr;
-  QAction* saveAsAction_ = nullptr;
-  QAction* quitAction_ = nullptr;
-  QAction* aboutAction_ = nullptr;
+  QLabel* runSummary_ = nullptr;
+  bool closeWhenRunEnds_ = false;
+  bool problemsWanted_ = true;  // the Problems dock's visibility in the Configure mode
+  Mode previousMode_ = Mode::Configure;
 };
 
 }  // namespace studio

@@ -10,10 +10,10 @@ config=configs/demo.yaml
 
 if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]] && cmake --build "$build_dir" --target help | grep -q '^syncbn-studio:'; then
   bash scripts/build.sh syncbn-studio
-  exec "$build_dir/app/syncbn-studio" "$config"
+  exec "$build_dir/bin/syncbn-studio" "$config"
 fi
 
 echo "No display: training headless on $config (2 CPU ranks, SyncBN, the built-in demo dataset)"
-"$build_dir/core/engine/syncbn-engine" plan "$config"
+"$build_dir/bin/syncbn-engine" plan "$config"
 echo
-exec "$build_dir/core/engine/syncbn-engine" train "$config"
+exec "$build_dir/bin/syncbn-engine" train "$config"

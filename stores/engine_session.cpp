@@ -188,6 +188,7 @@ bool EngineSession::launch(const QStringList& arguments, RunStore* store, QStrin
 
   if (store_) {
     store_->setConsoleAttached(true);
+    store_->setWorkingDirectory(workingDirectory_);
     store_->setState(RunState::Starting);
   }
   logStudio(tr("Starting %1 %2 (in %3)")

@@ -1,5 +1,6 @@
 #include "stores/event_file_reader.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <vector>
@@ -42,6 +43,12 @@ bool EventFileReader::start(bool follow) {
 void EventFileReader::stop() {
   timer_.stop();
   if (file_.isOpen()) file_.close();
+}
+
+void EventFileReader::readToEndAndStop() {
+  follow_ = false;
+  while (file_.isOpen())
+    readSlice();  // ends with finish(), which closes the file
 }
 
 void EventFileReader::readSlice() {
@@ -113,6 +120,12 @@ void EventFileReader::readSlice() {
   }
   if (!caughtUp_) {
     caughtUp_ = true;
+    // A record without `finished` that nothing has written to lately is an interrupted run
+    // (killed, or its machine went down); if it grows again, it is running after all.
+    if (!store_->finished() &&
+        QFileInfo(file_.fileName()).lastModified().secsTo(QDateTime::currentDateTime()) >
+            kStaleSeconds)
+      store_->setState(RunState::Incomplete);
     emit caughtUp();
   }
   if (follow_ && !store_->finished()) {

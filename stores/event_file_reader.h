@@ -23,6 +23,8 @@ class EventFileReader : public QObject {
  public:
   static constexpr qint64 kSliceBytes = 4 << 20;
   static constexpr int kPollMs = 500;
+  // A record not written to for this long, without `finished`, is taken as interrupted.
+  static constexpr int kStaleSeconds = 60;
 
   EventFileReader(const QString& path, RunStore* store, QObject* parent = nullptr);
 
@@ -30,6 +32,9 @@ class EventFileReader : public QObject {
   // or the record's `finished`. False (error() says why) when the file cannot be opened.
   bool start(bool follow);
   void stop();
+  // Reads the rest of the file now, then stops following (the run is about to be fed from
+  // elsewhere, e.g. resumed by the engine session).
+  void readToEndAndStop();
   bool isCaughtUp() const { return caughtUp_; }
   bool isFollowing() const { return follow_ && timer_.isActive(); }
   qint64 bytesRead() const { return offset_; }

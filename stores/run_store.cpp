@@ -157,7 +157,10 @@ void RunStore::onRunStarted(const protocol::RunStarted& m, Changes& changes) {
         QDateTime::currentMSecsSinceEpoch(), LogLine::kStudio, LogLevel::Warning,
         tr("This record continues with another run directory: %1").arg(toQString(m.run_dir))});
   info_ = m;
-  if (runDirectory_.isEmpty()) runDirectory_ = QDir(toQString(m.run_dir)).absolutePath();
+  if (runDirectory_.isEmpty())
+    runDirectory_ =
+        QDir::cleanPath(QDir(workingDirectory_.isEmpty() ? QDir::currentPath() : workingDirectory_)
+                            .absoluteFilePath(toQString(m.run_dir)));
   ensureRanks(m.world_size);
   finished_.reset();
   if (state_ != RunState::Stopping) changeState(RunState::Running, {}, changes);

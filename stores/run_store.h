@@ -87,6 +87,9 @@ class RunStore : public QObject {
   // With the engine's console in the log (a live run), `log` events are not added again.
   void setConsoleAttached(bool attached) { consoleAttached_ = attached; }
   void setRunDirectory(const QString& absolutePath);
+  // What the engine's relative run_dir is relative to (its working directory); default: this
+  // process's current directory.
+  void setWorkingDirectory(const QString& directory) { workingDirectory_ = directory; }
 
   // ---- what views show ----
   RunState state() const { return state_; }
@@ -157,6 +160,7 @@ class RunStore : public QObject {
   QString failureMessage_;
   std::optional<syncbn::protocol::RunStarted> info_;
   QString runDirectory_;
+  QString workingDirectory_;
   bool consoleAttached_ = false;
 
   std::array<SeriesBuffer, 4> loss_;

@@ -1,0 +1,52 @@
+// Every QAction of the studio, made in one place so that menus, the toolbar and shortcuts agree,
+// and enabled in one place (update) from the session's and the document's state.
+#pragma once
+
+#include <QObject>
+
+class QAction;
+class QActionGroup;
+class QWidget;
+
+namespace studio {
+
+class StudioActions : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit StudioActions(QWidget* window);
+
+  // File
+  QAction* newFile;
+  QAction* open;
+  QAction* save;
+  QAction* saveAs;
+  QAction* openRun;
+  QAction* preferences;
+  QAction* quit;
+  // Run
+  QAction* start;
+  QAction* stop;
+  QAction* kill;
+  QAction* resume;
+  QAction* checkpointNow;
+  // View: the three modes, one checked at a time
+  QAction* configureMode;
+  QAction* trainMode;
+  QAction* runsMode;
+  QActionGroup* modes;
+  // Help
+  QAction* about;
+  QAction* aboutQt;
+
+  struct RunState {
+    bool active = false;     // an engine is running
+    bool stopping = false;   // a stop was asked for
+    bool canKill = false;    // the stop grace period has passed
+    bool connected = false;  // the engine is connected (it takes commands)
+    bool resumable = false;  // the current or selected run has weights/last.pt
+  };
+  void update(const RunState& state);
+};
+
+}  // namespace studio

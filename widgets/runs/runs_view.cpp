@@ -1,0 +1,144 @@
+#include "widgets/runs/runs_view.h"
+
+#include <QDesktopServices>
+#include <QDir>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include "stores/run_history.h"
+
+namespace studio {
+
+RunsView::RunsView(RunHistory* history, QWidget* parent)
+    : QWidget(parent), history_(history), sorted_(new QSortFilterProxyModel(this)) {
+  setObjectName(QStringLiteral("runsView"));
+  sorted_->setSourceModel(history_);
+  sorted_->setSortRole(RunHistory::SortRole);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(8, 8, 8, 8);
+  auto* header = new QHBoxLayout;
+  folder_ = new QLabel(this);
+  folder_->setObjectName(QStringLiteral("runsFolder"));
+  folder_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* change = new QPushButton(tr("Change Folder..."), this);
+  change->setToolTip(tr("List the runs of another project folder"));
+  auto* refresh = new QPushButton(tr("Refresh"), this);
+  refresh->setShortcut(QKeySequence::Refresh);
+  refresh->setToolTip(tr("Read the folder again (F5)"));
+  header->addWidget(folder_, 1);
+  header->addWidget(change);
+  header->addWidget(refresh);
+  layout->addLayout(header);
+
+  table_ = new QTableView(this);
+  table_->setObjectName(QStringLiteral("runsTable"));
+  table_->setModel(sorted_);
+  table_->setSortingEnabled(true);
+  table_->sortByColumn(RunHistory::StartedColumn, Qt::DescendingOrder);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->setAlternatingRowColors(true);
+  table_->verticalHeader()->hide();
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setSectionResizeMode(RunHistory::NameColumn, QHeaderView::Stretch);
+  layout->addWidget(table_, 1);
+  empty_ = new QLabel(this);
+  empty_->setObjectName(QStringLiteral("runsEmpty"));
+  empty_->setAlignment(Qt::AlignCenter);
+  empty_->setWordWrap(true);
+  layout->addWidget(empty_);
+
+  auto* buttons = new QHBoxLayout;
+  open_ = new QPushButton(tr("Open"), this);
+  open_->setToolTip(tr("Show this run's curves in the Train mode (Enter)"));
+  resume_ = new QPushButton(tr("Resume"), this);
+  resume_->setToolTip(tr("Continue this run from its weights/last.pt"));
+  reveal_ = new QPushButton(tr("Show in Folder"), this);
+  reveal_->setToolTip(tr("Open the run directory in the file manager"));
+  buttons->addWidget(open_);
+  buttons->addWidget(resume_);
+  buttons->addWidget(reveal_);
+  buttons->addStretch(1);
+  layout->addLayout(buttons);
+
+  connect(change, &QPushButton::clicked, this, &RunsView::chooseFolder);
+  connect(refresh, &QPushButton::clicked, history_, &RunHistory::refresh);
+  connect(table_, &QTableView::activated, this, [this] {
+    if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit openRequested(dir);
+  });
+  connect(open_, &QPushButton::clicked, this, [this] {
+    if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit openRequested(dir);
+  });
+  connect(resume_, &QPushButton::clicked, this, [this] {
+    if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit resumeRequested(dir);
+  });
+  connect(reveal_, &QPushButton::clicked, this, [this] {
+    if (const QString dir = selectedDirectory(); !dir.isEmpty())
+      QDesktopServices::openUrl(QUrl::fromLocalFile(dir));
+  });
+  connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+    updateButtons();
+    emit selectionChanged();
+  });
+  connect(history_, &QAbstractItemModel::modelReset, this, [this] {
+    updateHeader();
+    updateButtons();
+  });
+  updateHeader();
+  updateButtons();
+}
+
+QString RunsView::selectedDirectory() const {
+  const QModelIndexList rows = table_->selectionModel()->selectedRows();
+  return rows.isEmpty() ? QString() : rows.first().data(RunHistory::DirectoryRole).toString();
+}
+
+bool RunsView::selectedIsResumable() const {
+  const QModelIndexList rows = table_->selectionModel()->selectedRows();
+  return !rows.isEmpty() && rows.first().data(RunHistory::ResumableRole).toBool();
+}
+
+bool RunsView::selectIfListed(const QString& directory) {
+  const int row = history_->rowOf(directory);
+  if (row < 0) return false;
+  table_->selectRow(sorted_->mapFromSource(history_->index(row, 0)).row());
+  return true;
+}
+
+void RunsView::chooseFolder() {
+  const QString dir =
+      QFileDialog::getExistingDirectory(this, tr("Project Folder"), history_->projectDirectory());
+  if (!dir.isEmpty()) history_->setProjectDirectory(dir);
+}
+
+void RunsView::updateHeader() {
+  const QString dir = history_->projectDirectory();
+  folder_->setText(tr("Runs in %1").arg(QDir::toNativeSeparators(dir)));
+  const bool none = history_->rowCount() == 0;
+  empty_->setVisible(none);
+  empty_->setText(QDir(dir).exists()
+                      ? tr("No runs here yet. Start one from the Run menu (Ctrl+R), or change "
+                           "the folder.")
+                      : tr("%1 does not exist yet: it is made by the first run with this "
+                           "project folder.")
+                            .arg(QDir::toNativeSeparators(dir)));
+}
+
+void RunsView::updateButtons() {
+  const bool selected = !selectedDirectory().isEmpty();
+  open_->setEnabled(selected);
+  reveal_->setEnabled(selected);
+  resume_->setEnabled(selectedIsResumable());
+}
+
+}  // namespace studio

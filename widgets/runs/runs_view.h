@@ -1,0 +1,50 @@
+// The Runs mode: the runs under the project folder (RunHistory), newest first, sortable by any
+// column. Open (double-click or Enter) shows a run's curves in the Train mode; Resume continues
+// one that has weights/last.pt; the folder can be changed or opened in the file manager.
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace studio {
+
+class RunHistory;
+
+class RunsView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunsView(RunHistory* history, QWidget* parent = nullptr);
+
+  QTableView* table() const { return table_; }
+  QString selectedDirectory() const;  // empty when nothing is selected
+  bool selectIfListed(const QString& directory);
+  // Whether the selected run may be resumed (its weights/last.pt exists, it did not complete);
+  // the shell enables its Resume action from this.
+  bool selectedIsResumable() const;
+
+ signals:
+  void openRequested(const QString& directory);
+  void resumeRequested(const QString& directory);
+  void selectionChanged();
+
+ private:
+  void chooseFolder();
+  void updateHeader();
+  void updateButtons();
+
+  RunHistory* history_;
+  QSortFilterProxyModel* sorted_;
+  QTableView* table_;
+  QLabel* folder_;
+  QLabel* empty_;
+  QPushButton* open_;
+  QPushButton* resume_;
+  QPushButton* reveal_;
+};
+
+}  // namespace studio
