@@ -231,14 +231,16 @@ void EngineSession::flushOutput() {
 }
 
 void EngineSession::requestStop() {
-  if (state_ != State::Running || !process_) return;
+  // Once the process has exited (its last events may still be awaited) there is nothing left to
+  // stop, and its processId() is 0: kill(0, SIGTERM) would signal the studio's own process group.
+  if (state_ != State::Running || !process_ || process_->state() == QProcess::NotRunning) return;
   stopRequested_ = true;
   if (server_ && server_->send(protocol::Stop{})) {
     logStudio(tr("Asked the engine to stop after this iteration and save weights/last.pt."));
-  } else {
+  } else if (const auto pid = static_cast<pid_t>(process_->processId()); pid > 0) {
     // Not connected yet (still verifying the dataset): the engine takes SIGTERM as the same
     // request.
-    ::kill(static_cast<pid_t>(process_->processId()), SIGTERM);
+    ::kill(pid, SIGTERM);
     logStudio(tr("Sent SIGTERM to the engine: stop and save."));
   }
   if (store_) store_->setState(RunState::Stopping);
