@@ -46,6 +46,7 @@
 //   sleep MS
 //   wait_command TYPE [timeout=MS]   wait (default 5000 ms) for command TYPE (stop,
 //                             checkpoint_now) on the current connection; exit 3 without it
+//   wait_file FILE [timeout=MS]      wait (default 5000 ms) until FILE exists; exit 3 without it
 //   expect_closed [timeout=MS]       wait (default 3000 ms) for the studio to close the current
 //                             connection; prints "[fake] NAME: closed by the studio" or
 //                             "[fake] NAME: still open" on stdout
@@ -311,6 +312,7 @@ class FakeEngine {
       return sleepFor(std::chrono::milliseconds(static_cast<long long>(c.toNumber(c.arg(0)))));
     if (n == "wait_command") return waitCommand(c.arg(0), c.integer("timeout", 5000));
     if (n == "expect_closed") return expectClosed(c.integer("timeout", 3000));
+    if (n == "wait_file") return waitFile(c.arg(0), c.integer("timeout", 5000));
     if (n == "argv") return writeLines(c.arg(0), argv_);
     if (n == "token") return writeLines(c.arg(0), {token_});
     if (n == "touch") return writeLines(c.arg(0), {});
@@ -606,6 +608,17 @@ class FakeEngine {
       ::sigaction(SIGTERM, &action, nullptr);
     } else {
       throw ScriptError("sigterm: default, ignore or ignore_first, not " + how);
+    }
+  }
+
+  static void waitFile(const std::string& file, long long timeoutMs) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (!fs::exists(file)) {
+      if (Clock::now() > deadline) {
+        say(2, "[fake] error: no " + file + " within " + std::to_string(timeoutMs) + " ms\n");
+        std::exit(3);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
 

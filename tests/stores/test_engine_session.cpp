@@ -424,12 +424,16 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(EngineSessionTest, ASecondConcurrentConnectionIsRefusedWhileTheFirstGoesOn) {
+  // The second connects once the first is known to be in (its steps arrived).
   ASSERT_TRUE(start(preamble(1, 4) + stepCommands(0, 1, 4, kWorld) +
+                    "wait_command checkpoint_now\n"
                     "connect second\nhello\n"
                     "step epoch=0 iteration=99 box=100 cls=100 dfl=100\n"
                     "expect_closed timeout=3000\n"
                     "use main\n" +
                     stepCommands(2, 3, 4, kWorld) + "finished status=completed\n"));
+  ASSERT_TRUE(waitForSteps(2));
+  ASSERT_TRUE(session_.checkpointNow());
   ASSERT_TRUE(waitForEnd());
   EXPECT_EQ(linesContaining(*store_.log(), QStringLiteral("[fake] second: closed by the studio"),
                             LogLine::kEngine)
@@ -638,6 +642,34 @@ TEST_F(EngineSessionTest, ARankExitThenFinishedFailedNamesTheRankAndTheCause) {
       linesContaining(*store_.log(), QStringLiteral("rank 1 was killed"), LogLine::kLauncher);
   ASSERT_EQ(launcher.size(), 1u) << dump(*store_.log());
   EXPECT_EQ(launcher[0].level, LogLevel::Error);
+}
+
+TEST_F(EngineSessionTest, TheLaunchersReportIsAcceptedWhenTheStudioWasBusy) {
+  // Rank 0's connection ends and the launcher reconnects while the studio's event loop is held
+  // up (drawing, say): both reach the studio at once. The launcher connects only once.
+  ASSERT_TRUE(start(preamble(1, 4) + stepCommands(0, 1, 4, kWorld) +
+                    "wait_file go\n"
+                    "close main\n"
+                    "connect launcher\nhello\n"
+                    "rank_exit rank=0 exit_code=1 reason=\"exited with code 1\"\n"
+                    "finished status=failed error=\"rank 0 failed\"\n"
+                    "touch reported\n"
+                    "sleep 200\n"
+                    "exit 1\n"));
+  ASSERT_TRUE(waitForSteps(2));
+  writeText(workPath(QStringLiteral("go")), QString());
+  // Busy: no events are processed until the launcher has sent its report.
+  const QString reported = workPath(QStringLiteral("reported"));
+  for (int waited = 0; waited < 5000 && !QFileInfo::exists(reported); waited += 10)
+    ::usleep(10000);
+  ASSERT_TRUE(QFileInfo::exists(reported));
+  ASSERT_TRUE(waitForEnd());
+  EXPECT_TRUE(linesContaining(*store_.log(), QStringLiteral("Refused")).empty())
+      << dump(*store_.log());
+  EXPECT_EQ(store_.rankExits().size(), 1u);
+  EXPECT_EQ(store_.state(), RunState::Failed);
+  EXPECT_TRUE(store_.failureMessage().contains(QStringLiteral("exited with code 1")))
+      << store_.failureMessage().toStdString();
 }
 
 TEST_F(EngineSessionTest, AProgramThatDoesNotExistFailsClearly) {
