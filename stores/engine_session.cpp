@@ -54,9 +54,16 @@ EngineSession::EngineSession(QObject* parent)
 
 EngineSession::~EngineSession() {
   if (process_ && process_->state() != QProcess::NotRunning) {
+    // Still attached (not detached, not stopped): end it as kill() does, so that the launcher
+    // takes its ranks down with it instead of leaving them orphaned.
     process_->disconnect(this);
-    ::kill(static_cast<pid_t>(process_->processId()), SIGKILL);
-    process_->waitForFinished(2000);
+    if (const auto pid = static_cast<pid_t>(process_->processId()); pid > 0) {
+      ::kill(pid, SIGTERM);
+      process_->waitForFinished(200);
+      if (process_->state() != QProcess::NotRunning) ::kill(pid, SIGTERM);
+    }
+    if (!process_->waitForFinished(kKillFallbackMs)) process_->kill();
+    process_->waitForFinished(1000);
   }
   cleanUp();
 }

@@ -21,7 +21,7 @@ class EventFileReader : public QObject {
   Q_OBJECT
 
  public:
-  static constexpr qint64 kSliceBytes = 4 << 20;
+  static constexpr qint64 kSliceBytes = 1 << 20;
   static constexpr int kPollMs = 500;
   // A record not written to for this long, without `finished`, is taken as interrupted.
   static constexpr int kStaleSeconds = 60;

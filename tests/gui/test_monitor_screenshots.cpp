@@ -1,11 +1,12 @@
 // Not a check: renders docs/screenshots/ of every mode during a real training run, driven as a
-// user would (open the configuration, press Start, wait, switch views, press Stop). Run by
-// scripts/screenshots.sh under Xvfb:
+// user would: open the configuration, press Start, watch, press Stop, press Resume, let it finish,
+// open it again from Runs. Prints the run's median images/s, to compare with the same run
+// headless (what watching costs). Run by scripts/screenshots.sh under Xvfb:
 //   SYNCBN_SCREENSHOT_DIR=docs/screenshots QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0
 //   1280x860x24"
 //     build/tests/gui/test_gui --gtest_filter='MonitorScreenshots*'
 // SYNCBN_SCREENSHOT_CONFIG picks the configuration (default configs/demo.yaml) and
-// SYNCBN_SCREENSHOT_EPOCHS how many epochs to train (default 3).
+// SYNCBN_SCREENSHOT_EPOCHS how many epochs to train (default: the configuration's).
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,11 @@
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
+#include <QFileInfo>
 #include <QTest>
+#include <algorithm>
+#include <iostream>
+#include <vector>
 
 #include "app/main_window.h"
 #include "app/studio_actions.h"
@@ -53,15 +58,14 @@ TEST_F(MonitorScreenshots, EveryModeDuringARealRun) {
                        QStringLiteral(SYNCBN_ENGINE_PATH));
   const QString config = qEnvironmentVariable(
       "SYNCBN_SCREENSHOT_CONFIG", QStringLiteral(SYNCBN_SOURCE_DIR "/configs/demo.yaml"));
-  const int epochs = qEnvironmentVariableIntValue("SYNCBN_SCREENSHOT_EPOCHS") > 0
-                         ? qEnvironmentVariableIntValue("SYNCBN_SCREENSHOT_EPOCHS")
-                         : 3;
+  const int epochs = qEnvironmentVariableIntValue("SYNCBN_SCREENSHOT_EPOCHS");
   MainWindow window;
   window.session()->setWorkingDirectory(scratch_.path());
   ASSERT_TRUE(window.openFile(config));
   window.resize(1280, 820);
   window.show();
-  typeInto(editorOf<QSpinBox>(window, QStringLiteral("train.epochs")), QString::number(epochs));
+  if (epochs > 0)
+    typeInto(editorOf<QSpinBox>(window, QStringLiteral("train.epochs")), QString::number(epochs));
   save(window, dir, QStringLiteral("configure.png"));
 
   window.actions()->start->trigger();
@@ -85,7 +89,21 @@ TEST_F(MonitorScreenshots, EveryModeDuringARealRun) {
   window.actions()->stop->trigger();
   ASSERT_TRUE(QTest::qWaitFor([&] { return !window.session()->isActive(); }, 120000));
   EXPECT_EQ(store->state(), RunState::Stopped);
+  EXPECT_TRUE(QFileInfo::exists(store->runDirectory() + QStringLiteral("/weights/last.pt")));
   save(window, dir, QStringLiteral("train-stopped.png"));
+
+  ASSERT_TRUE(window.actions()->resume->isEnabled());
+  window.actions()->resume->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.session()->isActive(); }, 60 * 60 * 1000));
+  EXPECT_EQ(store->state(), RunState::Completed) << store->failureMessage().toStdString();
+  save(window, dir, QStringLiteral("train-finished.png"));
+  std::vector<double> rates;
+  for (const SeriesPoint& p : store->imagesPerSecond().fullResolution())
+    rates.push_back(p.value);
+  std::nth_element(rates.begin(), rates.begin() + static_cast<std::ptrdiff_t>(rates.size() / 2),
+                   rates.end());
+  std::cout << "run " << store->runDirectory().toStdString() << ": " << rates.size()
+            << " steps, median " << rates[rates.size() / 2] << " images/s with the studio live\n";
 
   window.showMode(MainWindow::Mode::Runs);
   window.runsView()->selectIfListed(store->runDirectory());

@@ -218,6 +218,7 @@ ValidationPlot::ValidationPlot(ReplotScheduler* scheduler, QWidget* parent)
   bestLabel_->setPositionAlignment(Qt::AlignTop | Qt::AlignHCenter);
   bestLabel_->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
   bestLabel_->setColor(QColor(0x55, 0x55, 0x55));
+  bestLabel_->setPadding(QMargins(4, 0, 4, 0));
   bestLabel_->setVisible(false);
   setEmptyText(tr("Validated after each epoch"));
 }
@@ -254,6 +255,9 @@ void ValidationPlot::syncData(bool rebuild) {
     bestLine_->point2->setCoords(*best, 1);
     bestLine_->setVisible(true);
     bestLabel_->position->setCoords(*best, 0.02);
+    // Beside the line, on the side with room: the last epoch's label would leave the plot.
+    const bool late = *best > (points->front().epoch + points->back().epoch + 2) / 2.0;
+    bestLabel_->setPositionAlignment(Qt::AlignTop | (late ? Qt::AlignRight : Qt::AlignLeft));
     bestLabel_->setText(tr("best %1").arg(*best));
     bestLabel_->setVisible(true);
   }
