@@ -18,7 +18,7 @@
 
 #include "common/protocol.h"
 #include "stores/series_buffer.h"
-#include "stores/smoothing.h"
+#include "common/smoothing.h"
 
 namespace studio {
 
@@ -167,7 +167,7 @@ class RunStore : public QObject {
   std::vector<std::array<SeriesBuffer, 4>> rankLoss_;
   std::vector<std::array<SeriesBuffer, 3>> rankTime_;
   SeriesBuffer lr_, imagesPerSecond_, oscillation_, wallTime_;
-  OscillationIndex oscillationIndex_;
+  syncbn::OscillationIndex oscillationIndex_;
   std::optional<double> latestOscillation_;
 
   std::vector<ValidationPoint> validation_;

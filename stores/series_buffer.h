@@ -61,7 +61,7 @@ class SeriesBuffer {
   // coincide), then the full-resolution points. Increasing keys.
   std::vector<SeriesPoint> drawPoints() const;
   // Calls f(key, mean, count) for each bucket (mean over its finite values, NaN when none), then
-  // f(key, value, 1) for each full-resolution point: the input of DebiasedEma::addRun.
+  // f(key, value, 1) for each full-resolution point: the input of syncbn::DebiasedEma::addRun.
   template <class F>
   void forEachRun(F&& f) const {
     for (const SeriesBucket& b : buckets_)

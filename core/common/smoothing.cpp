@@ -1,10 +1,10 @@
-#include "stores/smoothing.h"
+#include "common/smoothing.h"
 
 #include <algorithm>
 #include <limits>
 #include <numeric>
 
-namespace studio {
+namespace syncbn {
 
 DebiasedEma::DebiasedEma(double weight) : weight_(std::clamp(weight, 0.0, 0.999)) {}
 
@@ -57,4 +57,4 @@ void OscillationIndex::reset() {
   trends_.clear();
 }
 
-}  // namespace studio
+}  // namespace syncbn

@@ -1,5 +1,7 @@
-// The two derived curves of the loss plots, computed from the raw series (not from a sample of
-// it, which is what makes TensorBoard's smoothing change with its sampling).
+// The loss's two derived curves, shared by the studio's plots and the engine's diagnosis:
+// TensorBoard's smoothing and the oscillation index. Computed from the raw series as it arrives,
+// not from a sample of it (which is what makes TensorBoard's smoothing change with its sampling).
+// Plain C++: no Qt, no LibTorch.
 #pragma once
 
 #include <cmath>
@@ -7,7 +9,7 @@
 #include <deque>
 #include <optional>
 
-namespace studio {
+namespace syncbn {
 
 // TensorBoard's smoothing: last = last * w + (1 - w) * y, reported debiased as
 // last / (1 - w^n) over the n finite values so far, so the curve starts at the data and not at 0.
@@ -62,4 +64,4 @@ class OscillationIndex {
   std::deque<double> trends_;
 };
 
-}  // namespace studio
+}  // namespace syncbn

@@ -196,7 +196,7 @@ TEST_F(MonitorTest, OscillationBadgeTellsSteadyFromOscillating) {
       << swinging.view.oscillationBadge()->text().toStdString();
   swinging.view.scheduler()->flush();
   EXPECT_EQ(swinging.view.oscillationPlot()->graph(0)->dataCount(),
-            100 - OscillationIndex::kMinimumPoints + 1);
+            100 - syncbn::OscillationIndex::kMinimumPoints + 1);
 }
 
 TEST_F(MonitorTest, ValidationMarksTheBestEpochAndTheTablesFill) {

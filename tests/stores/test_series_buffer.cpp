@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "stores/series_buffer.h"
-#include "stores/smoothing.h"
+#include "common/smoothing.h"
 
 namespace studio {
 namespace {
@@ -118,7 +118,7 @@ std::vector<double> tensorBoardSmoothing(const std::vector<double>& ys, double w
 TEST(DebiasedEma, IsTensorBoardsSmoothing) {
   const std::vector<double> ys = noisyLoss(500, 2);
   for (const double w : {0.0, 0.6, 0.9, 0.99}) {
-    DebiasedEma ema(w);
+    syncbn::DebiasedEma ema(w);
     const std::vector<double> expected = tensorBoardSmoothing(ys, w);
     for (std::size_t i = 0; i < ys.size(); ++i)
       ASSERT_NEAR(ema.add(ys[i]), expected[i], 1e-12) << "w=" << w << " i=" << i;
@@ -126,7 +126,7 @@ TEST(DebiasedEma, IsTensorBoardsSmoothing) {
 }
 
 TEST(DebiasedEma, ARunOfEqualValuesIsExactAndNaNIsSkipped) {
-  DebiasedEma one(0.9), runs(0.9);
+  syncbn::DebiasedEma one(0.9), runs(0.9);
   for (int i = 0; i < 7; ++i)
     one.add(2.5);
   one.add(std::nan(""));
@@ -135,17 +135,17 @@ TEST(DebiasedEma, ARunOfEqualValuesIsExactAndNaNIsSkipped) {
   runs.addRun(2.5, 7);
   runs.addRun(4.0, 3);
   EXPECT_NEAR(one.value(), runs.value(), 1e-12);
-  EXPECT_TRUE(std::isnan(DebiasedEma(0.5).value()));
+  EXPECT_TRUE(std::isnan(syncbn::DebiasedEma(0.5).value()));
 }
 
 // The index as docs/monitor.md defines it, computed in one pass over the whole sequence.
 std::vector<double> oscillationByDefinition(const std::vector<double>& ys, int window) {
-  const std::vector<double> trend = tensorBoardSmoothing(ys, OscillationIndex::kDefaultTrendWeight);
+  const std::vector<double> trend = tensorBoardSmoothing(ys, syncbn::OscillationIndex::kDefaultTrendWeight);
   std::vector<double> out;
   for (std::size_t t = 0; t < ys.size(); ++t) {
     const std::size_t from = t + 1 >= static_cast<std::size_t>(window) ? t + 1 - window : 0;
     const auto n = static_cast<double>(t + 1 - from);
-    if (n < OscillationIndex::kMinimumPoints) {
+    if (n < syncbn::OscillationIndex::kMinimumPoints) {
       out.push_back(std::nan(""));
       continue;
     }
@@ -164,9 +164,9 @@ std::vector<double> oscillationByDefinition(const std::vector<double>& ys, int w
 
 TEST(OscillationIndex, FollowsItsDefinition) {
   const std::vector<double> ys = noisyLoss(400, 3);
-  OscillationIndex index;
+  syncbn::OscillationIndex index;
   const std::vector<double> expected =
-      oscillationByDefinition(ys, OscillationIndex::kDefaultWindow);
+      oscillationByDefinition(ys, syncbn::OscillationIndex::kDefaultWindow);
   for (std::size_t i = 0; i < ys.size(); ++i) {
     const std::optional<double> got = index.add(ys[i]);
     if (std::isnan(expected[i])) {
@@ -179,7 +179,7 @@ TEST(OscillationIndex, FollowsItsDefinition) {
 }
 
 TEST(OscillationIndex, TellsASteadyLossFromAnOscillatingOne) {
-  OscillationIndex steady, swinging;
+  syncbn::OscillationIndex steady, swinging;
   std::optional<double> s, o;
   for (int i = 0; i < 200; ++i) {
     s = steady.add(2.0 - i * 0.001);                   // falling smoothly
@@ -187,7 +187,7 @@ TEST(OscillationIndex, TellsASteadyLossFromAnOscillatingOne) {
   }
   ASSERT_TRUE(s && o);
   EXPECT_LT(*s, 0.01);
-  EXPECT_GT(*o, OscillationIndex::kDefaultThreshold);
+  EXPECT_GT(*o, syncbn::OscillationIndex::kDefaultThreshold);
   EXPECT_NEAR(*o, 0.28, 0.02);  // the residual swings by about +-0.56 on a level of 2
 }
 

@@ -50,7 +50,7 @@ void SeriesGraph::setSource(const SeriesBuffer* source) {
 
 void SeriesGraph::setSmoothingWeight(double weight) {
   if (weight == ema_.weight()) return;
-  ema_ = DebiasedEma(weight);
+  ema_ = syncbn::DebiasedEma(weight);
   dirty_ = true;
 }
 
@@ -145,7 +145,7 @@ void LivePlot::setStore(RunStore* store) {
   if (store_) store_->disconnect(this);
   store_ = store;
   if (store_) {
-    connect(store_, &RunStore::stepsAdded, this, &LivePlot::markDirty);
+    if (showsSteps()) connect(store_, &RunStore::stepsAdded, this, &LivePlot::markDirty);
     connect(store_, &RunStore::validationAdded, this, &LivePlot::markDirty);
     connect(store_, &RunStore::runInfoChanged, this, &LivePlot::requestRebuild);
     // Graphs point into the store's series: let go of them before they are gone.

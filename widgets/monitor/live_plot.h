@@ -15,7 +15,7 @@
 #include <limits>
 #include <vector>
 
-#include "stores/smoothing.h"
+#include "common/smoothing.h"
 
 namespace studio {
 
@@ -41,7 +41,7 @@ class KeyMapper {
   double iterationsPerEpoch_ = 1;
 };
 
-// One graph showing one SeriesBuffer, raw or smoothed (DebiasedEma with a settable weight).
+// One graph showing one SeriesBuffer, raw or smoothed (syncbn::DebiasedEma with a settable weight).
 class SeriesGraph {
  public:
   SeriesGraph(QCPGraph* graph, bool smoothed);
@@ -61,7 +61,7 @@ class SeriesGraph {
   const SeriesBuffer* source_ = nullptr;
   std::uint64_t generation_ = 0;
   double lastKey_ = -std::numeric_limits<double>::infinity();
-  DebiasedEma ema_;
+  syncbn::DebiasedEma ema_;
   bool dirty_ = true;
 };
 
@@ -99,6 +99,8 @@ class LivePlot : public QCustomPlot {
   // Called once per store change, before syncData(true): point graphs at the new store.
   virtual void storeChanged() {}
   virtual bool hasData() const;
+  // Whether each batch of steps means new data here (not for per-epoch plots).
+  virtual bool showsSteps() const { return true; }
   // The x range to show while following, and the y range for that x range.
   virtual void rescaleToData();
   KeyMapper keyMapper() const { return KeyMapper(store(), mode_); }

@@ -185,7 +185,7 @@ QWidget* MonitorView::createPlots() {
   badge_->setToolTip(tr("Rolling standard deviation of the total loss around its smoothed trend, "
                         "divided by the trend, over the last %1 iterations. Above the dashed "
                         "line the loss oscillates.")
-                         .arg(OscillationIndex::kDefaultWindow));
+                         .arg(syncbn::OscillationIndex::kDefaultWindow));
 
   grid->addWidget(panel(tr("Loss"), loss_), 0, 0, 1, 2);
   grid->addWidget(panel(tr("Validation"), validation_), 0, 2);

@@ -172,7 +172,7 @@ void LossPlot::syncData(bool rebuild) {
 }
 
 OscillationPlot::OscillationPlot(ReplotScheduler* scheduler, QWidget* parent)
-    : SeriesPlot(scheduler, parent), threshold_(OscillationIndex::kDefaultThreshold) {
+    : SeriesPlot(scheduler, parent), threshold_(syncbn::OscillationIndex::kDefaultThreshold) {
   addSeries({tr("oscillation index"), QColor(0x6a, 0x3d, 0x9a),
              [](const RunStore& store) { return &store.oscillation(); }, Style::Raw});
   setValueLabel(tr("Std / trend"));
@@ -180,7 +180,7 @@ OscillationPlot::OscillationPlot(ReplotScheduler* scheduler, QWidget* parent)
   thresholdLine_->point1->setCoords(0, threshold_);
   thresholdLine_->point2->setCoords(1, threshold_);
   thresholdLine_->setPen(QPen(QColor(0xc6, 0x28, 0x28), 1, Qt::DashLine));
-  setEmptyText(tr("Needs %n step(s)", nullptr, OscillationIndex::kMinimumPoints));
+  setEmptyText(tr("Needs %n step(s)", nullptr, syncbn::OscillationIndex::kMinimumPoints));
 }
 
 void OscillationPlot::rescaleToData() {
@@ -247,8 +247,13 @@ void ValidationPlot::syncData(bool rebuild) {
     data[2].append({epoch, p.map50});
     data[3].append({epoch, p.map50_95});
   }
-  for (std::size_t i = 0; i < graphs_.size(); ++i)
+  const QCPScatterStyle marker = points->size() <= kMarkedEpochs
+                                     ? QCPScatterStyle(QCPScatterStyle::ssCircle, 4)
+                                     : QCPScatterStyle(QCPScatterStyle::ssNone);
+  for (std::size_t i = 0; i < graphs_.size(); ++i) {
     graphs_[i]->data()->set(data[i], true);
+    graphs_[i]->setScatterStyle(marker);
+  }
   shown_ = points->size();
   if (const auto best = markedBestEpoch()) {
     bestLine_->point1->setCoords(*best, 0);

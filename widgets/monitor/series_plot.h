@@ -98,8 +98,11 @@ class ValidationPlot : public LivePlot {
   void syncData(bool rebuild) override;
   void rescaleToData() override;
   QString xTitle() const override;
+  bool showsSteps() const override { return false; }
 
  private:
+  // Markers on each epoch's point while they stay apart; a long run draws plain lines.
+  static constexpr std::size_t kMarkedEpochs = 60;
   std::array<QCPGraph*, 4> graphs_{};
   QCPItemStraightLine* bestLine_;
   QCPItemText* bestLabel_;
