@@ -33,6 +33,7 @@ struct Since {
 };
 
 constexpr Since kVersion2{2};
+constexpr Since kVersion3{3};
 
 constexpr AtLeast kCount{0};
 constexpr AtLeast kPositive{1};
@@ -96,12 +97,24 @@ void describe(V& v, M& m) {
   v.field("divergence", m.divergence);
   v.field("rank_mean", m.rank_mean);
   v.field("rank_var", m.rank_var);
+  v.field("disagreement", m.disagreement, kVersion3);
+  v.field("noise", m.noise, kVersion3);
+  v.field("rank_noise", m.rank_noise, kVersion3);
+  v.field("rank_running_mean", m.rank_running_mean, kVersion3);
+  v.field("rank_running_var", m.rank_running_var, kVersion3);
 }
 
 template <class V, Is<BnStats> M>
 void describe(V& v, M& m) {
   v.field("iteration", m.iteration, kCount);
   v.field("layers", m.layers);
+  v.field("rank_images", m.rank_images, kCount, kVersion3);
+  v.field("layers_total", m.layers_total, kCount, kVersion3);
+  v.field("disagreement_max", m.disagreement_max, kVersion3);
+  v.field("disagreement_median", m.disagreement_median, kVersion3);
+  v.field("noise_max", m.noise_max, kVersion3);
+  v.field("noise_median", m.noise_median, kVersion3);
+  v.field("worst_layer", m.worst_layer, kVersion3);
 }
 
 template <class V, Is<ClassMetrics> M>
@@ -125,6 +138,9 @@ void describe(V& v, M& m) {
   v.field("map50_95", m.map50_95);
   v.field("fitness", m.fitness);
   v.field("classes", m.classes);
+  v.field("box_loss", m.box_loss, kVersion3);
+  v.field("cls_loss", m.cls_loss, kVersion3);
+  v.field("dfl_loss", m.dfl_loss, kVersion3);
 }
 
 template <class V, Is<Checkpoint> M>
@@ -361,6 +377,12 @@ class JsonReader {
     if (value < constraint.min)
       throw FieldError(path + ": must be >= " + std::to_string(constraint.min) + ", got " +
                        std::to_string(value));
+  }
+
+  template <class T>
+  static void check(const std::vector<T>& values, AtLeast constraint, const std::string& path) {
+    for (std::size_t i = 0; i < values.size(); ++i)
+      check(values[i], constraint, path + "[" + std::to_string(i) + "]");
   }
 
   static void check(const std::string& value, OneOf constraint, const std::string& path) {

@@ -18,7 +18,7 @@ namespace syncbn::protocol {
 // The version the encoder writes (and `hello.protocol` announces), and the oldest one the decoder
 // still reads. A field added in a later version is absent from older lines; decoding one leaves
 // that field at its default (0).
-inline constexpr int kProtocolVersion = 2;
+inline constexpr int kProtocolVersion = 3;
 inline constexpr int kOldestProtocolVersion = 1;
 // Longest accepted line, not counting its "\n" or "\r\n" terminator.
 inline constexpr std::size_t kMaxLineBytes = 1 << 20;
@@ -73,20 +73,44 @@ struct Step {
   bool operator==(const Step&) const = default;
 };
 
+// One BatchNorm-kind layer in a bn_stats message (docs/syncbn.md defines the figures). Lists
+// indexed by rank have one entry per rank, each the mean over the layer's channels.
 struct BnLayerStats {
   std::string layer;
-  // Mean over channels of (cross-rank std of the batch means) / (global std): 0 when every rank
-  // sees the same statistics, large when per-rank BatchNorm would normalize inconsistently.
+  // Mean over channels of (cross-rank std of the ranks' local batch means) / (global std): 0 when
+  // every rank sees the same statistics. It differs whenever the ranks see different images,
+  // under BN and SyncBN alike; `disagreement` is what tells them apart.
   double divergence = 0;
-  std::vector<double> rank_mean;  // indexed by rank
-  std::vector<double> rank_var;   // indexed by rank
+  std::vector<double> rank_mean;  // the rank's local batch mean
+  std::vector<double> rank_var;   // the rank's local (biased) batch variance
+  // Since version 3:
+  // How far apart the statistics are that the ranks normalised with, in units of the global std:
+  // 0 exactly under SyncBN and frozen BN.
+  double disagreement = 0;
+  // How far the statistics used in the step are from the running statistics inference uses, in
+  // units of the running std, averaged over the ranks with images.
+  double noise = 0;
+  std::vector<double> rank_noise;         // the same per rank (0 for a rank without images)
+  std::vector<double> rank_running_mean;  // running_mean before the step
+  std::vector<double> rank_running_var;   // running_var before the step
   bool operator==(const BnLayerStats&) const = default;
 };
 
 struct BnStats {
   static constexpr std::string_view kType = "bn_stats";
   long long iteration = 0;
+  // Every BatchNorm-kind layer when layers x ranks <= 4096, else the layers_total's noisiest
+  // (in model order); GroupNorm layers are never listed.
   std::vector<BnLayerStats> layers;
+  // Since version 3:
+  std::vector<int> rank_images;  // images each rank normalised over in the probed forward pass
+  int layers_total = 0;          // BatchNorm-kind layers in the model, listed or not
+  // Over all layers_total layers:
+  double disagreement_max = 0;
+  double disagreement_median = 0;
+  double noise_max = 0;
+  double noise_median = 0;
+  std::string worst_layer;  // the layer with the highest noise
   bool operator==(const BnStats&) const = default;
 };
 
@@ -111,6 +135,10 @@ struct Val {
   double map50_95 = 0;
   double fitness = 0;
   std::vector<ClassMetrics> classes;
+  // Ultralytics' val/box_loss, val/cls_loss, val/dfl_loss (as in results.csv); since version 3.
+  double box_loss = 0;
+  double cls_loss = 0;
+  double dfl_loss = 0;
   bool operator==(const Val&) const = default;
 };
 

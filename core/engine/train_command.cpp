@@ -186,6 +186,30 @@ Config namingRunDir(Config config, const std::filesystem::path& runDir) {
   return config;
 }
 
+// What a resume that switched bn <-> syncbn carried over (docs/checkpoints.md).
+std::string normSwitchNote(const train::ResumeReport& resumed, const train::Trainer& trainer,
+                           const Topology& topology) {
+  const std::string to(toString(resumed.norm));
+  std::string note = "norm switched on resume from " + std::string(toString(resumed.checkpointNorm)) +
+                     " to " + to +
+                     ": carried over the weights, the EMA (weights, running statistics, update "
+                     "count), the running statistics (rank 0's, as saved), the optimizer state, the "
+                     "accumulated gradients, the schedule position (epoch " +
+                     std::to_string(trainer.state().epoch + 1) + ", iteration " +
+                     std::to_string(trainer.state().iteration) + ", " +
+                     std::to_string(trainer.state().optimizerSteps) +
+                     " optimizer steps), the RNG state, the loss scaler, best fitness and patience; "
+                     "from here on ";
+  if (resumed.norm == NormKind::SyncBatchNorm)
+    note += "BatchNorm statistics are all-reduced over " + std::to_string(topology.bnBatch) +
+            " image(s) (" + std::to_string(topology.perRankBatch) + " per rank x " +
+            std::to_string(topology.worldSize) + " ranks)";
+  else
+    note += "each rank's BatchNorm statistics come from its own " +
+            std::to_string(topology.perRankBatch) + " image(s)";
+  return note;
+}
+
 int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
             const Config& loadedConfig) {
   const dist::Rendezvous rendezvous = dist::Rendezvous::fromEnvironment();
@@ -209,7 +233,8 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
   FanOut events;
   if (rank0) {
     std::filesystem::create_directories(runDir / "weights");
-    writeFileAtomically(runDir / "args.yaml", toYaml(config));
+    // A resumed run's args.yaml changes only once its checkpoint was accepted (below).
+    if (!config.output.resume) writeFileAtomically(runDir / "args.yaml", toYaml(config));
     channel = std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir));
     console = std::make_unique<Console>();
     events.add(channel.get());
@@ -297,13 +322,17 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     trainer.addStandardHooks();
     if (config.output.resume) {
       const auto last = runDir / "weights" / "last.pt";
-      trainer.resumeFrom(last);
-      if (rank0)
+      const train::ResumeReport resumed = trainer.resumeFrom(last);
+      if (rank0) {
+        writeFileAtomically(runDir / "args.yaml", toYaml(config));
         events.publish(protocol::Log{"info", 0,
                                      "resuming " + runDir.string() + " from " + last.string() +
                                          " at epoch " + std::to_string(trainer.state().epoch + 1) +
                                          ", iteration " +
                                          std::to_string(trainer.state().iteration)});
+        if (resumed.normSwitched())
+          events.publish(protocol::Log{"info", 0, normSwitchNote(resumed, trainer, topology)});
+      }
     }
     const train::TrainOutcome outcome = trainer.train();
     if (rank0) {

@@ -57,16 +57,60 @@ torch::nn::AnyModule Norm2dImpl::makeLayer(NormKind kind,
   throw std::logic_error("unknown NormKind");
 }
 
+void Norm2dImpl::setRecordBatchStatistics(bool on) {
+  recordStatistics_ = on;
+  lastStatistics_.reset();
+}
+
 torch::Tensor Norm2dImpl::forward(const torch::Tensor& x) {
-  if (recordStatistics_) {
-    lastStatistics_.reset();
-    if (x.numel() > 0) {
-      torch::NoGradGuard noGrad;
-      auto [var, mean] = torch::var_mean(x.detach().to(torch::kFloat), {0, 2, 3}, false);
-      lastStatistics_ = BatchStatistics{mean, var, x.numel() / x.size(1)};
+  if (observer_) observer_(x);
+  if (!recordStatistics_ || !isBatchNormKind(kind_)) return layer_.forward(x);
+
+  BatchStatistics stats;
+  torch::nn::Module& layer = *layer_.ptr();
+  {
+    torch::NoGradGuard noGrad;
+    const auto doubles = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+    const int64_t c = x.size(1);
+    stats.images = x.size(0);
+    stats.count = c > 0 ? x.numel() / c : 0;
+    stats.mean = torch::zeros({c}, doubles);
+    stats.var = torch::zeros({c}, doubles);
+    if (stats.count > 0) {
+      // BatchNorm's own statistics kernel: the numbers plain BatchNorm normalises with.
+      const auto [mean, var] = torch::batch_norm_update_stats(x.detach(), {}, {}, 0.0);
+      stats.mean = mean.to(torch::kDouble);
+      stats.var = var.to(torch::kDouble);
     }
+    // Before the forward pass updates them.
+    if (const torch::Tensor rm = findTensor(layer, "running_mean"); rm.defined())
+      stats.runningMean = rm.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
+    if (const torch::Tensor rv = findTensor(layer, "running_var"); rv.defined())
+      stats.runningVar = rv.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
   }
-  return layer_.forward(x);
+
+  torch::Tensor y = layer_.forward(x);
+
+  bool batchStatistics = false;
+  if (auto* bn = layer.as<torch::nn::BatchNorm2dImpl>()) {
+    stats.eps = bn->options.eps();
+    batchStatistics = bn->is_training() || !bn->options.track_running_stats();
+  } else if (auto* sync = layer.as<SyncBatchNorm2dImpl>()) {
+    stats.eps = sync->options.eps();
+    batchStatistics = sync->is_training() || !sync->options.track_running_stats();
+    if (sync->lastGlobalMean().defined()) {
+      stats.normMean = sync->lastGlobalMean();
+      stats.normVar = sync->lastGlobalVar();
+    }
+  } else if (auto* frozen = layer.as<FrozenBatchNorm2dImpl>()) {
+    stats.eps = frozen->eps;
+  }
+  if (!stats.normMean.defined()) {
+    stats.normMean = batchStatistics ? stats.mean : stats.runningMean;
+    stats.normVar = batchStatistics ? stats.var : stats.runningVar;
+  }
+  lastStatistics_ = std::move(stats);
+  return y;
 }
 
 void Norm2dImpl::convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) {

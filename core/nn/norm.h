@@ -7,6 +7,7 @@
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -24,11 +25,21 @@ struct NormOptions {
   bool freezeAffine = true;  // frozen BN: also freeze weight and bias
 };
 
-// One rank's statistics of a norm layer's input in one forward pass.
+// What one BatchNorm-kind layer saw and did in one forward pass on this rank, for the BN
+// statistics probe. Every tensor is [C], float64, detached, on the input's device.
 struct BatchStatistics {
-  torch::Tensor mean;  // [C], float32, detached
-  torch::Tensor var;   // [C], biased
+  torch::Tensor mean;  // this rank's batch mean of the input (zeros when it had no values)
+  torch::Tensor var;   // this rank's biased batch variance of the input (zeros likewise)
   int64_t count = 0;   // values per channel: N*H*W
+  int64_t images = 0;  // N
+  // The mean and biased variance the layer normalised with: the batch's under BatchNorm in
+  // training, the global batch's under SyncBatchNorm, the running statistics in eval mode and
+  // under frozen BatchNorm.
+  torch::Tensor normMean, normVar;
+  // running_mean and running_var before this pass updated them (undefined when the layer keeps
+  // none).
+  torch::Tensor runningMean, runningVar;
+  double eps = 0;  // the layer's eps
 };
 
 // Largest group count <= 32 that divides `channels` (GroupNorm's default of 32 groups).
@@ -50,10 +61,15 @@ class Norm2dImpl : public torch::nn::Module {
   // running statistics (and num_batches_tracked) between the BatchNorm kinds.
   void convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group = nullptr);
 
-  // When on, each forward keeps this rank's per-channel batch mean and variance of its input
-  // (detached) for the BN statistics probe.
-  void setRecordBatchStatistics(bool on) { recordStatistics_ = on; }
+  // When on, each forward of a BatchNorm-kind layer keeps BatchStatistics for the BN statistics
+  // probe (one more statistics pass over the input); GroupNorm keeps none. Turning it on clears
+  // what an earlier pass kept.
+  void setRecordBatchStatistics(bool on);
   const std::optional<BatchStatistics>& lastBatchStatistics() const { return lastStatistics_; }
+
+  // Called with each forward's input before it is normalised (tests' oracles, diagnostics).
+  using InputObserver = std::function<void(const torch::Tensor& x)>;
+  void setInputObserver(InputObserver observer) { observer_ = std::move(observer); }
 
   // The BatchNorm-like layer inside, for code that needs its buffers (PreciseBN, export).
   torch::nn::Module& layer() { return *layer_.ptr(); }
@@ -69,6 +85,7 @@ class Norm2dImpl : public torch::nn::Module {
   torch::nn::AnyModule layer_;
   bool recordStatistics_ = false;
   std::optional<BatchStatistics> lastStatistics_;
+  InputObserver observer_;
 };
 
 TORCH_MODULE(Norm2d);

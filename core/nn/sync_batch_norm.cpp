@@ -161,6 +161,8 @@ Tensor SyncBatchNorm2dImpl::forward(const Tensor& x) {
               options.num_features(), " channels, got ", x.size(1));
   const bool tracked = options.track_running_stats();
   const bool useBatchStats = is_training() || !tracked;
+  lastGlobalMean_ = Tensor();
+  lastGlobalVar_ = Tensor();
 
   if (!useBatchStats)  // eval: running statistics, no communication
     return torch::batch_norm(x, weight, bias, running_mean, running_var, false, 0.0, options.eps(),
@@ -210,6 +212,8 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
   const Tensor var =
       (payload.slice(0, channels, 2 * channels) / globalCount - mean * mean).clamp_min(0);
   const Tensor invstd = (var + options.eps()).rsqrt();
+  lastGlobalMean_ = mean;
+  lastGlobalVar_ = var;
 
   if (options.track_running_stats()) {
     torch::NoGradGuard noGrad;

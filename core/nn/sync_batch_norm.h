@@ -35,6 +35,11 @@ class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
   void setProcessGroup(std::shared_ptr<dist::ProcessGroup> group) { group_ = std::move(group); }
   const std::shared_ptr<dist::ProcessGroup>& processGroup() const { return group_; }
 
+  // The global mean and biased variance ([C], float64) the last forward normalised with when it
+  // was synchronized (training, group of more than one rank); undefined after any other forward.
+  const torch::Tensor& lastGlobalMean() const { return lastGlobalMean_; }
+  const torch::Tensor& lastGlobalVar() const { return lastGlobalVar_; }
+
   torch::nn::BatchNormOptions options;
   torch::Tensor weight, bias;                                    // undefined unless affine
   torch::Tensor running_mean, running_var, num_batches_tracked;  // undefined unless tracked
@@ -44,6 +49,7 @@ class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
   double momentumForThisStep();
 
   std::shared_ptr<dist::ProcessGroup> group_;
+  torch::Tensor lastGlobalMean_, lastGlobalVar_;
 };
 
 TORCH_MODULE(SyncBatchNorm2d);

@@ -414,7 +414,8 @@ std::string bytesFrom(const std::filesystem::path& path, const at::Tensor& tenso
                      static_cast<std::size_t>(dense.numel()));
 }
 
-Contents readContents(const std::filesystem::path& path) {
+// The payload's dictionary, unchecked beyond being one.
+c10::impl::GenericDict readRoot(const std::filesystem::path& path) {
   const std::vector<char> payload = readPayload(path);
   c10::IValue root;
   try {
@@ -423,7 +424,11 @@ Contents readContents(const std::filesystem::path& path) {
     throw CheckpointError(path, std::string("corrupted: cannot decode the payload: ") + e.what());
   }
   if (!root.isGenericDict()) throw CheckpointError(path, "malformed payload: not a dictionary");
-  const PayloadReader reader(path, root.toGenericDict(), "");
+  return root.toGenericDict();
+}
+
+Contents contentsOf(const std::filesystem::path& path, const c10::impl::GenericDict& root) {
+  const PayloadReader reader(path, root, "");
 
   Contents contents;
   contents.meta = metaFrom(reader.section("meta"));
@@ -447,6 +452,10 @@ Contents readContents(const std::filesystem::path& path) {
   contents.cpuRng = rng.tensor("cpu");
   contents.cudaRng = rng.tensorList("cuda");
   return contents;
+}
+
+Contents readContents(const std::filesystem::path& path) {
+  return contentsOf(path, readRoot(path));
 }
 
 // ---- checking against the parts ---------------------------------------------------------------
@@ -570,6 +579,9 @@ void loadOptimizer(const std::filesystem::path& path, torch::optim::Optimizer& o
   }
 }
 
+// The header and `payload`, written atomically to `path` (defined below saveCheckpoint).
+void writeContainer(const std::filesystem::path& path, std::vector<char> payload);
+
 }  // namespace
 
 CheckpointError::CheckpointError(std::filesystem::path path, const std::string& reason)
@@ -607,8 +619,14 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
   rng.insert("cuda", cuda);
   root.insert("rng", rng);
 
-  const std::vector<char> payload = torch::pickle_save(root);
+  std::vector<char> payload = torch::pickle_save(root);
   root.clear();  // the CPU copies of the tensors: a big model's checkpoint need not be held thrice
+  writeContainer(path, std::move(payload));
+}
+
+namespace {
+
+void writeContainer(const std::filesystem::path& path, std::vector<char> payload) {
   std::string contents(kHeaderSize + payload.size(), '\0');
   std::memcpy(contents.data(), kMagic.data(), kMagic.size());
   putLittleEndian(contents.data() + 8, kCheckpointFormatVersion, 4);
@@ -627,8 +645,20 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
   }
 }
 
+}  // namespace
+
 CheckpointMeta readCheckpointMeta(const std::filesystem::path& path) {
   return readContents(path).meta;
+}
+
+void saveCheckpointWithEma(const std::filesystem::path& source, const std::filesystem::path& target,
+                           const torch::nn::Module& ema) {
+  c10::impl::GenericDict root = readRoot(source);
+  const Contents contents = contentsOf(source, root);  // the whole file is checked, as on restore
+  if (!contents.ema) throw CheckpointError(source, "the checkpoint holds no EMA weights");
+  checkFits(source, *contents.ema, ema, "EMA");
+  root.insert_or_assign("ema", stateDictOf(ema));
+  writeContainer(target, torch::pickle_save(root));
 }
 
 CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const CheckpointParts& parts,

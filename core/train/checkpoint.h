@@ -98,6 +98,14 @@ CheckpointMeta readCheckpointMeta(const std::filesystem::path& path);
 CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const CheckpointParts& parts,
                                  const std::string& expectedFingerprint);
 
+// Writes `target` (atomically) as a copy of the checkpoint `source` whose EMA weights and buffers
+// are `ema`'s; everything else (meta, model, gradients, optimizer, RNG) is carried over as it was.
+// `target` may be `source`. Throws CheckpointError naming `source` when it is unreadable, holds
+// no EMA or its EMA tensors do not fit `ema` (names, shapes, dtypes), and naming `target` when it
+// cannot be written; no file is left behind then.
+void saveCheckpointWithEma(const std::filesystem::path& source, const std::filesystem::path& target,
+                           const torch::nn::Module& ema);
+
 // Identifies what a checkpoint's tensors fit: the resolved layers of the definition (types,
 // inputs, repeats, channels, kernels, strides, ...), the input channels, the class count and the
 // norm kind; not the definition's file name or formatting. Stable across runs, processes and

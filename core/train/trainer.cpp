@@ -211,15 +211,57 @@ void Trainer::forEachHook(F&& call) {
     call(*hook);
 }
 
-void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
+namespace {
+
+// Norms whose layers hold the same parameters and buffers (weight, bias, running_mean,
+// running_var, num_batches_tracked), so a checkpoint of one restores into the other.
+bool sharesTensorsWithBatchNorm(NormKind kind) {
+  return kind == NormKind::BatchNorm || kind == NormKind::SyncBatchNorm;
+}
+
+std::string whyNotSwitchable(NormKind from, NormKind to) {
+  const NormKind other = sharesTensorsWithBatchNorm(from) ? to : from;
+  if (other == NormKind::GroupNorm)
+    return "GroupNorm normalises each image over groups of channels and has no running "
+           "statistics, so weights trained with one do not fit the other";
+  return "frozen BatchNorm's weight and bias are fixed buffers, not trained parameters, so the "
+         "model and the optimizer state do not fit";
+}
+
+}  // namespace
+
+ResumeReport Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   Parts& p = *parts_;
   const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get(), true};
   // Refuse data it was not made on before anything is loaded.
-  const std::string hash = readCheckpointMeta(checkpoint).datasetHash;
+  const CheckpointMeta saved = readCheckpointMeta(checkpoint);
+  const std::string hash = saved.datasetHash;
   if (hash != data_.datasetHash)
     throw CheckpointError(checkpoint, "it was made on other training data (dataset hash " + hash +
                                           ", this run's " + data_.datasetHash + ")");
-  const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, modelFingerprint());
+  ResumeReport report;
+  report.norm = report.checkpointNorm = options_.config.distributed.norm;
+  std::string expected = modelFingerprint();
+  if (saved.modelFingerprint != expected) {
+    // The same architecture with another norm? (Otherwise restoreCheckpoint names both models.)
+    for (const NormKind kind : {NormKind::BatchNorm, NormKind::SyncBatchNorm, NormKind::GroupNorm,
+                                NormKind::FrozenBatchNorm}) {
+      if (kind == report.norm || train::modelFingerprint(*p.model, kind) != saved.modelFingerprint)
+        continue;
+      report.checkpointNorm = kind;
+      if (!sharesTensorsWithBatchNorm(kind) || !sharesTensorsWithBatchNorm(report.norm))
+        throw CheckpointError(
+            checkpoint, std::string("it was trained with norm=") + std::string(toString(kind)) +
+                            " and this run asks for distributed.norm=" +
+                            std::string(toString(report.norm)) +
+                            ": on resume the norm can only switch between bn and syncbn; " +
+                            whyNotSwitchable(kind, report.norm) +
+                            ". Resume with norm=" + std::string(toString(kind)) +
+                            ", or start a new run");
+      expected = saved.modelFingerprint;
+    }
+  }
+  const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, expected);
   p.ema->setUpdates(meta.emaUpdates);
   p.scaler->restore(meta.scalerScale, meta.scalerGrowthTracker);
   state_.epoch = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
@@ -234,6 +276,7 @@ void Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   state_.epochLossSums = meta.epochLossSums;
   // Unknown in older checkpoints: train() then counts from this start.
   state_.startTime = meta.startTime;
+  return report;
 }
 
 TrainOutcome Trainer::train() {

@@ -120,6 +120,13 @@ class TrainerHook {
   virtual void afterTrain(Trainer&) {}
 };
 
+// What resumeFrom() restored the run from.
+struct ResumeReport {
+  NormKind checkpointNorm = NormKind::BatchNorm;  // the norm the checkpoint was trained with
+  NormKind norm = NormKind::BatchNorm;            // this run's (differs after a bn <-> syncbn switch)
+  bool normSwitched() const { return checkpointNorm != norm; }
+};
+
 struct TrainOutcome {
   std::string status;  // "completed" or "stopped"
   std::string stopReason;
@@ -146,8 +153,10 @@ class Trainer {
   void addStandardHooks();
 
   // Restores model, EMA, optimizer, scaler and loop state from a checkpoint (every rank reads
-  // it). Throws CheckpointError, changing nothing, when it does not fit this run.
-  void resumeFrom(const std::filesystem::path& checkpoint);
+  // it). Throws CheckpointError, changing nothing, when it does not fit this run. The norm may
+  // switch between bn and syncbn (the same parameters and buffers, docs/checkpoints.md says what
+  // carries over); a switch to or from groupnorm or frozen BN is refused with the reason.
+  ResumeReport resumeFrom(const std::filesystem::path& checkpoint);
 
   // Runs the remaining epochs. Collective on every rank.
   TrainOutcome train();

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "data/distributed_sampler.h"
 #include "nn/bn_statistics_probe.h"
 #include "nn/precise_bn.h"
+#include "train/bn_stats_message.h"
 #include "train/checkpoint.h"
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
@@ -63,23 +65,26 @@ BnStatisticsHook::~BnStatisticsHook() = default;
 
 void BnStatisticsHook::beforeTrain(Trainer& trainer) {
   probe_ = std::make_unique<nn::BnStatisticsProbe>(*trainer.model(), trainer.group());
+  first_ = true;
 }
 
 void BnStatisticsHook::beforeStep(Trainer& trainer) {
-  armed_ = trainer.state().iteration % every_ == 0;
+  // Every rank takes the same decision: the collectives in collect() need all of them.
+  armed_ = first_ || trainer.state().iteration % every_ == 0;
+  first_ = false;
   if (armed_) probe_->arm();
 }
 
 void BnStatisticsHook::afterStep(Trainer& trainer) {
   if (!armed_) return;
   armed_ = false;
+  const auto start = std::chrono::steady_clock::now();
   const std::vector<nn::LayerStatistics> layers = probe_->collect();  // collective
-  if (trainer.rank() != 0 || layers.empty()) return;
-  protocol::BnStats message;
-  message.iteration = trainer.state().iteration - 1;
-  for (const auto& layer : layers)
-    message.layers.push_back({layer.layer, layer.divergence, layer.rankMean, layer.rankVar});
-  trainer.publish(message);
+  if (trainer.rank() == 0 && !layers.empty())
+    trainer.publish(makeBnStatsMessage(trainer.state().iteration - 1, layers));
+  lastProbedIteration_ = trainer.state().iteration - 1;
+  lastCollectMs_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ class BufferBroadcastHook final : public TrainerHook {
   void beforeStep(Trainer& trainer) override;
 };
 
-// Every `every` iterations: the ranks' BatchNorm batch statistics (bn_stats event).
+// The BN statistics probe (bn_stats event) on the first iteration that train() runs (iteration
+// 0, or the first after a resume) and then on every iteration whose index is a multiple of
+// `every`.
 class BnStatisticsHook final : public TrainerHook {
  public:
   explicit BnStatisticsHook(int every);
@@ -47,9 +49,17 @@ class BnStatisticsHook final : public TrainerHook {
   void beforeStep(Trainer& trainer) override;
   void afterStep(Trainer& trainer) override;
 
+  // The last probed iteration's index (-1: none yet) and the wall time its collect() took (the
+  // collectives, the summary and the message), for benchmarks.
+  long long lastProbedIteration() const { return lastProbedIteration_; }
+  double lastCollectMs() const { return lastCollectMs_; }
+
  private:
   int every_;
   bool armed_ = false;
+  bool first_ = true;
+  long long lastProbedIteration_ = -1;
+  double lastCollectMs_ = 0;
   std::unique_ptr<nn::BnStatisticsProbe> probe_;
 };
 

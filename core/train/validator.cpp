@@ -360,6 +360,9 @@ protocol::Val toValMessage(int epoch, const ValidationResult& result,
   message.map50 = s.map50;
   message.map50_95 = s.map50to95;
   message.fitness = s.fitness;
+  message.box_loss = result.boxLoss;
+  message.cls_loss = result.clsLoss;
+  message.dfl_loss = result.dflLoss;
   for (const model::ClassMetrics& c : s.classes) {
     protocol::ClassMetrics entry;
     const auto id = static_cast<std::size_t>(c.classId);

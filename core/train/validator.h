@@ -90,8 +90,9 @@ class Validator {
   ValidationOptions options_;
 };
 
-// The progress message for a validation: summary metrics and one entry per class with labels,
-// named by classNames[id] (the id as text where the list has no name).
+// The progress message for a validation: summary metrics, the validation losses (box_loss,
+// cls_loss, dfl_loss: ValidationResult's) and one entry per class with labels, named by
+// classNames[id] (the id as text where the list has no name).
 protocol::Val toValMessage(int epoch, const ValidationResult& result,
                            const std::vector<std::string>& classNames);
 

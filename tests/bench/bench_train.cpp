@@ -2,7 +2,7 @@
 // norm=bn on several ranks, the buffer broadcast) on synthetic data: one table row per run.
 //   bench_train [--model n] [--imgsz 320] [--batch 16] [--ranks 1] [--norm bn|syncbn]
 //               [--iterations 20] [--warmup 3] [--device cpu|cuda] [--backend auto|gloo|nccl]
-//               [--workers 2] [--csv] [--no-header]
+//               [--workers 2] [--bn-stats-every 0] [--csv] [--no-header]
 // Ranks are processes: with --ranks > 1 and no RANK in the environment this process launches them
 // (as syncbn-engine does) and prints rank 0's row; the ranks' own output goes to stderr.
 //
@@ -11,6 +11,10 @@
 // shares split the trainer's per-rank timings: data = waiting for the batch, compute = forward,
 // loss, backward and optimizer (SyncBN's collectives included), comm = waiting for the gradient
 // all-reduce; mean over measured iterations and ranks of each, over the sum of the three.
+//
+// --bn-stats-every K adds the trainer's BnStatisticsHook (the BN statistics probe every K
+// iterations and on the first; its message is built but goes nowhere); the row is then followed
+// by a line with the probed iterations' mean step time, the others', and collect()'s mean time.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -58,6 +62,7 @@ struct BenchOptions {
   std::string device = "cpu";
   std::string backend = "auto";
   int workers = 2;
+  int bnStatsEvery = 0;
   bool csv = false;
   bool noHeader = false;
 };
@@ -103,6 +108,8 @@ data::TrainingExample syntheticExample(std::size_t index, int epoch, int imgsz) 
 
 struct Measurement {
   std::vector<double> periodSeconds;             // wall time, end of iteration i-1 to end of i
+  std::vector<bool> probed;                      // whether the BN statistics probe ran in it
+  double collectMs = 0;                          // sum of the probe's collect() times
   std::vector<double> trainerStepSeconds;        // the trainer's stepSeconds
   double dataMs = 0, computeMs = 0, commMs = 0;  // sums over measured iterations and ranks
 };
@@ -110,13 +117,18 @@ struct Measurement {
 // Records the measured iterations (those after `warmup`).
 class ThroughputProbe final : public train::TrainerHook {
  public:
-  ThroughputProbe(int warmup, Measurement& out) : warmup_(warmup), out_(out) {}
+  ThroughputProbe(int warmup, Measurement& out, const train::BnStatisticsHook* bnStats)
+      : warmup_(warmup), out_(out), bnStats_(bnStats) {}
 
   void afterStep(train::Trainer& trainer) override {
     const auto now = Clock::now();
     const train::TrainerState& state = trainer.state();
     if (state.iteration - 1 >= warmup_) {
       out_.periodSeconds.push_back(std::chrono::duration<double>(now - lastEnd_).count());
+      const bool probed =
+          bnStats_ != nullptr && bnStats_->lastProbedIteration() == state.iteration - 1;
+      out_.probed.push_back(probed);
+      if (probed) out_.collectMs += bnStats_->lastCollectMs();
       out_.trainerStepSeconds.push_back(state.stepSeconds);
       for (const train::RankStepReport& rank : state.ranks) {
         out_.dataMs += rank.dataMs;
@@ -130,6 +142,7 @@ class ThroughputProbe final : public train::TrainerHook {
  private:
   int warmup_;
   Measurement& out_;
+  const train::BnStatisticsHook* bnStats_;
   Clock::time_point lastEnd_ = Clock::now();
 };
 
@@ -168,7 +181,24 @@ std::string row(const BenchOptions& options, Backend backend, const Measurement&
                   options.batch / period, 1000 * period, share(m.dataMs), share(m.computeMs),
                   share(m.commMs));
   }
-  return line;
+  std::string out = line;
+  if (options.bnStatsEvery > 0) {
+    double probedSum = 0, otherSum = 0;
+    int probed = 0, other = 0;
+    for (std::size_t i = 0; i < m.periodSeconds.size(); ++i) {
+      (m.probed[i] ? probedSum : otherSum) += m.periodSeconds[i];
+      ++(m.probed[i] ? probed : other);
+    }
+    const auto perStep = [](double sum, int n) { return n > 0 ? 1000 * sum / n : 0.0; };
+    std::snprintf(line, sizeof line,
+                  "bn_stats every %d: %d of %zu measured iterations probed, step %.1f ms "
+                  "probed vs %.1f ms not, collect() %.2f ms\n",
+                  options.bnStatsEvery, probed, m.periodSeconds.size(),
+                  perStep(probedSum, probed), perStep(otherSum, other),
+                  probed > 0 ? m.collectMs / probed : 0.0);
+    out += line;
+  }
+  return out;
 }
 
 // ----- one rank ---------------------------------------------------------------------------------
@@ -295,7 +325,13 @@ int runRank(const BenchOptions& options) {
   trainer.addHook(std::make_unique<train::LearningRateHook>());
   if (config.distributed.norm == NormKind::BatchNorm && options.ranks > 1)
     trainer.addHook(std::make_unique<train::BufferBroadcastHook>());
-  trainer.addHook(std::make_unique<ThroughputProbe>(options.warmup, measurement));
+  train::BnStatisticsHook* bnStats = nullptr;
+  if (options.bnStatsEvery > 0) {
+    auto hook = std::make_unique<train::BnStatisticsHook>(options.bnStatsEvery);
+    bnStats = hook.get();
+    trainer.addHook(std::move(hook));
+  }
+  trainer.addHook(std::make_unique<ThroughputProbe>(options.warmup, measurement, bnStats));
   trainer.train();
 
   if (measurement.periodSeconds.size() != static_cast<std::size_t>(options.iterations))
@@ -382,6 +418,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--workers", options.workers, "Loader threads per rank")
       ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_option("--bn-stats-every", options.bnStatsEvery,
+                 "Run the BN statistics probe every K iterations (0: never)")
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_flag("--csv", options.csv, "CSV instead of a Markdown table");
   app.add_flag("--no-header", options.noHeader, "Only the row (for loops over configurations)");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -27,7 +28,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // One realistic message of every type; docs/protocol.md shows exactly their encodings.
 std::vector<Message> sampleMessages() {
   return {
-      Hello{.protocol = 2, .engine_version = "0.1.0", .token = "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7"},
+      Hello{.protocol = 3, .engine_version = "0.1.0", .token = "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7"},
       RunStarted{.run_dir = "runs/train/demo",
                  .start_time = 1764579600.25,
                  .world_size = 2,
@@ -53,11 +54,28 @@ std::vector<Message> sampleMessages() {
               .layers = {{.layer = "model.0.bn",
                           .divergence = 0.083,
                           .rank_mean = {0.112, 0.097},
-                          .rank_var = {0.871, 0.903}},
+                          .rank_var = {0.871, 0.903},
+                          .disagreement = 0.0714,
+                          .noise = 0.186,
+                          .rank_noise = {0.179, 0.193},
+                          .rank_running_mean = {0.104, 0.104},
+                          .rank_running_var = {0.912, 0.912}},
                          {.layer = "model.2.cv1.bn",
                           .divergence = 0.021,
                           .rank_mean = {-0.034, -0.031},
-                          .rank_var = {1.204, 1.188}}}},
+                          .rank_var = {1.204, 1.188},
+                          .disagreement = 0.0183,
+                          .noise = 0.0952,
+                          .rank_noise = {0.0981, 0.0923},
+                          .rank_running_mean = {-0.029, -0.029},
+                          .rank_running_var = {1.151, 1.151}}},
+              .rank_images = {8, 8},
+              .layers_total = 57,
+              .disagreement_max = 0.0714,
+              .disagreement_median = 0.0296,
+              .noise_max = 0.203,
+              .noise_median = 0.121,
+              .worst_layer = "model.22.cv3.0.0.bn"},
       Val{.epoch = 3,
           .time = 101.7,
           .precision = 0.612,
@@ -78,7 +96,10 @@ std::vector<Message> sampleMessages() {
                        .precision = 0.523,
                        .recall = 0.474,
                        .map50 = 0.498,
-                       .map50_95 = 0.28}}},
+                       .map50_95 = 0.28}},
+          .box_loss = 1.3125,
+          .cls_loss = 1.875,
+          .dfl_loss = 1.1406},
       Checkpoint{
           .path = "runs/train/demo/weights/best.pt", .kind = "best", .epoch = 3, .iteration = 32},
       Log{.level = "warning",
@@ -146,6 +167,18 @@ std::vector<Message> edgeMessages() {
            .ranks = {{.rank = INT_MAX}}},
       BnStats{.iteration = 0, .layers = {}},
       BnStats{.layers = {{.layer = "", .divergence = 0.1, .rank_mean = {}, .rank_var = {}}}},
+      BnStats{.iteration = LLONG_MAX,
+              .layers = {{.layer = "model.0.bn",
+                          .rank_mean = {0, 0, 0},
+                          .rank_var = {1, 1, 1},
+                          .disagreement = 0.0,
+                          .noise = 1e-300,
+                          .rank_noise = {0, 1e300, 5e-324},
+                          .rank_running_mean = {-0.0, 0, 0},
+                          .rank_running_var = {1, 1, 1}}},
+              .rank_images = {0, INT_MAX, 1},
+              .layers_total = INT_MAX,
+              .worst_layer = ""},
       Val{.classes = {}},
       Checkpoint{.path = "", .kind = "interval", .epoch = 0, .iteration = 0},
       Log{.level = "debug", .rank = -1, .text = "line one\nline two\r\n\ttab \"quote\" \\ \x01"},
@@ -243,7 +276,7 @@ TEST(Protocol, EncodeWritesOneLineStartingWithVersionAndType) {
     SCOPED_TRACE(line);
     EXPECT_TRUE(line.ends_with('\n'));
     EXPECT_EQ(line.find('\n'), line.size() - 1);
-    const std::string prefix = "{\"v\":2,\"type\":\"" + std::string(typeName(message)) + "\"";
+    const std::string prefix = "{\"v\":3,\"type\":\"" + std::string(typeName(message)) + "\"";
     EXPECT_TRUE(line.starts_with(prefix));
   }
 }
@@ -385,6 +418,39 @@ TEST(Protocol, HandWrittenBnStatsCheckpointAndRankExitDecode) {
       Message(RankExit{.rank = 3, .exit_code = 1, .signal = 0, .reason = "oom"}));
 }
 
+TEST(Protocol, HandWrittenVersionThreeBnStatsAndValDecode) {
+  const auto bn = std::get<BnStats>(decodeOk(
+      R"({"type":"bn_stats","v":3,"worst_layer":"model.2.cv1.bn","noise_median":0.25,)"
+      R"("noise_max":0.5,"disagreement_median":0,"disagreement_max":0,"layers_total":2,)"
+      R"("rank_images":[4,0],"iteration":3,"layers":[{"rank_running_var":[1,1],"layer":)"
+      R"("model.2.cv1.bn","divergence":0.5,"rank_mean":[1,0],"rank_var":[2,0],)"
+      R"("disagreement":0,"noise":0.5,"rank_noise":[0.5,0],"rank_running_mean":[0.5,0.5]}]})"));
+  const BnStats expected{.iteration = 3,
+                         .layers = {{.layer = "model.2.cv1.bn",
+                                     .divergence = 0.5,
+                                     .rank_mean = {1, 0},
+                                     .rank_var = {2, 0},
+                                     .disagreement = 0,
+                                     .noise = 0.5,
+                                     .rank_noise = {0.5, 0},
+                                     .rank_running_mean = {0.5, 0.5},
+                                     .rank_running_var = {1, 1}}},
+                         .rank_images = {4, 0},
+                         .layers_total = 2,
+                         .disagreement_max = 0,
+                         .disagreement_median = 0,
+                         .noise_max = 0.5,
+                         .noise_median = 0.25,
+                         .worst_layer = "model.2.cv1.bn"};
+  EXPECT_EQ(bn, expected);
+  const auto val = std::get<Val>(decodeOk(
+      R"({"v":3,"type":"val","epoch":0,"time":2,"precision":0,"recall":0,"map50":0,)"
+      R"("map50_95":0,"fitness":0,"classes":[],"dfl_loss":1.5,"cls_loss":2,"box_loss":null})"));
+  EXPECT_TRUE(std::isnan(val.box_loss));
+  EXPECT_EQ(val.cls_loss, 2);
+  EXPECT_EQ(val.dfl_loss, 1.5);
+}
+
 TEST(Protocol, HandWrittenDatasetSummaryDecodes) {
   const auto decoded = std::get<DatasetSummary>(decodeOk(
       R"({"v":1,"type":"dataset","split":"val","data":"d.yaml","images":3,"backgrounds":1,)"
@@ -409,34 +475,81 @@ TEST(Protocol, HandWrittenDatasetSummaryDecodes) {
 
 // ---- Versions ----
 
-// `message` as a version-1 peer sends it: "v":1 and without the fields version 2 added.
-std::string asVersion1(const Message& message, const std::vector<std::string>& addedFields) {
+// The fields each version added, by message type.
+const std::vector<std::string> kVersion2Fields{"time", "start_time"};
+const std::map<std::string, std::vector<std::string>> kVersion3Fields{
+    {"bn_stats",
+     {"rank_images", "layers_total", "disagreement_max", "disagreement_median", "noise_max",
+      "noise_median", "worst_layer"}},
+    {"val", {"box_loss", "cls_loss", "dfl_loss"}}};
+const std::vector<std::string> kVersion3LayerFields{"disagreement", "noise", "rank_noise",
+                                                    "rank_running_mean", "rank_running_var"};
+
+// `message` as a peer of an older `version` sends it: "v" set, without the fields later versions
+// added.
+std::string asVersion(int version, const Message& message) {
   return editedLine(message, [&](Json& object) {
-    object["v"] = 1;
-    for (const auto& field : addedFields)
-      object.erase(field);
+    object["v"] = version;
+    if (version < 3) {
+      const auto added = kVersion3Fields.find(std::string(typeName(message)));
+      if (added != kVersion3Fields.end())
+        for (const auto& field : added->second)
+          object.erase(field);
+      if (object.contains("layers"))
+        for (auto& layer : object["layers"])
+          for (const auto& field : kVersion3LayerFields)
+            layer.erase(field);
+    }
+    if (version < 2)
+      for (const auto& field : kVersion2Fields)
+        object.erase(field);
   });
 }
 
-TEST(Protocol, EncodesTheNewestVersionAndHelloAnnouncesIt) {
-  EXPECT_EQ(kProtocolVersion, 2);
-  EXPECT_EQ(Hello{}.protocol, kProtocolVersion);
-  EXPECT_TRUE(encode(Stop{}).starts_with(R"({"v":2,)"));
+// What the decoder makes of an older version's line: the later fields at their defaults.
+Message withoutFieldsAfter(int version, Message message) {
+  if (auto* bn = std::get_if<BnStats>(&message); bn && version < 3) {
+    bn->rank_images.clear();
+    bn->layers_total = 0;
+    bn->disagreement_max = bn->disagreement_median = bn->noise_max = bn->noise_median = 0;
+    bn->worst_layer.clear();
+    for (auto& layer : bn->layers) {
+      layer.disagreement = layer.noise = 0;
+      layer.rank_noise.clear();
+      layer.rank_running_mean.clear();
+      layer.rank_running_var.clear();
+    }
+  }
+  if (auto* val = std::get_if<Val>(&message); val && version < 3)
+    val->box_loss = val->cls_loss = val->dfl_loss = 0;
+  if (version < 2) {
+    if (auto* step = std::get_if<Step>(&message)) step->time = 0;
+    if (auto* val = std::get_if<Val>(&message)) val->time = 0;
+    if (auto* started = std::get_if<RunStarted>(&message)) started->start_time = 0;
+  }
+  return message;
 }
 
-TEST(Protocol, VersionOneLinesDecodeWithTheVersionTwoFieldsAtZero) {
-  Step step = sampleOf<Step>();
-  Val val = sampleOf<Val>();
-  RunStarted started = sampleOf<RunStarted>();
-  const std::string stepLine = asVersion1(step, {"time"});
-  const std::string valLine = asVersion1(val, {"time"});
-  const std::string startedLine = asVersion1(started, {"start_time"});
-  step.time = val.time = started.start_time = 0;
-  EXPECT_EQ(decodeOk(stepLine), Message(step));
-  EXPECT_EQ(decodeOk(valLine), Message(val));
-  EXPECT_EQ(decodeOk(startedLine), Message(started));
-  // Version 1 had no `time`: in a version-1 line it is an unknown field, and ignored.
-  EXPECT_EQ(decodeOk(withValue(sampleOf<Step>(), "/v", 1)), Message(step));
+TEST(Protocol, EncodesTheNewestVersionAndHelloAnnouncesIt) {
+  EXPECT_EQ(kProtocolVersion, 3);
+  EXPECT_EQ(kOldestProtocolVersion, 1);
+  EXPECT_EQ(Hello{}.protocol, kProtocolVersion);
+  EXPECT_TRUE(encode(Stop{}).starts_with(R"({"v":3,)"));
+}
+
+TEST(Protocol, OlderVersionsLinesDecodeWithTheLaterFieldsAtZero) {
+  for (const int version : {1, 2}) {
+    for (const auto& message : sampleMessages()) {
+      SCOPED_TRACE("version " + std::to_string(version) + " " + std::string(typeName(message)));
+      EXPECT_EQ(decodeOk(asVersion(version, message)), withoutFieldsAfter(version, message));
+    }
+  }
+  // A field of a later version in an older line is an unknown field, and ignored.
+  EXPECT_EQ(decodeOk(withValue(sampleOf<Step>(), "/v", 1)),
+            withoutFieldsAfter(1, sampleOf<Step>()));
+  EXPECT_EQ(decodeOk(withValue(sampleOf<BnStats>(), "/v", 2)),
+            withoutFieldsAfter(2, sampleOf<BnStats>()));
+  EXPECT_EQ(decodeOk(withValue(sampleOf<Val>(), "/v", 2)), withoutFieldsAfter(2, sampleOf<Val>()));
   EXPECT_EQ(
       std::get<Step>(
           decodeOk(R"({"v":1,"type":"step","epoch":0,"iteration":5,"losses":{},"rank_losses":[],)"
@@ -445,20 +558,39 @@ TEST(Protocol, VersionOneLinesDecodeWithTheVersionTwoFieldsAtZero) {
       0);
 }
 
-TEST(Protocol, VersionTwoLinesRequireTheVersionTwoFields) {
+TEST(Protocol, VersionTwoAndThreeLinesRequireTheirFields) {
   EXPECT_EQ(errorOf(withoutField(sampleOf<Step>(), "/time")), "step.time: missing field");
   EXPECT_EQ(errorOf(withoutField(sampleOf<Val>(), "/time")), "val.time: missing field");
   EXPECT_EQ(errorOf(withoutField(sampleOf<RunStarted>(), "/start_time")),
             "run_started.start_time: missing field");
   EXPECT_EQ(errorOf(withValue(sampleOf<Step>(), "/time", "97")),
             "step.time: expected number or null, got string");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<Val>(), "/box_loss")), "val.box_loss: missing field");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<BnStats>(), "/worst_layer")),
+            "bn_stats.worst_layer: missing field");
+  EXPECT_EQ(errorOf(withoutField(sampleOf<BnStats>(), "/layers/1/rank_noise")),
+            "bn_stats.layers[1].rank_noise: missing field");
+  EXPECT_EQ(errorOf(withValue(sampleOf<BnStats>(), "/layers/0/noise", "0.2")),
+            "bn_stats.layers[0].noise: expected number or null, got string");
+  EXPECT_EQ(errorOf(withValue(sampleOf<BnStats>(), "/rank_images/1", -1)),
+            "bn_stats.rank_images[1]: must be >= 0, got -1");
+  EXPECT_EQ(errorOf(withValue(sampleOf<BnStats>(), "/layers_total", -57)),
+            "bn_stats.layers_total: must be >= 0, got -57");
+  EXPECT_EQ(errorOf(withValue(sampleOf<BnStats>(), "/rank_images/0", 8.5)),
+            "bn_stats.rank_images[0]: expected integer, got floating-point number");
+  const std::string version2Line =
+      R"({"v":2,"type":"val","epoch":1,"time":3.5,"precision":0.5,"recall":0.25,"map50":0.375,)"
+      R"("map50_95":0.125,"fitness":0.15,"classes":[]})";
+  // A version-2 line needs no version-3 field; the same line as version 3 lacks them.
+  EXPECT_EQ(std::get<Val>(decodeOk(version2Line)).box_loss, 0);
+  EXPECT_EQ(errorOf("{\"v\":3" + version2Line.substr(6)), "val.box_loss: missing field");
 }
 
 TEST(Protocol, RefusesVersionsItDoesNotKnowNamingTheOnesItDoes) {
-  EXPECT_EQ(errorOf(withValue(sampleOf<Step>(), "/v", 3)),
-            "unsupported protocol version 3 (this build supports versions 1 and 2)");
-  EXPECT_EQ(errorOf(withValue(sampleOf<Hello>(), "/v", 3)),
-            "unsupported protocol version 3 (this build supports versions 1 and 2)");
+  EXPECT_EQ(errorOf(withValue(sampleOf<Step>(), "/v", 4)),
+            "unsupported protocol version 4 (this build supports versions 1 to 3)");
+  EXPECT_EQ(errorOf(withValue(sampleOf<Hello>(), "/v", 4)),
+            "unsupported protocol version 4 (this build supports versions 1 to 3)");
 }
 
 // ---- Malformed input ----
@@ -473,10 +605,10 @@ TEST(Protocol, ReportsWhatIsWrongWithTheEnvelope) {
   EXPECT_EQ(errorOf(R"({"v":"1","type":"stop"})"), "v: expected integer, got string");
   EXPECT_EQ(errorOf(R"({"v":1.0,"type":"stop"})"),
             "v: expected integer, got floating-point number");
-  EXPECT_EQ(errorOf(R"({"v":3,"type":"stop"})"),
-            "unsupported protocol version 3 (this build supports versions 1 and 2)");
+  EXPECT_EQ(errorOf(R"({"v":4,"type":"stop"})"),
+            "unsupported protocol version 4 (this build supports versions 1 to 3)");
   EXPECT_EQ(errorOf(R"({"v":0,"type":"stop"})"),
-            "unsupported protocol version 0 (this build supports versions 1 and 2)");
+            "unsupported protocol version 0 (this build supports versions 1 to 3)");
   EXPECT_EQ(errorOf(R"({"v":1})"), "type: missing field");
   EXPECT_EQ(errorOf(R"({"v":1,"type":7})"), "type: expected string, got integer");
   EXPECT_EQ(errorOf(R"({"v":1,"type":"launch"})"), "unknown message type \"launch\"");

@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -221,7 +222,9 @@ TEST(Training, TwoRanksWithSyncBnReproduceOneRankWithTheGlobalBatch) {
 
 TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   const fs::path dir = testDir();
-  runEngine(smallRun(dir, "pbn", {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3"}),
+  runEngine(smallRun(dir, "pbn",
+                     {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3", "--bn-stats-every",
+                      "10"}),
             dir / "pbn.log");
   const auto events = readEvents(dir / "pbn.jsonl");
   int recalibrations = 0;
@@ -234,7 +237,21 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   ASSERT_FALSE(bnStats[0].layers.empty());
   EXPECT_EQ(bnStats[0].layers[0].rank_mean.size(), 2u);
   EXPECT_GT(bnStats[0].layers[0].divergence, 0.0);  // plain BN: the ranks see different batches
-  EXPECT_EQ(eventsOf<protocol::Val>(events).size(), 2u);
+  // YOLOv8n's 57 BatchNorm layers x 2 ranks: all listed.
+  EXPECT_EQ(bnStats[0].layers_total, 57);
+  EXPECT_EQ(bnStats[0].layers.size(), 57u);
+  EXPECT_EQ(bnStats[0].rank_images, (std::vector<int>{4, 4}));
+  EXPECT_GT(bnStats[0].disagreement_max, 0.0);  // each rank normalised with its own batch
+  EXPECT_GT(bnStats[0].noise_median, 0.0);
+  EXPECT_FALSE(bnStats[0].worst_layer.empty());
+  for (const auto& layer : bnStats[1].layers) {
+    // norm=bn broadcasts rank 0's running statistics before every step.
+    EXPECT_EQ(layer.rank_running_mean[0], layer.rank_running_mean[1]) << layer.layer;
+    EXPECT_EQ(layer.rank_noise.size(), 2u);
+  }
+  const auto vals = eventsOf<protocol::Val>(events);
+  ASSERT_EQ(vals.size(), 2u);
+  EXPECT_GT(vals[0].box_loss + vals[0].cls_loss + vals[0].dfl_loss, 0.0);
   EXPECT_EQ(eventsOf<protocol::DatasetSummary>(events).size(), 2u);  // train and val
 
   std::ifstream csv(dir / "pbn" / "results.csv");
@@ -249,7 +266,6 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   const auto timeOf = [](const std::string& line) {
     return std::stod(line.substr(line.find(',') + 1));
   };
-  const auto vals = eventsOf<protocol::Val>(events);
   EXPECT_GT(timeOf(lines[1]), 0.0);
   EXPECT_GT(timeOf(lines[2]), timeOf(lines[1]));
   EXPECT_NEAR(timeOf(lines[2]), vals[1].time, 1e-5 * vals[1].time);  // "%.6g"
@@ -522,6 +538,68 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   ASSERT_EQ(whole.size(), resumed.size());
   for (const auto& [name, tensor] : whole)
     EXPECT_TRUE(torch::equal(tensor, resumed.at(name))) << name;
+}
+
+// The GUI's "switch to SyncBN and resume": `train RUN/args.yaml resume=true norm=syncbn`
+// continues a norm=bn run from the same iteration with the same tensors, and says so; the
+// ranks' normalisers then agree exactly. A switch to groupnorm is refused with the reason.
+TEST(Training, ResumeSwitchesBetweenBnAndSyncBnAndRefusesGroupNorm) {
+  const fs::path dir = testDir();
+  runEngine(smallRun(dir, "switch", {"epochs=1", "cpu_ranks=2", "norm=bn"}), dir / "bn.log");
+  const fs::path run = dir / "switch";
+  const train::CheckpointMeta saved = train::readCheckpointMeta(run / "weights/last.pt");
+  ASSERT_EQ(saved.iteration, 10);
+
+  Engine refused({"train", (run / "args.yaml").string(), "resume=true", "epochs=2",
+                  "norm=groupnorm", "--events", (dir / "switch.jsonl").string()},
+                 dir / "groupnorm.log");
+  ASSERT_EQ(refused.wait(120s), 1) << refused.log();
+  EXPECT_NE(refused.log().find((run / "weights/last.pt").string() +
+                               ": it was trained with norm=bn and this run asks for "
+                               "distributed.norm=groupnorm: on resume the norm can only switch "
+                               "between bn and syncbn"),
+            std::string::npos)
+      << refused.log();
+  const auto argsYaml = [&run] {
+    std::ifstream in(run / "args.yaml");
+    return std::string{std::istreambuf_iterator<char>(in), {}};
+  };
+  EXPECT_NE(argsYaml().find("norm: bn"), std::string::npos) << "a refused resume changes nothing";
+
+  runEngine({"train", (run / "args.yaml").string(), "resume=true", "epochs=2", "norm=syncbn",
+             "--events", (dir / "switch.jsonl").string()},
+            dir / "syncbn.log");
+  const auto events = readEvents(dir / "switch.jsonl");
+  const auto starts = eventsOf<protocol::RunStarted>(events);
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0].norm, "bn");
+  EXPECT_EQ(starts[1].norm, "syncbn");
+  EXPECT_NE(starts[1].config_yaml.find("norm: syncbn"), std::string::npos);
+  EXPECT_NE(argsYaml().find("norm: syncbn"), std::string::npos) << argsYaml();
+
+  const auto steps = eventsOf<protocol::Step>(events);
+  ASSERT_EQ(steps.size(), 20u);  // 10 before the switch, 10 after, none repeated
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    EXPECT_EQ(steps[i].iteration, static_cast<long long>(i));
+  bool noted = false;
+  for (const auto& log : eventsOf<protocol::Log>(events))
+    noted = noted || log.text.find("norm switched on resume from bn to syncbn: carried over the "
+                                   "weights, the EMA") != std::string::npos;
+  EXPECT_TRUE(noted);
+
+  // bn_stats: at iteration 0 under BN the ranks disagree; the first iteration after the switch is
+  // probed too, and under SyncBN they agree exactly.
+  const auto bnStats = eventsOf<protocol::BnStats>(events);
+  ASSERT_GE(bnStats.size(), 2u);
+  EXPECT_EQ(bnStats.front().iteration, 0);
+  EXPECT_GT(bnStats.front().disagreement_max, 0.0);
+  const auto afterSwitch = std::find_if(bnStats.begin(), bnStats.end(),
+                                        [](const auto& m) { return m.iteration >= 10; });
+  ASSERT_NE(afterSwitch, bnStats.end());
+  EXPECT_EQ(afterSwitch->iteration, 10);
+  EXPECT_EQ(afterSwitch->disagreement_max, 0.0);
+  for (const auto& layer : afterSwitch->layers)
+    EXPECT_EQ(layer.disagreement, 0.0) << layer.layer;
 }
 
 TEST(Training, ACorruptCheckpointIsRefusedNamingTheFileAndLeftAlone) {
