@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "engine/commands.h"
 #include "engine/devices.h"
+#include "engine/diagnose_command.h"
 #include "engine/host_probe.h"
 #include "engine/recalibrate_command.h"
 #include "engine/self_launch.h"
@@ -122,6 +123,18 @@ int main(int argc, char** argv) {
   verifyCmd->add_flag("--cuda", verify.cuda, "Use CUDA device LOCAL_RANK (NCCL)");
   verifyCmd->add_flag("--worker", worker, "This process is a rank (for srun)");
 
+  std::string diagnoseDir;
+  bool diagnoseJson = false;
+  auto* diagnoseCmd = app.add_subcommand(
+      "diagnose",
+      "Why does the loss oscillate? The BatchNorm diagnosis of a run from its events.jsonl, "
+      "finished or still training: normaliser noise and the ranks' disagreement, the images "
+      "behind the statistics, the loss's oscillation, validation jumps. Exit 1 when it finds a "
+      "problem, 2 when the record cannot be read");
+  diagnoseCmd->add_option("RUN_DIR", diagnoseDir, "A run directory, or its events.jsonl")
+      ->required();
+  diagnoseCmd->add_flag("--json", diagnoseJson, "Print the verdict as JSON");
+
   TrainCommandOptions trainOptions;
   std::vector<std::string> trainArgs;
   auto* trainCmd = app.add_subcommand(
@@ -211,6 +224,7 @@ int main(int argc, char** argv) {
   }
   if (*devicesCmd) return listDevicesCommand(std::cout, std::cerr, probe, jsonDevices);
   if (*recalibrateCmd) return recalibrate(ctx, recalibrateOptions);
+  if (*diagnoseCmd) return diagnoseRun(ctx, diagnoseDir, diagnoseJson);
   if (*verifyCmd) {
     if (!isRankProcess(worker)) {
       try {

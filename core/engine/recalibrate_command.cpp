@@ -167,7 +167,9 @@ int recalibrate(const CommandContext& ctx, const RecalibrateOptions& options) {
     loaderOptions.workers = config.train.workers;
     data::BatchLoader loader(
         [trainImages, &flat](std::size_t position, int) {
-          return trainImages->validation(flat[position]);
+          data::TrainingExample example = trainImages->validation(flat[position]);
+          example.index = position;  // the loader checks it got the position it asked for
+          return example;
         },
         data::DistributedSampler(flat.size(), 1, 0, /*shuffle=*/false, 0), batchSize,
         loaderOptions);

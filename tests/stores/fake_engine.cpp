@@ -18,7 +18,7 @@
 //   use NAME                  make connection NAME current
 //   close [NAME]              close a connection (default: the current one)
 //   hello [token=T] [protocol=N] [v=N] [engine_version=S]
-//                             the handshake; default token $SYNCBN_SESSION_TOKEN, protocol 2.
+//                             the handshake; default token $SYNCBN_SESSION_TOKEN, protocol kProtocolVersion.
 //                             v=N rewrites the envelope's version (the encoder writes 2).
 //   run_started [dir=runs/fake] [epochs=1] [iterations=4] [world=2] [device=cpu] [norm=syncbn]
 //               [global_batch=16] [per_rank_batch=8] [start_time=1764579600.5] [config_yaml=S]

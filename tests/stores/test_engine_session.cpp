@@ -417,8 +417,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "hello token=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                 "token"},
         BadPeer{"EmptyToken", "hello token=", "token"},
-        BadPeer{"NewerProtocolInHello", "hello protocol=3", "version 3"},
-        BadPeer{"NewerProtocolEnvelope", "hello protocol=3 v=3", "version 3"},
+        BadPeer{"NewerProtocolInHello", "hello protocol=4", "version 4"},
+        BadPeer{"NewerProtocolEnvelope", "hello protocol=4 v=4", "version 4"},
         BadPeer{"NoHello", "run_started dir=runs/refused", "hello"},
         BadPeer{"NotJson", "raw \"GET / HTTP/1.1\"", "first line"}),
     [](const auto& info) { return std::string(info.param.name); });
