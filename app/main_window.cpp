@@ -28,12 +28,17 @@
 #include "common/version.h"
 #include "stores/config_document.h"
 #include "stores/engine_locator.h"
+#include "common/bn_diagnosis.h"
+#include "common/config_schema.h"
 #include "stores/engine_session.h"
+#include "stores/engine_task.h"
 #include "stores/event_file_reader.h"
 #include "stores/qt_text.h"
 #include "stores/run_history.h"
 #include "stores/run_library.h"
 #include "stores/run_store.h"
+#include "widgets/bn/diagnosis_panel.h"
+#include "widgets/bn/recalibrate_dialog.h"
 #include "widgets/config/config_page.h"
 #include "widgets/config/page_specs.h"
 #include "widgets/monitor/monitor_view.h"
@@ -70,7 +75,8 @@ MainWindow::MainWindow(QWidget* parent)
       session_(new EngineSession(this)),
       runs_(new RunLibrary(this)),
       history_(new RunHistory(this)),
-      actions_(new StudioActions(this)) {
+      actions_(new StudioActions(this)),
+      task_(new EngineTask(this)) {
   setObjectName(QStringLiteral("mainWindow"));
   modes_ = new QTabWidget(this);
   modes_->setObjectName(QStringLiteral("modes"));
@@ -132,8 +138,10 @@ MainWindow::MainWindow(QWidget* parent)
   connect(actions_->checkpointNow, &QAction::triggered, session_, &EngineSession::checkpointNow);
   connect(actions_->about, &QAction::triggered, this, &MainWindow::showAbout);
 
+  connect(monitor_->diagnosisPanel(), &DiagnosisPanel::fixRequested, this, &MainWindow::applyFix);
   connect(runsView_, &RunsView::openRequested, this, &MainWindow::openRun);
-  connect(runsView_, &RunsView::resumeRequested, this, &MainWindow::resumeRun);
+  connect(runsView_, &RunsView::resumeRequested, this,
+          [this](const QString& run) { resumeRun(run); });
   connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
 
   readSettings();
@@ -375,19 +383,23 @@ void MainWindow::connectSession() {
   connect(session_, &EngineSession::runEnded, this, &MainWindow::reportRunEnd);
 }
 
-bool MainWindow::startRun() {
-  if (session_->isActive()) return false;
+QString MainWindow::enginePath() {
   const EngineLocation engine = EngineLocator::locate(
       QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
-  if (!engine.error.isEmpty()) {
-    QMessageBox box(QMessageBox::Warning, tr("Engine Not Found"), engine.error, QMessageBox::Cancel,
-                    this);
-    box.setObjectName(QStringLiteral("engineNotFoundBox"));
-    QPushButton* preferences = box.addButton(tr("Preferences..."), QMessageBox::AcceptRole);
-    box.exec();
-    if (box.clickedButton() == preferences) showPreferences();
-    return false;
-  }
+  if (engine.error.isEmpty()) return engine.program;
+  QMessageBox box(QMessageBox::Warning, tr("Engine Not Found"), engine.error, QMessageBox::Cancel,
+                  this);
+  box.setObjectName(QStringLiteral("engineNotFoundBox"));
+  QPushButton* preferences = box.addButton(tr("Preferences..."), QMessageBox::AcceptRole);
+  box.exec();
+  if (box.clickedButton() == preferences) showPreferences();
+  return {};
+}
+
+bool MainWindow::startRun() {
+  if (session_->isActive()) return false;
+  const QString engine = enginePath();
+  if (engine.isEmpty()) return false;
   if (syncbn::hasErrors(document_->diagnostics())) {
     problemsDock_->show();
     problemsDock_->raise();
@@ -399,7 +411,7 @@ bool MainWindow::startRun() {
     box.exec();
     return false;
   }
-  session_->setEngineProgram(engine.program);
+  session_->setEngineProgram(engine);
   QString error;
   RunStore* store = runs_->newRun();
   if (!session_->start(*document_, store, &error)) {
@@ -415,15 +427,11 @@ bool MainWindow::startRun() {
   return true;
 }
 
-bool MainWindow::resumeRun(const QString& runDirectory) {
+bool MainWindow::resumeRun(const QString& runDirectory, const QStringList& overrides) {
   if (session_->isActive()) return false;
-  const EngineLocation engine = EngineLocator::locate(
-      QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
-  if (!engine.error.isEmpty()) {
-    QMessageBox::warning(this, tr("Engine Not Found"), engine.error);
-    return false;
-  }
-  session_->setEngineProgram(engine.program);
+  const QString engine = enginePath();
+  if (engine.isEmpty()) return false;
+  session_->setEngineProgram(engine);
   QString error;
   RunStore* store = runs_->find(runDirectory);
   if (!store) store = runs_->open(runDirectory, &error);
@@ -431,7 +439,7 @@ bool MainWindow::resumeRun(const QString& runDirectory) {
   // The engine appends to the same events.jsonl: read what is there, then take the live feed.
   if (EventFileReader* reader = runs_->readerOf(store)) reader->readToEndAndStop();
   runs_->setCurrent(store);
-  if (!session_->resume(runDirectory, store, &error)) {
+  if (!session_->resume(runDirectory, store, &error, overrides)) {
     QMessageBox box(QMessageBox::Critical, tr("Cannot Resume"), error, QMessageBox::Ok, this);
     box.setObjectName(QStringLiteral("cannotResumeBox"));
     box.exec();
@@ -461,6 +469,110 @@ QString MainWindow::resumableRun() const {
   if (mode() == Mode::Runs && runsView_->selectedIsResumable())
     return runsView_->selectedDirectory();
   return {};
+}
+
+void MainWindow::applyFix(const QString& fix) {
+  namespace diagnosis = syncbn::diagnosis;
+  RunStore* store = runs_->current();
+  if (!store) return;
+  const QString run = store->runDirectory();
+  const int world = store->hasRunInfo() ? store->runInfo().world_size : 1;
+  const int perRank = store->hasRunInfo() ? store->runInfo().per_rank_batch : 0;
+  const bool live = session_->isActive() && session_->store() == store;
+
+  if (fix == QLatin1String(diagnosis::kFixSyncBnResume)) {
+    QMessageBox box(QMessageBox::Question, DiagnosisPanel::fixTitle(fix),
+                    tr("Continue %1 with SyncBN?").arg(RunLibrary::title(store)),
+                    QMessageBox::Cancel, this);
+    box.setObjectName(QStringLiteral("fixBox"));
+    box.setInformativeText(
+        tr("What changes: distributed.norm bn -> syncbn. Each BatchNorm layer then normalises "
+           "over all %1 images of a step instead of %2 per rank.\n\nWhat carries over from "
+           "weights/last.pt: the weights and their EMA, the running statistics, the optimizer "
+           "state, the epoch, iteration and learning-rate schedule, the random state and any "
+           "gradients accumulated towards the next optimizer step. The run continues in the same "
+           "directory; its args.yaml records the change.%3")
+            .arg(world * perRank)
+            .arg(perRank)
+            .arg(live ? tr("\n\nThe run is training: it stops after this iteration, saves "
+                           "last.pt, and resumes with SyncBN.")
+                      : QString()));
+    QPushButton* go = box.addButton(tr("Switch and Resume"), QMessageBox::AcceptRole);
+    box.exec();
+    if (box.clickedButton() != go) return;
+    const QStringList overrides{QStringLiteral("norm=syncbn")};
+    if (live) {
+      resumeWhenStopped_ = run;
+      resumeOverrides_ = overrides;
+      session_->requestStop();
+    } else if (hasResumeFiles(run)) {
+      resumeRun(run, overrides);
+    } else {
+      QMessageBox::warning(this, DiagnosisPanel::fixTitle(fix),
+                           tr("%1 has no weights/last.pt and args.yaml to resume from.")
+                               .arg(QDir::toNativeSeparators(run)));
+    }
+    return;
+  }
+  if (fix == QLatin1String(diagnosis::kFixPreciseBn)) {
+    const QString engine = enginePath();
+    if (engine.isEmpty()) return;
+    RecalibrateDialog dialog(run, engine, session_->workingDirectory(), task_, this);
+    dialog.exec();
+    return;
+  }
+  const QString name = toQString(document_->config().output.name);
+  if (fix == QLatin1String(diagnosis::kFixGroupNorm)) {
+    restartWith({{QStringLiteral("distributed.norm"), QStringLiteral("groupnorm")},
+                 {QStringLiteral("output.name"), name + QStringLiteral("-groupnorm")}},
+                DiagnosisPanel::fixTitle(fix),
+                tr("GroupNorm normalises each image over groups of channels, so it does not depend "
+                   "on the batch at all. Its parameters differ from BatchNorm's: this is a new "
+                   "run, trained from the start."));
+  } else if (fix == QLatin1String(diagnosis::kFixFrozenBn)) {
+    restartWith({{QStringLiteral("distributed.norm"), QStringLiteral("frozen")},
+                 {QStringLiteral("output.name"), name + QStringLiteral("-frozen")}},
+                DiagnosisPanel::fixTitle(fix),
+                tr("Frozen BatchNorm normalises with fixed running statistics and does not learn "
+                   "its scale and shift. It fits fine-tuning from weights whose statistics are "
+                   "already good; from scratch the statistics stay at their initial values, so "
+                   "prefer SyncBN or GroupNorm there."));
+  } else if (fix == QLatin1String(diagnosis::kFixLowerLr)) {
+    const double lr0 = document_->config().train.lr0;
+    restartWith({{QStringLiteral("train.lr0"), QString::number(lr0 / 2, 'g', 6)},
+                 {QStringLiteral("output.name"), name + QStringLiteral("-lr")}},
+                DiagnosisPanel::fixTitle(fix),
+                tr("A loss that oscillates while BatchNorm's statistics are sound usually steps "
+                   "too far: half the initial learning rate, in a new run."));
+  }
+}
+
+bool MainWindow::restartWith(const QList<QPair<QString, QString>>& changes, const QString& title,
+                             const QString& why) {
+  if (session_->isActive()) {
+    QMessageBox::information(this, title, tr("A run is training. Stop it first; this starts a new run."));
+    return false;
+  }
+  QStringList lines;
+  for (const auto& [path, value] : changes) {
+    const syncbn::FieldSpec* spec = syncbn::findField(toStdString(path));
+    if (!spec) return false;
+    lines << tr("%1: %2 -> %3")
+                 .arg(path, toQString(syncbn::formatFieldValue(spec->get(document_->config()))), value);
+  }
+  QMessageBox box(QMessageBox::Question, title, tr("Start a new run with these changes?"),
+                  QMessageBox::Cancel, this);
+  box.setObjectName(QStringLiteral("fixBox"));
+  box.setInformativeText(lines.join(QLatin1Char('\n')) + QStringLiteral("\n\n") + why);
+  QPushButton* go = box.addButton(tr("Start"), QMessageBox::AcceptRole);
+  box.exec();
+  if (box.clickedButton() != go) return false;
+  for (const auto& [path, value] : changes) {
+    const syncbn::FieldSpec* spec = syncbn::findField(toStdString(path));
+    const auto parsed = syncbn::parseFieldValue(*spec, toStdString(value));
+    if (const auto* v = std::get_if<syncbn::FieldValue>(&parsed)) document_->setField(*spec, *v);
+  }
+  return startRun();
 }
 
 void MainWindow::chooseRunToOpen() {
@@ -494,6 +606,14 @@ void MainWindow::reportRunEnd() {
   if (closeWhenRunEnds_) {
     close();
     return;
+  }
+  if (!resumeWhenStopped_.isEmpty()) {
+    const QString run = std::exchange(resumeWhenStopped_, QString());
+    const QStringList overrides = std::exchange(resumeOverrides_, QStringList());
+    if (store && store->state() == RunState::Stopped) {
+      resumeRun(run, overrides);
+      return;
+    }
   }
   if (!store) return;
   statusBar()->showMessage(

@@ -18,6 +18,7 @@ namespace studio {
 class ConfigDocument;
 class ConfigPage;
 class EngineSession;
+class EngineTask;
 class FileController;
 class MonitorView;
 class ProblemsView;
@@ -60,11 +61,14 @@ class MainWindow : public QMainWindow {
 
   // The Run menu's actions, also for tests. Each reports what went wrong to the user.
   bool startRun();
-  bool resumeRun(const QString& runDirectory);
+  bool resumeRun(const QString& runDirectory, const QStringList& overrides = {});
   bool openRun(const QString& runDirectory);
   // The run Resume would continue: the current run's directory when it has weights/last.pt,
   // else the Runs list's selection.
   QString resumableRun() const;
+  // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
+  // will change and asks before it runs.
+  void applyFix(const QString& fix);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -85,6 +89,10 @@ class MainWindow : public QMainWindow {
   bool askAboutActiveRun();  // closing during a run; false: the user cancelled
   void showAbout();
   void updateRunSelector();
+  // A new run with these configuration changes ((path, value) pairs), after the user saw them.
+  bool restartWith(const QList<QPair<QString, QString>>& changes, const QString& title,
+                   const QString& why);
+  QString enginePath();  // empty after telling the user it is missing
   void updateActions();
   void updateProjectFolder();
   void updateTitle();
@@ -99,6 +107,7 @@ class MainWindow : public QMainWindow {
   RunLibrary* runs_;
   RunHistory* history_;
   StudioActions* actions_;
+  EngineTask* task_;
 
   QTabWidget* modes_ = nullptr;
   QListWidget* pageList_ = nullptr;
@@ -112,6 +121,9 @@ class MainWindow : public QMainWindow {
   QLabel* statusSummary_ = nullptr;
   QLabel* runSummary_ = nullptr;
   bool closeWhenRunEnds_ = false;
+  // A fix that continues the run once the engine has stopped and saved (directory, overrides).
+  QString resumeWhenStopped_;
+  QStringList resumeOverrides_;
   bool problemsWanted_ = true;  // the Problems dock's visibility in the Configure mode
   Mode previousMode_ = Mode::Configure;
 };

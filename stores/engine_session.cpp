@@ -115,7 +115,8 @@ bool EngineSession::start(const ConfigDocument& document, RunStore* store, QStri
   return true;
 }
 
-bool EngineSession::resume(const QString& runDirectory, RunStore* store, QString* error) {
+bool EngineSession::resume(const QString& runDirectory, RunStore* store, QString* error,
+                           const QStringList& overrides) {
   if (isActive()) {
     if (error) *error = tr("A run is already in progress.");
     return false;
@@ -130,9 +131,10 @@ bool EngineSession::resume(const QString& runDirectory, RunStore* store, QString
     return false;
   }
   const QFileInfo runInfo(run.absolutePath());
-  return launch({QStringLiteral("train"), args, QStringLiteral("resume=true"),
-                 QStringLiteral("project=%1").arg(runInfo.absolutePath()),
-                 QStringLiteral("name=%1").arg(runInfo.fileName())},
+  return launch(QStringList{QStringLiteral("train"), args, QStringLiteral("resume=true"),
+                            QStringLiteral("project=%1").arg(runInfo.absolutePath()),
+                            QStringLiteral("name=%1").arg(runInfo.fileName())} +
+                    overrides,
                 store, error);
 }
 

@@ -48,8 +48,10 @@ class EngineSession : public QObject {
   // while the document has errors, while a run is active, or when the engine cannot be started.
   bool start(const ConfigDocument& document, RunStore* store, QString* error);
   // Continues the run in `runDirectory` from its weights/last.pt into `store` (which may
-  // already hold the run's record: it continues it).
-  bool resume(const QString& runDirectory, RunStore* store, QString* error);
+  // already hold the run's record: it continues it). `overrides` (key=value) change the
+  // configuration on the way, e.g. norm=syncbn.
+  bool resume(const QString& runDirectory, RunStore* store, QString* error,
+              const QStringList& overrides = {});
 
   void requestStop();    // asks the engine to stop after the current iteration and save
   bool checkpointNow();  // asks for weights/last.pt at the end of the current iteration

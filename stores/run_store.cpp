@@ -112,6 +112,7 @@ void RunStore::ingest(const std::vector<protocol::Message>& messages) {
 }
 
 void RunStore::apply(const protocol::Message& message, Changes& changes) {
+  diagnosis_.add(message);
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
@@ -122,8 +123,7 @@ void RunStore::apply(const protocol::Message& message, Changes& changes) {
         } else if constexpr (std::is_same_v<T, protocol::Val>) {
           onVal(m, changes);
         } else if constexpr (std::is_same_v<T, protocol::BnStats>) {
-          bnStats_ = m;
-          changes.bn = true;
+          onBnStats(m, changes);
         } else if constexpr (std::is_same_v<T, protocol::Checkpoint>) {
           checkpoints_.push_back(m);
           changes.checkpoint = true;
@@ -198,6 +198,15 @@ void RunStore::truncateFrom(long long iteration) {
   imagesPerSecond_.truncateFrom(key);
   oscillation_.truncateFrom(key);
   wallTime_.truncateFrom(key);
+  for (auto& s : bnSummaries_)
+    s.truncateFrom(key);
+  for (auto& [name, layer] : bnLayers_) {
+    layer.noise.truncateFrom(key);
+    layer.disagreement.truncateFrom(key);
+    for (auto& rank : layer.ranks)
+      for (auto& s : rank)
+        s.truncateFrom(key);
+  }
   // The index's window cannot be rewound; it warms up again over the next iterations.
   oscillationIndex_.reset();
   latestOscillation_.reset();
@@ -258,6 +267,55 @@ void RunStore::onStep(const protocol::Step& m, Changes& changes) {
   changes.steps = true;
 }
 
+void RunStore::onBnStats(const protocol::BnStats& m, Changes& changes) {
+  bnStats_ = m;
+  changes.bn = true;
+  if (m.layers_total == 0) return;  // a version-1/2 record: no figures that follow the normaliser
+  const auto key = static_cast<double>(m.iteration);
+  const std::array values{m.noise_median, m.noise_max, m.disagreement_median, m.disagreement_max};
+  for (std::size_t i = 0; i < values.size(); ++i)
+    bnSummaries_[i].append(key, values[i]);
+  // Probes come every few iterations: a small history per layer and rank is plenty.
+  const SeriesBuffer::Limits limits{512, 256};
+  for (const protocol::BnLayerStats& layer : m.layers) {
+    BnLayerHistory& history = bnLayers_[layer.layer];
+    if (history.ranks.empty()) {
+      history.noise = SeriesBuffer(limits);
+      history.disagreement = SeriesBuffer(limits);
+    }
+    const std::size_t ranks = layer.rank_mean.size();
+    while (history.ranks.size() < ranks) {
+      std::array<SeriesBuffer, 5> series;
+      for (auto& s : series)
+        s = SeriesBuffer(limits);
+      history.ranks.push_back(std::move(series));
+    }
+    const auto at = [](const std::vector<double>& v, std::size_t r) {
+      return r < v.size() ? v[r] : std::numeric_limits<double>::quiet_NaN();
+    };
+    for (std::size_t r = 0; r < ranks; ++r) {
+      auto& series = history.ranks[r];
+      series[0].append(key, at(layer.rank_mean, r));
+      series[1].append(key, at(layer.rank_var, r));
+      series[2].append(key, at(layer.rank_running_mean, r));
+      series[3].append(key, at(layer.rank_running_var, r));
+      series[4].append(key, at(layer.rank_noise, r));
+    }
+    history.noise.append(key, layer.noise);
+    history.disagreement.append(key, layer.disagreement);
+  }
+}
+
+const SeriesBuffer& BnLayerHistory::rankValue(int rank, BnRankValue value) const {
+  if (rank < 0 || rank >= static_cast<int>(ranks.size())) return emptySeries();
+  return ranks[static_cast<std::size_t>(rank)][static_cast<std::size_t>(value)];
+}
+
+const BnLayerHistory* RunStore::bnLayer(const std::string& layer) const {
+  const auto it = bnLayers_.find(layer);
+  return it == bnLayers_.end() ? nullptr : &it->second;
+}
+
 void RunStore::onVal(const protocol::Val& m, Changes& changes) {
   // A resumed run validates an epoch again when it stopped before that epoch's end.
   std::erase_if(validation_, [&](const ValidationPoint& p) { return p.epoch >= m.epoch; });
@@ -315,6 +373,13 @@ void RunStore::setRunDirectory(const QString& absolutePath) {
 }
 
 void RunStore::emitChanges(const Changes& changes) {
+  if (changes.diagnosis()) {
+    syncbn::diagnosis::Verdict verdict = diagnosis_.verdict();
+    if (verdict != verdict_) {
+      verdict_ = std::move(verdict);
+      emit diagnosisChanged();
+    }
+  }
   if (changes.info) emit runInfoChanged();
   if (changes.steps) emit stepsAdded();
   if (changes.validation) emit validationAdded();

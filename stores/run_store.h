@@ -13,12 +13,14 @@
 #include <QString>
 #include <array>
 #include <deque>
+#include <map>
 #include <optional>
 #include <vector>
 
+#include "common/bn_diagnosis.h"
 #include "common/protocol.h"
-#include "stores/series_buffer.h"
 #include "common/smoothing.h"
+#include "stores/series_buffer.h"
 
 namespace studio {
 
@@ -45,6 +47,24 @@ enum class RunState {
 };
 QString runStateName(RunState state);  // translated
 bool isFinal(RunState state);
+
+// The bn_stats figures over all layers, per probe (docs/syncbn.md).
+enum class BnSummary { NoiseMedian, NoiseMax, DisagreementMedian, DisagreementMax };
+inline constexpr std::array kBnSummaries{BnSummary::NoiseMedian, BnSummary::NoiseMax,
+                                         BnSummary::DisagreementMedian,
+                                         BnSummary::DisagreementMax};
+
+// One layer's bn_stats over the probes, per rank: what it normalised with and its running
+// statistics (channel means), and its noise and disagreement.
+enum class BnRankValue { BatchMean, BatchVar, RunningMean, RunningVar, Noise };
+inline constexpr std::array kBnRankValues{BnRankValue::BatchMean, BnRankValue::BatchVar,
+                                          BnRankValue::RunningMean, BnRankValue::RunningVar,
+                                          BnRankValue::Noise};
+struct BnLayerHistory {
+  std::vector<std::array<SeriesBuffer, 5>> ranks;  // by BnRankValue
+  SeriesBuffer noise, disagreement;
+  const SeriesBuffer& rankValue(int rank, BnRankValue value) const;
+};
 
 struct ValidationPoint {
   int epoch = 0;    // 0-based, as in the protocol
@@ -121,6 +141,13 @@ class RunStore : public QObject {
   const std::optional<syncbn::protocol::Finished>& finished() const { return finished_; }
   const std::vector<syncbn::protocol::RankExit>& rankExits() const { return rankExits_; }
   const std::optional<syncbn::protocol::BnStats>& latestBnStats() const { return bnStats_; }
+  const SeriesBuffer& bnSummary(BnSummary summary) const {
+    return bnSummaries_[static_cast<std::size_t>(summary)];
+  }
+  // The history of a layer that bn_stats has listed; nullptr for any other.
+  const BnLayerHistory* bnLayer(const std::string& layer) const;
+  // What the BatchNorm diagnosis (common/bn_diagnosis.h) says of the run so far.
+  const syncbn::diagnosis::Verdict& verdict() const { return verdict_; }
   RunProgress progress() const;
   std::optional<double> bestMap50_95() const;
   qint64 badLines() const { return badLines_; }
@@ -134,6 +161,7 @@ class RunStore : public QObject {
   void validationAdded();
   void checkpointAdded();
   void bnStatsAdded();
+  void diagnosisChanged();
   void datasetAdded();
   void stateChanged(studio::RunState state);
   void progressChanged();
@@ -143,6 +171,7 @@ class RunStore : public QObject {
   struct Changes {
     bool info = false, steps = false, validation = false, checkpoint = false, bn = false,
          dataset = false, state = false;
+    bool diagnosis() const { return info || steps || validation || bn; }
   };
   static std::size_t index(LossTerm term) { return static_cast<std::size_t>(term); }
   void apply(const syncbn::protocol::Message& message, Changes& changes);
@@ -151,6 +180,7 @@ class RunStore : public QObject {
   void onVal(const syncbn::protocol::Val& m, Changes& changes);
   void onFinished(const syncbn::protocol::Finished& m, Changes& changes);
   void onRankExit(const syncbn::protocol::RankExit& m, Changes& changes);
+  void onBnStats(const syncbn::protocol::BnStats& m, Changes& changes);
   void ensureRanks(int ranks);
   void truncateFrom(long long iteration);
   void changeState(RunState state, const QString& failureMessage, Changes& changes);
@@ -178,6 +208,10 @@ class RunStore : public QObject {
   std::vector<syncbn::protocol::RankExit> rankExits_;
   std::optional<syncbn::protocol::Finished> finished_;
   std::optional<syncbn::protocol::BnStats> bnStats_;
+  std::array<SeriesBuffer, 4> bnSummaries_;
+  std::map<std::string, BnLayerHistory> bnLayers_;
+  syncbn::diagnosis::RunDiagnosis diagnosis_;
+  syncbn::diagnosis::Verdict verdict_;
 
   long long lastIteration_ = -1;
   int lastEpoch_ = 0;

@@ -121,7 +121,8 @@ LivePlot::LivePlot(ReplotScheduler* scheduler, QWidget* parent)
   legend->setBrush(QColor(255, 255, 255, 220));
   legend->setBorderPen(QPen(QColor(200, 200, 200)));
   axisRect()->setAutoMargins(QCP::msAll);
-  setMinimumSize(160, 100);
+  // Small enough that two rows of plots fit a 768-pixel-high screen with the rest of the window.
+  setMinimumSize(160, 80);
   yAxis->ticker()->setTickCount(4);
   xAxis->ticker()->setTickCount(6);
 
@@ -145,8 +146,10 @@ void LivePlot::setStore(RunStore* store) {
   if (store_) store_->disconnect(this);
   store_ = store;
   if (store_) {
-    if (showsSteps()) connect(store_, &RunStore::stepsAdded, this, &LivePlot::markDirty);
-    connect(store_, &RunStore::validationAdded, this, &LivePlot::markDirty);
+    if (feeds() & Steps) connect(store_, &RunStore::stepsAdded, this, &LivePlot::markDirty);
+    if (feeds() & Validation)
+      connect(store_, &RunStore::validationAdded, this, &LivePlot::markDirty);
+    if (feeds() & BnStats) connect(store_, &RunStore::bnStatsAdded, this, &LivePlot::markDirty);
     connect(store_, &RunStore::runInfoChanged, this, &LivePlot::requestRebuild);
     // Graphs point into the store's series: let go of them before they are gone.
     connect(store_, &QObject::destroyed, this, [this] {
@@ -247,7 +250,8 @@ void LivePlot::mouseMoveEvent(QMouseEvent* event) {
     QToolTip::hideText();
     return;
   }
-  const QString text = valuesAt(xAxis->pixelToCoord(event->pos().x()));
+  const QString text =
+      valuesAt(xAxis->pixelToCoord(event->pos().x()), yAxis->pixelToCoord(event->pos().y()));
   if (text.isEmpty())
     QToolTip::hideText();
   else
@@ -259,7 +263,7 @@ void LivePlot::showEvent(QShowEvent* event) {
   if (dirty_) markDirty();
 }
 
-QString LivePlot::valuesAt(double x) const {
+QString LivePlot::valuesAt(double x, double) const {
   QStringList lines;
   double shownKey = std::numeric_limits<double>::quiet_NaN();
   for (int i = 0; i < graphCount(); ++i) {

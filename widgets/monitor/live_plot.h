@@ -53,6 +53,7 @@ class SeriesGraph {
   // reorganised itself (its generation changed) or `rebuild` is set.
   void sync(const KeyMapper& map, bool rebuild);
   bool hasData() const { return !graph_->data()->isEmpty(); }
+  bool hasSource() const { return source_ != nullptr; }
 
  private:
   void rebuildFrom(const KeyMapper& map);
@@ -69,7 +70,12 @@ class LivePlot : public QCustomPlot {
   Q_OBJECT
 
  public:
+  // Which of the store's updates bring a plot new data.
+  enum Feed { Steps = 1, Validation = 2, BnStats = 4 };
+
   explicit LivePlot(ReplotScheduler* scheduler, QWidget* parent = nullptr);
+  // The legend as one row above the axes, so it never covers the newest points.
+  void placeLegendAbove();
   ~LivePlot() override;
 
   void setStore(RunStore* store);
@@ -87,8 +93,8 @@ class LivePlot : public QCustomPlot {
   void markDirty();
   bool isDirty() const { return dirty_; }
 
-  // For tests and the benchmark: the text the hover tooltip would show at plot x `x`.
-  QString valuesAt(double x) const;
+  // The text the hover tooltip shows at plot coordinates (x, y).
+  virtual QString valuesAt(double x, double y = 0) const;
 
  signals:
   void followingChanged(bool following);
@@ -99,14 +105,12 @@ class LivePlot : public QCustomPlot {
   // Called once per store change, before syncData(true): point graphs at the new store.
   virtual void storeChanged() {}
   virtual bool hasData() const;
-  // Whether each batch of steps means new data here (not for per-epoch plots).
-  virtual bool showsSteps() const { return true; }
+  virtual int feeds() const { return Steps | Validation; }
   // The x range to show while following, and the y range for that x range.
   virtual void rescaleToData();
   KeyMapper keyMapper() const { return KeyMapper(store(), mode_); }
   virtual QString xTitle() const;
-  // The legend as one row above the axes, so it never covers the newest points.
-  void placeLegendAbove();
+
   void requestRebuild() {
     rebuild_ = true;
     markDirty();

@@ -7,6 +7,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSettings>
+#include <QScrollArea>
 #include <QSlider>
 #include <QSplitter>
 #include <QStyledItemDelegate>
@@ -15,7 +16,10 @@
 #include <QVBoxLayout>
 
 #include "stores/monitor_models.h"
+#include "stores/qt_text.h"
 #include "stores/run_store.h"
+#include "widgets/bn/bn_view.h"
+#include "widgets/bn/diagnosis_panel.h"
 #include "widgets/monitor/log_view.h"
 #include "widgets/monitor/replot_scheduler.h"
 #include "widgets/monitor/run_status_line.h"
@@ -64,11 +68,23 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent), scheduler_(new Repl
   layout->setContentsMargins(8, 8, 8, 8);
   status_ = new RunStatusLine(this);
   layout->addWidget(status_);
+  banner_ = new QLabel(this);
+  banner_->setObjectName(QStringLiteral("diagnosisBanner"));
+  banner_->setWordWrap(true);
+  banner_->setTextFormat(Qt::RichText);
+  banner_->hide();
+  connect(banner_, &QLabel::linkActivated, this, &MonitorView::showBatchNorm);
+  layout->addWidget(banner_);
   layout->addWidget(createControls());
 
+  views_ = new QTabWidget(this);
+  views_->setObjectName(QStringLiteral("monitorViews"));
+  views_->setDocumentMode(true);
+  views_->addTab(createPlots(), tr("Overview"));
+  views_->addTab(createBatchNorm(), tr("BatchNorm"));
   auto* split = new QSplitter(Qt::Vertical, this);
   split->setObjectName(QStringLiteral("monitorSplitter"));
-  split->addWidget(createPlots());
+  split->addWidget(views_);
   split->addWidget(createDetails());
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
@@ -217,9 +233,58 @@ QWidget* MonitorView::createDetails() {
   return tabs_;
 }
 
+QWidget* MonitorView::createBatchNorm() {
+  // A splitter of two scrolling panes, the verdict and the plots: a long verdict must not push
+  // the plots away, and neither may raise the window's minimum height on a small screen.
+  auto* page = new QSplitter(Qt::Vertical, this);
+  page->setObjectName(QStringLiteral("batchNormSplitter"));
+  page->setChildrenCollapsible(false);
+  auto* verdict = new QScrollArea(page);
+  verdict->setFrameShape(QFrame::NoFrame);
+  verdict->setWidgetResizable(true);
+  verdict->setMinimumHeight(48);
+  diagnosis_ = new DiagnosisPanel(verdict);
+  diagnosis_->setAutoFillBackground(true);
+  verdict->setWidget(diagnosis_);
+  auto* plots = new QScrollArea(page);
+  plots->setFrameShape(QFrame::NoFrame);
+  plots->setWidgetResizable(true);
+  bn_ = new BnView(scheduler_, plots);
+  plots->setWidget(bn_);
+  page->addWidget(verdict);
+  page->addWidget(plots);
+  page->setStretchFactor(0, 0);
+  page->setStretchFactor(1, 1);
+  page->setSizes({120, 600});
+  return page;
+}
+
+void MonitorView::showBatchNorm() {
+  views_->setCurrentIndex(1);
+}
+
+void MonitorView::updateBanner() {
+  const auto* verdict = store_ ? &store_->verdict() : nullptr;
+  if (!verdict || verdict->healthy) {
+    banner_->hide();
+    return;
+  }
+  const QString colour = verdict->problem ? QStringLiteral("#fdecea") : QStringLiteral("#fff4e0");
+  const QString border = verdict->problem ? QStringLiteral("#f5c2c0") : QStringLiteral("#f0d8a8");
+  banner_->setStyleSheet(QStringLiteral("QLabel { background: %1; border: 1px solid %2; "
+                                        "border-radius: 3px; padding: 4px; }")
+                             .arg(colour, border));
+  banner_->setText(tr("<b>%1</b> %2 <a href=\"#batchnorm\">Diagnosis and fixes</a>")
+                       .arg(verdict->problem ? tr("Problem:") : tr("Warning:"),
+                            toQString(verdict->headline).toHtmlEscaped()));
+  banner_->show();
+}
+
 void MonitorView::setStore(RunStore* store) {
   if (store_) store_->disconnect(this);
   store_ = store;
+  bn_->setStore(store);
+  diagnosis_->setStore(store);
   for (LivePlot* plot :
        std::initializer_list<LivePlot*>{loss_, oscillation_, lr_, throughput_, validation_})
     plot->setStore(store);
@@ -227,8 +292,12 @@ void MonitorView::setStore(RunStore* store) {
   rankModel_->setStore(store);
   classModel_->setStore(store);
   log_->setModel(store ? store->log() : nullptr);
-  if (store_) connect(store_, &RunStore::progressChanged, this, &MonitorView::updateBadge);
+  if (store_) {
+    connect(store_, &RunStore::progressChanged, this, &MonitorView::updateBadge);
+    connect(store_, &RunStore::diagnosisChanged, this, &MonitorView::updateBanner);
+  }
   updateBadge();
+  updateBanner();
 }
 
 void MonitorView::updateBadge() {

@@ -16,7 +16,9 @@ class QTabWidget;
 
 namespace studio {
 
+class BnView;
 class ClassMetricsModel;
+class DiagnosisPanel;
 class LogView;
 class LossPlot;
 class OscillationPlot;
@@ -49,6 +51,12 @@ class MonitorView : public QWidget {
   QTableView* classesTable() const { return classes_; }
   QLabel* oscillationBadge() const { return badge_; }
   QTabWidget* detailTabs() const { return tabs_; }
+  // Overview (the plots above) and BatchNorm (the diagnosis and the per-layer view).
+  QTabWidget* viewTabs() const { return views_; }
+  BnView* bnView() const { return bn_; }
+  DiagnosisPanel* diagnosisPanel() const { return diagnosis_; }
+  QLabel* diagnosisBanner() const { return banner_; }
+  void showBatchNorm();
 
   void setXAxisMode(XAxisMode mode);
   void setSmoothingWeight(double weight);
@@ -58,6 +66,8 @@ class MonitorView : public QWidget {
   QWidget* createControls();
   QWidget* createPlots();
   QWidget* createDetails();
+  QWidget* createBatchNorm();
+  void updateBanner();
   QWidget* panel(const QString& title, QWidget* plot, QWidget* extra = nullptr);
   void updateBadge();
   void readSettings();
@@ -81,6 +91,10 @@ class MonitorView : public QWidget {
   RankTimingModel* rankModel_ = nullptr;
   ClassMetricsModel* classModel_ = nullptr;
   LogView* log_ = nullptr;
+  QTabWidget* views_ = nullptr;
+  BnView* bn_ = nullptr;
+  DiagnosisPanel* diagnosis_ = nullptr;
+  QLabel* banner_ = nullptr;
 };
 
 }  // namespace studio

@@ -81,6 +81,15 @@ int SeriesPlot::addSeries(const Spec& spec) {
   return static_cast<int>(entries_.size()) - 1;
 }
 
+void SeriesPlot::clearSeries() {
+  for (auto& entry : entries_) {
+    if (entry->raw) removeGraph(entry->raw->graph());
+    if (entry->smoothed) removeGraph(entry->smoothed->graph());
+  }
+  entries_.clear();
+  markDirty();
+}
+
 void SeriesPlot::setValueLabel(const QString& label) {
   yAxis->setLabel(label);
 }
@@ -132,6 +141,12 @@ void SeriesPlot::syncData(bool rebuild) {
   for (auto& entry : entries_) {
     // Hidden series are brought up to date when shown again (their graph is rebuilt then).
     if (!entry->visible) continue;
+    // A series may appear after the plot was set up (a layer's first bn_stats).
+    if (store() && !(entry->raw ? entry->raw->hasSource() : entry->smoothed->hasSource())) {
+      const SeriesBuffer* source = entry->spec.source(*store());
+      if (entry->raw) entry->raw->setSource(source);
+      if (entry->smoothed) entry->smoothed->setSource(source);
+    }
     if (entry->raw) entry->raw->sync(map, rebuild);
     if (entry->smoothed) entry->smoothed->sync(map, rebuild);
   }

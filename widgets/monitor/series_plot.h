@@ -31,6 +31,9 @@ class SeriesPlot : public LivePlot {
 
   int addSeries(const Spec& spec);  // returns its index
   int seriesCount() const { return static_cast<int>(entries_.size()); }
+  void clearSeries();
+  // Which store updates bring new points (default: steps); the BatchNorm plots follow bn_stats.
+  void setFeeds(int feeds) { feeds_ = feeds; }
   void setSeriesVisible(int index, bool visible);
   bool isSeriesVisible(int index) const;
   // TensorBoard's smoothing weight (0 = none, 0.99 = heavy) for the smoothed curves.
@@ -43,11 +46,13 @@ class SeriesPlot : public LivePlot {
  protected:
   void syncData(bool rebuild) override;
   void storeChanged() override;
+  int feeds() const override { return feeds_; }
 
  private:
   struct Entry;
   std::vector<std::unique_ptr<Entry>> entries_;
   double weight_ = 0.6;
+  int feeds_ = Steps | Validation;
 };
 
 // box, cls, dfl and their total, raw values faint with the smoothed curve on top; optionally each
@@ -98,7 +103,7 @@ class ValidationPlot : public LivePlot {
   void syncData(bool rebuild) override;
   void rescaleToData() override;
   QString xTitle() const override;
-  bool showsSteps() const override { return false; }
+  int feeds() const override { return Validation; }
 
  private:
   // Markers on each epoch's point while they stay apart; a long run draws plain lines.
