@@ -161,7 +161,8 @@ Verdict RunDiagnosis::verdict() const {
   }
 
   const bool noisy = bn && bn->noiseMedian > thresholds_.noise;
-  const bool disagree = bn && bn->disagreementMedian > thresholds_.disagreement;
+  const bool disagree = bn && (bn->disagreementMedian > thresholds_.disagreement ||
+                               bn->disagreementMax > thresholds_.worstDisagreement);
   if (bn && batchNorm && (noisy || disagree)) {
     Finding f;
     f.rule = noisy ? "bn-normaliser-noise" : "bn-rank-disagreement";
@@ -172,7 +173,9 @@ Verdict RunDiagnosis::verdict() const {
                 ". The statistics training normalises with are " + fixed(bn->noiseMedian) +
                 " running-std away from the ones inference uses (median over layers; worst: " +
                 bn->worstLayer + ", " + fixed(bn->noiseMax) + ")" +
-                (world > 1 ? ", and the ranks disagree by " + fixed(bn->disagreementMedian) : "") +
+                (world > 1 ? ", and the ranks disagree by " + fixed(bn->disagreementMedian) +
+                                 " (" + fixed(bn->disagreementMax) + " in the worst layer)"
+                           : "") +
                 "." + validationClause +
                 (oscillating ? " The loss oscillates (index " + fixed(*oscillation, 3) + ")." : "") +
                 (world > 1 ? " Fix: SyncBN, which normalises over all " + images(total) + "."
@@ -189,6 +192,25 @@ Verdict RunDiagnosis::verdict() const {
     f.layers = {bn->worstLayer};
     f.fixes = world > 1 ? std::vector<std::string>{kFixSyncBnResume, kFixPreciseBn, kFixGroupNorm}
                         : std::vector<std::string>{kFixGroupNorm, kFixPreciseBn};
+    v.findings.push_back(std::move(f));
+  } else if (bn && batchNorm && world > 1 &&
+             bn->disagreementMax > thresholds_.worstDisagreementWarning) {
+    Finding f;
+    f.rule = "bn-rank-drift";
+    f.severity = Severity::Warning;
+    f.message = "The ranks normalise apart in some layers: " + fixed(bn->disagreementMax) +
+                " global-std in the worst layer (" + fixed(bn->disagreementMedian) +
+                " at the median), with " + images(perRank) + " per rank. The statistics are " +
+                fixed(bn->noiseMedian) + " running-std from the running ones." + validationClause +
+                " SyncBN would make every rank normalise over all " + images(world * perRank) +
+                ".";
+    f.numbers = {{"noise_median", bn->noiseMedian},
+                 {"disagreement_median", bn->disagreementMedian},
+                 {"disagreement_max", bn->disagreementMax},
+                 {"per_rank_batch", perRank},
+                 {"world_size", world}};
+    f.layers = {bn->worstLayer};
+    f.fixes = {kFixSyncBnResume, kFixPreciseBn};
     v.findings.push_back(std::move(f));
   } else if (bn && syncBn && noisy) {
     Finding f;

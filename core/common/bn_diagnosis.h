@@ -28,6 +28,11 @@ struct Thresholds {
   double noise = 0.5;
   // Median over layers of the ranks' disagreement, in global standard deviations.
   double disagreement = 0.25;
+  // The worst layer's disagreement (max over layers): a problem above `worstDisagreement`, a
+  // warning above `worstDisagreementWarning`. Added after the first evidence runs showed the
+  // harm of 4 x 1 BN in the worst layers, not at the median (docs/syncbn.md, "Diagnosis").
+  double worstDisagreement = 0.5;
+  double worstDisagreementWarning = 0.25;
   double oscillation = OscillationIndex::kDefaultThreshold;
   // mAP50 falling by more than this share of the previous epoch's (when that was >= 0.05).
   double validationDrop = 0.3;
@@ -46,7 +51,8 @@ inline constexpr char kFixFrozenBn[] = "frozen-bn";
 inline constexpr char kFixLowerLr[] = "lower-lr";
 
 struct Finding {
-  std::string rule;  // "bn-normaliser-noise", "bn-rank-disagreement", "syncbn-noise",
+  std::string rule;  // "bn-normaliser-noise", "bn-rank-disagreement", "bn-rank-drift",
+                     // "syncbn-noise",
                      // "loss-oscillation", "validation-drop", "advice:<rule>", "healthy"
   Severity severity = Severity::Info;
   std::string message;                    // plain words, with the numbers behind them

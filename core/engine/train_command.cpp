@@ -19,6 +19,7 @@
 #include "data/verify.h"
 #include "dist/process_group.h"
 #include "engine/self_launch.h"
+#include "engine/verdict_reporter.h"
 #include "train/checkpoint.h"
 #include "train/console_reporter.h"
 #include "train/progress_channel.h"
@@ -230,6 +231,7 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
   const Config config = namingRunDir(loadedConfig, runDir);
   std::unique_ptr<train::ProgressChannel> channel;
   std::unique_ptr<Console> console;
+  std::unique_ptr<VerdictReporter> verdict;
   FanOut events;
   if (rank0) {
     std::filesystem::create_directories(runDir / "weights");
@@ -239,6 +241,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     console = std::make_unique<Console>();
     events.add(channel.get());
     events.add(console->reporter.get());
+    // Last, so the epoch's `val` reaches the others before the verdict on it.
+    verdict = std::make_unique<VerdictReporter>(
+        std::vector<train::EventSink*>{channel.get(), console->reporter.get()});
+    events.add(verdict.get());
   }
 
   try {
