@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
@@ -26,10 +27,10 @@
 #include "app/recent_files_menu.h"
 #include "app/studio_actions.h"
 #include "common/version.h"
-#include "stores/config_document.h"
-#include "stores/engine_locator.h"
 #include "common/bn_diagnosis.h"
 #include "common/config_schema.h"
+#include "stores/config_document.h"
+#include "stores/engine_locator.h"
 #include "stores/engine_session.h"
 #include "stores/engine_task.h"
 #include "stores/event_file_reader.h"
@@ -44,6 +45,7 @@
 #include "widgets/monitor/monitor_view.h"
 #include "widgets/monitor/run_status_line.h"
 #include "widgets/problems/problems_view.h"
+#include "widgets/runs/compare_view.h"
 #include "widgets/runs/runs_view.h"
 #include "widgets/settings/preferences_dialog.h"
 
@@ -85,6 +87,8 @@ MainWindow::MainWindow(QWidget* parent)
   modes_->addTab(createTrainMode(), actions_->trainMode->icon(), tr("Train"));
   runsView_ = new RunsView(history_, modes_);
   modes_->addTab(runsView_, actions_->runsMode->icon(), tr("Runs"));
+  compareView_ = new CompareView(modes_);
+  modes_->addTab(compareView_, actions_->compareMode->icon(), tr("Compare"));
   setCentralWidget(modes_);
   createProblemsDock();
   createMenus();
@@ -104,8 +108,10 @@ MainWindow::MainWindow(QWidget* parent)
   connect(document_, &ConfigDocument::configChanged, this, &MainWindow::updateProjectFolder);
 
   connect(modes_, &QTabWidget::currentChanged, this, [this](int index) {
-    const std::array modeActions{actions_->configureMode, actions_->trainMode, actions_->runsMode};
-    if (index >= 0 && index < 3) modeActions[static_cast<std::size_t>(index)]->setChecked(true);
+    const std::array modeActions{actions_->configureMode, actions_->trainMode, actions_->runsMode,
+                                 actions_->compareMode};
+    if (index >= 0 && index < static_cast<int>(modeActions.size()))
+      modeActions[static_cast<std::size_t>(index)]->setChecked(true);
     // Problems are the configuration's: shown beside it, out of the way of the plots and runs
     // (View > Problems still shows them anywhere).
     if (mode() == Mode::Configure && previousMode_ != Mode::Configure) {
@@ -121,6 +127,10 @@ MainWindow::MainWindow(QWidget* parent)
           [this] { showMode(Mode::Configure); });
   connect(actions_->trainMode, &QAction::triggered, this, [this] { showMode(Mode::Train); });
   connect(actions_->runsMode, &QAction::triggered, this, [this] { showMode(Mode::Runs); });
+  connect(actions_->compareMode, &QAction::triggered, this, [this] { showMode(Mode::Compare); });
+  connect(actions_->compareRuns, &QAction::triggered, this,
+          [this] { compareRuns(runsView_->selectedDirectories()); });
+  connect(actions_->abTest, &QAction::triggered, this, [this] { startAbTest(); });
 
   connect(actions_->newFile, &QAction::triggered, files_, &FileController::newDocument);
   connect(actions_->open, &QAction::triggered, files_, &FileController::chooseFileToOpen);
@@ -143,6 +153,7 @@ MainWindow::MainWindow(QWidget* parent)
   connect(runsView_, &RunsView::resumeRequested, this,
           [this](const QString& run) { resumeRun(run); });
   connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
+  connect(runsView_, &RunsView::compareRequested, this, &MainWindow::compareRuns);
 
   readSettings();
   updateProjectFolder();
@@ -222,6 +233,9 @@ void MainWindow::createMenus() {
   run->addAction(actions_->resume);
   run->addAction(actions_->checkpointNow);
   run->addSeparator();
+  run->addAction(actions_->abTest);
+  run->addAction(actions_->compareRuns);
+  run->addSeparator();
   run->addAction(actions_->kill);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
@@ -229,6 +243,7 @@ void MainWindow::createMenus() {
   view->addAction(actions_->configureMode);
   view->addAction(actions_->trainMode);
   view->addAction(actions_->runsMode);
+  view->addAction(actions_->compareMode);
   view->addSeparator();
   view->addAction(problemsDock_->toggleViewAction());
 
@@ -398,8 +413,7 @@ QString MainWindow::enginePath() {
 
 bool MainWindow::startRun() {
   if (session_->isActive()) return false;
-  const QString engine = enginePath();
-  if (engine.isEmpty()) return false;
+  if (enginePath().isEmpty()) return false;
   if (syncbn::hasErrors(document_->diagnostics())) {
     problemsDock_->show();
     problemsDock_->raise();
@@ -411,10 +425,16 @@ bool MainWindow::startRun() {
     box.exec();
     return false;
   }
+  return launch(*document_);
+}
+
+bool MainWindow::launch(const ConfigDocument& document) {
+  const QString engine = enginePath();
+  if (engine.isEmpty()) return false;
   session_->setEngineProgram(engine);
   QString error;
   RunStore* store = runs_->newRun();
-  if (!session_->start(*document_, store, &error)) {
+  if (!session_->start(document, store, &error)) {
     store->setState(RunState::Failed, error);
     QMessageBox box(QMessageBox::Critical, tr("Cannot Start Training"), error, QMessageBox::Ok,
                     this);
@@ -575,6 +595,98 @@ bool MainWindow::restartWith(const QList<QPair<QString, QString>>& changes, cons
   return startRun();
 }
 
+bool MainWindow::compareRuns(const QStringList& runDirectories) {
+  if (runDirectories.size() < 2) return false;
+  RunStore* current = runs_->current();
+  QList<RunStore*> stores;
+  QStringList problems;
+  for (const QString& dir : runDirectories.mid(0, RunLibrary::kMaxOpenRuns)) {
+    QString error;
+    RunStore* store = runs_->find(dir);
+    if (!store) store = runs_->open(dir, &error);
+    if (store)
+      stores << store;
+    else
+      problems << error;
+  }
+  if (current) runs_->setCurrent(current);  // comparing does not change what Train shows
+  if (runDirectories.size() > RunLibrary::kMaxOpenRuns)
+    problems << tr("Only the first %1 selected runs are compared.").arg(RunLibrary::kMaxOpenRuns);
+  if (!problems.isEmpty()) {
+    QMessageBox box(QMessageBox::Warning, tr("Compare Runs"),
+                    stores.size() >= 2 ? tr("Some runs could not be opened.")
+                                       : tr("Fewer than two runs could be opened."),
+                    QMessageBox::Ok, this);
+    box.setObjectName(QStringLiteral("compareProblemsBox"));
+    box.setInformativeText(problems.join(QLatin1Char('\n')));
+    box.exec();
+  }
+  if (stores.size() < 2) return false;
+  compareView_->setRuns(stores);
+  showMode(Mode::Compare);
+  return true;
+}
+
+bool MainWindow::startAbTest(int epochs) {
+  if (session_->isActive()) {
+    QMessageBox::information(this, tr("A/B: BN vs SyncBN"),
+                             tr("A run is training. Stop it first; the A/B test starts two new "
+                                "runs."));
+    return false;
+  }
+  if (syncbn::hasErrors(document_->diagnostics())) return startRun();  // reports the errors
+  const syncbn::Config base = document_->config();
+  const QString name = toQString(base.output.name);
+  if (epochs <= 0) {
+    QInputDialog dialog(this);
+    dialog.setObjectName(QStringLiteral("abDialog"));
+    dialog.setWindowTitle(tr("A/B: BN vs SyncBN"));
+    dialog.setInputMode(QInputDialog::IntInput);
+    dialog.setIntRange(1, 1000);
+    dialog.setIntValue(std::min(3, std::max(1, base.train.epochs)));
+    dialog.setLabelText(
+        tr("Trains this configuration twice, one run after the other, with the same seed:\n"
+           "  %1-ab-bn: distributed.norm = bn\n  %1-ab-syncbn: distributed.norm = syncbn\n"
+           "and overlays them in Compare as they train. Your configuration is not changed.\n\n"
+           "Epochs for each run:")
+            .arg(name));
+    if (dialog.exec() != QDialog::Accepted) return false;
+    epochs = dialog.intValue();
+  }
+  abQueue_.clear();
+  abRuns_.clear();
+  for (const auto& [norm, suffix] : {std::pair{syncbn::NormKind::BatchNorm, "-ab-bn"},
+                                     std::pair{syncbn::NormKind::SyncBatchNorm, "-ab-syncbn"}}) {
+    syncbn::Config config = base;
+    config.train.epochs = epochs;
+    config.distributed.norm = norm;
+    config.output.name = toStdString(name + QLatin1String(suffix));
+    config.output.resume = false;
+    abQueue_ << config;
+  }
+  return startNextAbRun();
+}
+
+bool MainWindow::startNextAbRun() {
+  if (abQueue_.isEmpty()) return false;
+  ConfigDocument run;
+  run.setConfig(abQueue_.takeFirst());
+  if (!launch(run)) {
+    abQueue_.clear();
+    return false;
+  }
+  abRuns_ << session_->store();
+  QList<RunStore*> stores;
+  for (const auto& store : abRuns_)
+    if (store) stores << store;
+  if (stores.size() >= 2) {
+    compareView_->setRuns(stores);
+    showMode(Mode::Compare);
+  }
+  statusBar()->showMessage(tr("A/B run %1 of 2 started").arg(abRuns_.size()), kStatusMessageMs);
+  return true;
+}
+
 void MainWindow::chooseRunToOpen() {
   const QString dir =
       QFileDialog::getExistingDirectory(this, tr("Open Run"), history_->projectDirectory());
@@ -613,6 +725,15 @@ void MainWindow::reportRunEnd() {
     if (store && store->state() == RunState::Stopped) {
       resumeRun(run, overrides);
       return;
+    }
+  }
+  if (!abQueue_.isEmpty()) {
+    if (store && store->state() == RunState::Completed) {
+      if (startNextAbRun()) return;
+    } else {
+      abQueue_.clear();
+      statusBar()->showMessage(tr("A/B comparison abandoned: its first run did not complete"),
+                               kStatusMessageMs);
     }
   }
   if (!store) return;
@@ -695,6 +816,7 @@ void MainWindow::updateActions() {
   state.canKill = session_->canKill();
   state.connected = session_->isConnected();
   state.resumable = !resumableRun().isEmpty();
+  state.comparable = mode() == Mode::Runs && runsView_->selectedDirectories().size() >= 2;
   actions_->update(state);
 }
 

@@ -1,10 +1,14 @@
-// The shell: the three modes (Configure, Train, Runs), the menus and toolbar built from
+// The shell: the four modes (Configure, Train, Runs, Compare), the menus and toolbar built from
 // StudioActions, the Problems dock and the status bar. It owns the stores (the configuration
 // document, the engine session, the open runs, the run history) and connects them to the views
 // and actions; the logic lives in those classes.
 #pragma once
 
+#include <QList>
 #include <QMainWindow>
+#include <QPointer>
+
+#include "common/config.h"
 
 class QComboBox;
 class QDockWidget;
@@ -28,12 +32,13 @@ class RunLibrary;
 class RunStore;
 class RunsView;
 class StudioActions;
+class CompareView;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
-  enum class Mode { Configure, Train, Runs };
+  enum class Mode { Configure, Train, Runs, Compare };
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -46,6 +51,7 @@ class MainWindow : public QMainWindow {
   RunHistory* history() const { return history_; }
   MonitorView* monitor() const { return monitor_; }
   RunsView* runsView() const { return runsView_; }
+  CompareView* compareView() const { return compareView_; }
   StudioActions* actions() const { return actions_; }
 
   bool openFile(const QString& path);
@@ -69,6 +75,14 @@ class MainWindow : public QMainWindow {
   // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
   // will change and asks before it runs.
   void applyFix(const QString& fix);
+  // Opens the runs (at most RunLibrary::kMaxOpenRuns) and overlays them in the Compare mode.
+  bool compareRuns(const QStringList& runDirectories);
+  // A/B: the configuration for `epochs` epochs with norm=bn, then with norm=syncbn (same seed),
+  // each in its own run directory (<name>-ab-bn, <name>-ab-syncbn), compared as they train.
+  // Asks for the epochs first when `epochs` is 0. False when nothing was started.
+  bool startAbTest(int epochs = 0);
+  // The A/B runs still to start after the one training now.
+  int pendingAbRuns() const { return static_cast<int>(abQueue_.size()); }
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -86,7 +100,10 @@ class MainWindow : public QMainWindow {
   void showPreferences();
   void confirmKill();
   void reportRunEnd();
-  bool askAboutActiveRun();  // closing during a run; false: the user cancelled
+  bool askAboutActiveRun();
+  // Starts a run of `document`: the checks and reports of startRun, for any configuration.
+  bool launch(const ConfigDocument& document);
+  bool startNextAbRun();  // closing during a run; false: the user cancelled
   void showAbout();
   void updateRunSelector();
   // A new run with these configuration changes ((path, value) pairs), after the user saw them.
@@ -116,6 +133,7 @@ class MainWindow : public QMainWindow {
   MonitorView* monitor_ = nullptr;
   QComboBox* runSelector_ = nullptr;
   RunsView* runsView_ = nullptr;
+  CompareView* compareView_ = nullptr;
   QDockWidget* problemsDock_ = nullptr;
   ProblemsView* problemsView_ = nullptr;
   QLabel* statusSummary_ = nullptr;
@@ -124,6 +142,9 @@ class MainWindow : public QMainWindow {
   // A fix that continues the run once the engine has stopped and saved (directory, overrides).
   QString resumeWhenStopped_;
   QStringList resumeOverrides_;
+  // A/B: the configurations still to train, and the runs trained so far.
+  QList<syncbn::Config> abQueue_;
+  QList<QPointer<RunStore>> abRuns_;
   bool problemsWanted_ = true;  // the Problems dock's visibility in the Configure mode
   Mode previousMode_ = Mode::Configure;
 };

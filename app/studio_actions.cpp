@@ -84,6 +84,12 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
            tr("&Checkpoint Now"), tr("Save weights/last.pt after this iteration"));
   checkpointNow->setShortcut(QKeySequence(QStringLiteral("Ctrl+K")));
 
+  abTest = make(window, "action.abTest", icon("view-split-left-right", QStyle::SP_BrowserReload),
+                tr("&A/B: BN vs SyncBN..."),
+                tr("Train this configuration twice for a few epochs, once with BN and once with "
+                   "SyncBN, and compare them"));
+  abTest->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+B")));
+
   modes = new QActionGroup(this);
   configureMode =
       make(window, "action.mode.configure", style->standardIcon(QStyle::SP_FileDialogContentsView),
@@ -95,7 +101,16 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
   runsMode = make(window, "action.mode.runs", style->standardIcon(QStyle::SP_DirIcon), tr("R&uns"),
                   tr("The runs of the project folder"));
   runsMode->setShortcut(QKeySequence(QStringLiteral("Ctrl+3")));
-  for (QAction* mode : {configureMode, trainMode, runsMode}) {
+  compareMode =
+      make(window, "action.mode.compare", style->standardIcon(QStyle::SP_FileDialogListView),
+           tr("Co&mpare"), tr("Two or more runs overlaid on shared axes"));
+  compareMode->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
+  compareRuns = make(window, "action.compareRuns", style->standardIcon(QStyle::SP_FileDialogListView),
+                     tr("&Compare Selected Runs"),
+                     tr("Overlay the runs selected in Runs: losses, oscillation, validation and "
+                        "BatchNorm figures"));
+  compareRuns->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
+  for (QAction* mode : {configureMode, trainMode, runsMode, compareMode}) {
     mode->setCheckable(true);
     modes->addAction(mode);
   }
@@ -108,7 +123,7 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
   aboutQt->setMenuRole(QAction::AboutQtRole);
   connect(aboutQt, &QAction::triggered, qApp, &QApplication::aboutQt);
 
-  for (QAction* action : {start, stop, kill, resume, checkpointNow, openRun})
+  for (QAction* action : {start, stop, kill, resume, checkpointNow, openRun, abTest, compareRuns})
     action->setToolTip(withShortcut(action->toolTip(), action));
   update({});
 }
@@ -119,6 +134,8 @@ void StudioActions::update(const RunState& state) {
   kill->setEnabled(state.active && state.canKill);
   checkpointNow->setEnabled(state.active && state.connected && !state.stopping);
   resume->setEnabled(!state.active && state.resumable);
+  abTest->setEnabled(!state.active);
+  compareRuns->setEnabled(state.comparable);
 }
 
 }  // namespace studio

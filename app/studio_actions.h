@@ -30,11 +30,15 @@ class StudioActions : public QObject {
   QAction* kill;
   QAction* resume;
   QAction* checkpointNow;
-  // View: the three modes, one checked at a time
+  QAction* abTest;  // A/B: the configuration once with BN, once with SyncBN
+  // View: the four modes, one checked at a time
   QAction* configureMode;
   QAction* trainMode;
   QAction* runsMode;
+  QAction* compareMode;
   QActionGroup* modes;
+  // Runs
+  QAction* compareRuns;  // the Runs list's selection, overlaid in the Compare mode
   // Help
   QAction* about;
   QAction* aboutQt;
@@ -45,6 +49,7 @@ class StudioActions : public QObject {
     bool canKill = false;    // the stop grace period has passed
     bool connected = false;  // the engine is connected (it takes commands)
     bool resumable = false;  // the current or selected run has weights/last.pt
+    bool comparable = false;  // two or more runs are selected in the Runs list
   };
   void update(const RunState& state);
 };

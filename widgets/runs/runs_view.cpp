@@ -12,6 +12,7 @@
 #include <QTableView>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "stores/run_history.h"
 
@@ -45,7 +46,7 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   table_->setSortingEnabled(true);
   table_->sortByColumn(RunHistory::StartedColumn, Qt::DescendingOrder);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setAlternatingRowColors(true);
   table_->verticalHeader()->hide();
@@ -68,6 +69,11 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   buttons->addWidget(open_);
   buttons->addWidget(resume_);
   buttons->addWidget(reveal_);
+  compare_ = new QPushButton(tr("Compare"), this);
+  compare_->setObjectName(QStringLiteral("compareRunsButton"));
+  compare_->setToolTip(tr("Overlay the selected runs' losses, validation and BatchNorm figures "
+                          "(select two or more with Ctrl+click or Shift+click)"));
+  buttons->addWidget(compare_);
   buttons->addStretch(1);
   layout->addLayout(buttons);
 
@@ -81,6 +87,10 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   });
   connect(resume_, &QPushButton::clicked, this, [this] {
     if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit resumeRequested(dir);
+  });
+  connect(compare_, &QPushButton::clicked, this, [this] {
+    if (const QStringList dirs = selectedDirectories(); dirs.size() >= 2)
+      emit compareRequested(dirs);
   });
   connect(reveal_, &QPushButton::clicked, this, [this] {
     if (const QString dir = selectedDirectory(); !dir.isEmpty())
@@ -98,14 +108,38 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   updateButtons();
 }
 
+namespace {
+
+// The row Open, Resume and Show in Folder act on: the current one when it is selected (the last
+// one clicked), else the first selected.
+QModelIndex actedOn(const QTableView* table) {
+  const QItemSelectionModel* selection = table->selectionModel();
+  const QModelIndex current = selection->currentIndex();
+  if (current.isValid() && selection->isRowSelected(current.row(), current.parent()))
+    return current.siblingAtColumn(0);
+  const QModelIndexList rows = selection->selectedRows();
+  return rows.isEmpty() ? QModelIndex() : rows.first();
+}
+
+}  // namespace
+
 QString RunsView::selectedDirectory() const {
-  const QModelIndexList rows = table_->selectionModel()->selectedRows();
-  return rows.isEmpty() ? QString() : rows.first().data(RunHistory::DirectoryRole).toString();
+  const QModelIndex row = actedOn(table_);
+  return row.isValid() ? row.data(RunHistory::DirectoryRole).toString() : QString();
+}
+
+QStringList RunsView::selectedDirectories() const {
+  QModelIndexList rows = table_->selectionModel()->selectedRows();
+  std::sort(rows.begin(), rows.end(),
+            [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+  QStringList out;
+  for (const QModelIndex& row : rows) out << row.data(RunHistory::DirectoryRole).toString();
+  return out;
 }
 
 bool RunsView::selectedIsResumable() const {
-  const QModelIndexList rows = table_->selectionModel()->selectedRows();
-  return !rows.isEmpty() && rows.first().data(RunHistory::ResumableRole).toBool();
+  const QModelIndex row = actedOn(table_);
+  return row.isValid() && row.data(RunHistory::ResumableRole).toBool();
 }
 
 bool RunsView::selectIfListed(const QString& directory) {
@@ -139,6 +173,7 @@ void RunsView::updateButtons() {
   open_->setEnabled(selected);
   reveal_->setEnabled(selected);
   resume_->setEnabled(selectedIsResumable());
+  compare_->setEnabled(selectedDirectories().size() >= 2);
 }
 
 }  // namespace studio

@@ -1,6 +1,7 @@
 // The Runs mode: the runs under the project folder (RunHistory), newest first, sortable by any
 // column. Open (double-click or Enter) shows a run's curves in the Train mode; Resume continues
-// one that has weights/last.pt; the folder can be changed or opened in the file manager.
+// one that has weights/last.pt; Compare overlays two or more selected runs (Ctrl+click,
+// Shift+click); the folder can be changed or opened in the file manager.
 #pragma once
 
 #include <QWidget>
@@ -21,7 +22,8 @@ class RunsView : public QWidget {
   explicit RunsView(RunHistory* history, QWidget* parent = nullptr);
 
   QTableView* table() const { return table_; }
-  QString selectedDirectory() const;  // empty when nothing is selected
+  QString selectedDirectory() const;  // the current row's when selected; empty when none is
+  QStringList selectedDirectories() const;  // every selected run, in the table's order
   bool selectIfListed(const QString& directory);
   // Whether the selected run may be resumed (its weights/last.pt exists, it did not complete);
   // the shell enables its Resume action from this.
@@ -30,6 +32,7 @@ class RunsView : public QWidget {
  signals:
   void openRequested(const QString& directory);
   void resumeRequested(const QString& directory);
+  void compareRequested(const QStringList& directories);
   void selectionChanged();
 
  private:
@@ -45,6 +48,7 @@ class RunsView : public QWidget {
   QPushButton* open_;
   QPushButton* resume_;
   QPushButton* reveal_;
+  QPushButton* compare_;
 };
 
 }  // namespace studio
