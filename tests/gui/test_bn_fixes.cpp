@@ -310,7 +310,7 @@ TEST_F(StudioFixes, CompareOverlaysTheSelectedRunsOnSharedAxes) {
     SCOPED_TRACE(name);
     QCustomPlot* plot = view->plot(QString::fromLatin1(name));
     ASSERT_NE(plot, nullptr);
-    ASSERT_EQ(plot->graphCount(), 2);
+    ASSERT_GE(plot->graphCount(), 2);
   }
   // Shared axes in epochs: both runs' validation sits at x = 1 and 2, the values they sent.
   QCustomPlot* map = view->plot(QStringLiteral("map50"));
@@ -323,8 +323,9 @@ TEST_F(StudioFixes, CompareOverlaysTheSelectedRunsOnSharedAxes) {
   ASSERT_GT(loss->graph(0)->dataCount(), 0);
   EXPECT_DOUBLE_EQ((loss->graph(0)->data()->constEnd() - 1)->key, 2.0);
   QCustomPlot* disagreement = view->plot(QStringLiteral("disagreement"));
+  // Per run: the worst layer solid, then the median dotted.
   EXPECT_DOUBLE_EQ(disagreement->graph(0)->data()->at(0)->value, 0.6);
-  EXPECT_DOUBLE_EQ(disagreement->graph(1)->data()->at(0)->value, 0.0);
+  EXPECT_DOUBLE_EQ(disagreement->graph(2)->data()->at(0)->value, 0.0);
 }
 
 TEST_F(StudioFixes, CompareReportsARunThatCannotBeOpened) {

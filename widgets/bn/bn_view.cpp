@@ -91,6 +91,11 @@ void BnHeatmap::setValue(BnRankValue value) {
   requestRebuild();
 }
 
+void BnHeatmap::resizeEvent(QResizeEvent* event) {
+  LivePlot::resizeEvent(event);
+  requestRebuild();  // how many layer names fit depends on the height
+}
+
 QString BnHeatmap::xTitle() const {
   return tr("Rank");
 }
@@ -125,9 +130,12 @@ void BnHeatmap::syncData(bool) {
     for (int column = 0; column < columns; ++column)
       map_->data()->setCell(column, row, cell(std::min(column, ranks_ - 1), row));
   map_->rescaleDataRange(true);
-  // Every few layers by name; the tooltip names each one.
+  // Every few layers by name, as many as fit the axis' height without overlapping; the tooltip
+  // names each one.
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-  const int every = std::max(1, rows_ / 12);
+  const int lineHeight = QFontMetrics(yAxis->tickLabelFont()).height() + 2;
+  const int fitting = std::max(2, axisRect()->height() / std::max(1, lineHeight));
+  const int every = std::max(1, (rows_ + fitting - 1) / fitting);
   for (int row = 0; row < rows_; row += every)
     ticker->addTick(row, toQString(layers[static_cast<std::size_t>(row)].layer));
   yAxis->setTicker(ticker);
@@ -228,6 +236,8 @@ BnView::BnView(ReplotScheduler* scheduler, QWidget* parent)
                        [](const RunStore& s) { return &s.bnSummary(BnSummary::DisagreementMax); },
                        SeriesPlot::Style::Raw, Qt::DotLine});
   summary_->placeLegendAbove();
+  summary_->legend->setWrap(2);  // two entries a row: the names stay whole in a narrow panel
+  summary_->legend->setFillOrder(QCPLegend::foColumnsFirst, true);  // re-flows the entries
   addThreshold(summary_, thresholds.noise, noise);
   addThreshold(summary_, thresholds.disagreement, disagreement);
 
@@ -239,10 +249,11 @@ BnView::BnView(ReplotScheduler* scheduler, QWidget* parent)
   row->setContentsMargins(0, 0, 0, 0);
   row->addWidget(layerMean_);
   row->addWidget(layerVar_);
-  grid->addWidget(panel(tr("Selected layer: batch statistics per rank (solid) and running "
-                           "statistics (dashed)"),
-                        layerPlots),
-                  1, 0, 1, 3);
+  QWidget* layerPanel = panel(tr("Selected layer: batch statistics per rank (solid) and running "
+                                 "statistics (dashed)"),
+                              layerPlots);
+  layerTitle_ = layerPanel->findChild<QLabel*>();
+  grid->addWidget(layerPanel, 1, 0, 1, 3);
   grid->setColumnStretch(0, 3);
   grid->setColumnStretch(1, 2);
   grid->setColumnStretch(2, 3);
@@ -324,8 +335,12 @@ void BnView::rebuildLayerPlots() {
                           Qt::DashLine});
   }
   layerMean_->xAxis->setLabel(QString());
-  layerMean_->setValueLabel(tr("%1: mean").arg(layer_));
-  layerVar_->setValueLabel(tr("%1: variance").arg(layer_));
+  layerMean_->setValueLabel(tr("Mean"));
+  layerVar_->setValueLabel(tr("Variance"));
+  if (layerTitle_)
+    layerTitle_->setText(tr("Selected layer %1: batch statistics per rank (solid) and running "
+                            "statistics (dashed)")
+                             .arg(layer_));
   layerMean_->resetView();
   layerVar_->resetView();
 }

@@ -10,6 +10,7 @@
 #include "widgets/monitor/live_plot.h"
 
 class QComboBox;
+class QLabel;
 class QSortFilterProxyModel;
 class QTableView;
 
@@ -39,6 +40,7 @@ class BnHeatmap : public LivePlot {
   void rescaleToData() override;
   int feeds() const override { return BnStats; }
   QString xTitle() const override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   QCPColorMap* map_;
@@ -78,6 +80,7 @@ class BnView : public QWidget {
   SeriesPlot* layerMean_;
   SeriesPlot* layerVar_;
   SeriesPlot* summary_;
+  QLabel* layerTitle_ = nullptr;  // names the selected layer
   QString layer_;
   int ranksShown_ = 0;
 };

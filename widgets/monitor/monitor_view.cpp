@@ -82,6 +82,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent), scheduler_(new Repl
   views_->setDocumentMode(true);
   views_->addTab(createPlots(), tr("Overview"));
   views_->addTab(createBatchNorm(), tr("BatchNorm"));
+  connect(views_, &QTabWidget::currentChanged, this, &MonitorView::updateBanner);
   auto* split = new QSplitter(Qt::Vertical, this);
   split->setObjectName(QStringLiteral("monitorSplitter"));
   split->addWidget(views_);
@@ -89,6 +90,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent), scheduler_(new Repl
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
   split->setChildrenCollapsible(false);
+  split->setSizes({640, 160});  // the plots first; the tables keep a few rows
   layout->addWidget(split, 1);
   readSettings();
 }
@@ -265,7 +267,8 @@ void MonitorView::showBatchNorm() {
 
 void MonitorView::updateBanner() {
   const auto* verdict = store_ ? &store_->verdict() : nullptr;
-  if (!verdict || verdict->healthy) {
+  // The BatchNorm tab shows the whole diagnosis itself.
+  if (!verdict || verdict->healthy || views_->currentIndex() == 1) {
     banner_->hide();
     return;
   }

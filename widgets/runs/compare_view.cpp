@@ -73,11 +73,12 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   place(addPlot(QStringLiteral("loss"), tr("Loss (total, smoothed)"), tr("loss")), 0, 0);
   place(addPlot(QStringLiteral("oscillation"), tr("Oscillation index"), tr("index")), 0, 1);
   place(addPlot(QStringLiteral("map50"), tr("Validation mAP50"), tr("mAP50")), 0, 2);
-  place(addPlot(QStringLiteral("noise"), tr("Normaliser noise (median over layers)"),
+  place(addPlot(QStringLiteral("noise"),
+                tr("Normaliser noise: median over layers (worst layer dotted)"),
                 tr("running std")),
         1, 0);
   place(addPlot(QStringLiteral("disagreement"),
-                tr("Rank disagreement (median over layers)"), tr("global std")),
+                tr("Rank disagreement: worst layer (median dotted)"), tr("global std")),
         1, 1);
   auto* hint = new QLabel(
       tr("All curves over epochs, so runs with different batches line up. Noise: how far the "
@@ -165,9 +166,17 @@ void CompareView::rebuild() {
     };
     drawSeries(add(QStringLiteral("loss")), run.loss(LossTerm::Total), run, kLossSmoothing);
     drawSeries(add(QStringLiteral("oscillation")), run.oscillation(), run, 0);
+    // Solid: the figure the diagnosis judges (docs/syncbn.md); dotted: its companion.
     drawSeries(add(QStringLiteral("noise")), run.bnSummary(BnSummary::NoiseMedian), run, 0);
-    drawSeries(add(QStringLiteral("disagreement")), run.bnSummary(BnSummary::DisagreementMedian),
+    drawSeries(add(QStringLiteral("disagreement")), run.bnSummary(BnSummary::DisagreementMax),
                run, 0);
+    const auto dotted = [&](const QString& plotName, BnSummary summary) {
+      QCPGraph* g = add(plotName);
+      g->setPen(QPen(color, 1, Qt::DotLine));
+      drawSeries(g, run.bnSummary(summary), run, 0);
+    };
+    dotted(QStringLiteral("noise"), BnSummary::NoiseMax);
+    dotted(QStringLiteral("disagreement"), BnSummary::DisagreementMedian);
     QCPGraph* map = add(QStringLiteral("map50"));
     map->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
     QVector<double> ex, ey;
@@ -208,8 +217,9 @@ void CompareView::rebuild() {
     else if (name == QLatin1String("oscillation"))
       p->yAxis->setRange(0, std::max(p->yAxis->range().upper,
                                      syncbn::OscillationIndex::kDefaultThreshold * 1.5));
-    else
-      p->yAxis->setRangeLower(std::min(0.0, p->yAxis->range().lower));
+    else  // a little below 0, so a SyncBN run's line at exactly 0 stays in sight
+      p->yAxis->setRange(-0.03 * std::max(p->yAxis->range().upper, 0.1),
+                         std::max(p->yAxis->range().upper, 0.1) * 1.05);
     p->replot(QCustomPlot::rpQueuedReplot);
   }
 }
