@@ -28,6 +28,11 @@ std::string images(int n) {
   return std::to_string(n) + (n == 1 ? " image" : " images");
 }
 
+std::string capitalised(std::string text) {
+  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') text[0] = static_cast<char>(text[0] - 'a' + 'A');
+  return text;
+}
+
 int rank(Severity s) {
   return static_cast<int>(s);
 }
@@ -168,15 +173,20 @@ Verdict RunDiagnosis::verdict() const {
     f.rule = noisy ? "bn-normaliser-noise" : "bn-rank-disagreement";
     f.severity = Severity::Problem;
     const int total = world * perRank;
+    const std::string noiseClause =
+        "the statistics training normalises with are " + fixed(bn->noiseMedian) +
+        " running-std away from the ones inference uses (median over layers; worst: " +
+        bn->worstLayer + ", " + fixed(bn->noiseMax) + ")";
+    const std::string disagreementClause =
+        "the ranks disagree by " + fixed(bn->disagreementMedian) + " (" +
+        fixed(bn->disagreementMax) + " in the worst layer)";
+    // The figure that fired comes first.
+    const std::string evidence =
+        noisy || world == 1
+            ? capitalised(noiseClause) + (world > 1 ? ", and " + disagreementClause : "")
+            : capitalised(disagreementClause) + ", and " + noiseClause;
     f.message = "Each of " + std::to_string(world) + (world == 1 ? " rank" : " ranks") +
-                " normalises over " + images(perRank) +
-                ". The statistics training normalises with are " + fixed(bn->noiseMedian) +
-                " running-std away from the ones inference uses (median over layers; worst: " +
-                bn->worstLayer + ", " + fixed(bn->noiseMax) + ")" +
-                (world > 1 ? ", and the ranks disagree by " + fixed(bn->disagreementMedian) +
-                                 " (" + fixed(bn->disagreementMax) + " in the worst layer)"
-                           : "") +
-                "." + validationClause +
+                " normalises over " + images(perRank) + ". " + evidence + "." + validationClause +
                 (oscillating ? " The loss oscillates (index " + fixed(*oscillation, 3) + ")." : "") +
                 (world > 1 ? " Fix: SyncBN, which normalises over all " + images(total) + "."
                            : " Fix: GroupNorm, which does not depend on the batch, or a larger "
