@@ -212,6 +212,8 @@ TEST(BnDiagnosis, AnOscillatingLossWithSoundStatisticsBlamesTheLearningRateNotBn
   EXPECT_NE(f->message.find("BatchNorm is not the cause"), std::string::npos) << f->message;
   EXPECT_NE(f->message.find("lr0 0.0500"), std::string::npos) << f->message;
   EXPECT_EQ(f->fixes, std::vector<std::string>{kFixLowerLr});
+  EXPECT_EQ(f->message.find("per step, each step's loss also varies"), std::string::npos)
+      << "16 images per step are not few";
   // The index it reports is the oscillation of the loss it was fed: std of the residuals
   // around the trend over the trend is about the wobble's share, 0.3.
   EXPECT_GT(f->numbers.at("oscillation"), 0.2);
@@ -225,6 +227,15 @@ TEST(BnDiagnosis, AnOscillatingPlainBnRunWithQuietStatisticsIsNotBlamedOnBnEithe
   ASSERT_NE(find(v, "loss-oscillation"), nullptr);
   EXPECT_NE(find(v, "loss-oscillation")->message.find("the ranks agree to 0.05"),
             std::string::npos);
+}
+
+TEST(BnDiagnosis, AnOscillatingLossOverFewImagesPerStepNamesTheBatchToo) {
+  const Verdict v = run({.norm = NormKind::SyncBatchNorm, .world = 4, .perRank = 1}, 0.3, 0.1,
+                        0.0, {});
+  EXPECT_FALSE(blamesBatchNorm(v));
+  const Finding* f = find(v, "loss-oscillation");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("With only 4 images per step"), std::string::npos) << f->message;
 }
 
 TEST(BnDiagnosis, AValidationFallIsAWarning) {
