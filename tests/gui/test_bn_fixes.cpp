@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QFile>
 #include <QInputDialog>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
@@ -154,6 +155,53 @@ TEST_F(StudioFixes, SyncBnFixCancelledChangesNothing) {
   QTest::qWait(200);
   EXPECT_FALSE(window.session()->isActive());
   EXPECT_FALSE(QFile::exists(path(QStringLiteral("argv.txt"))));
+}
+
+TEST_F(StudioFixes, PreciseBnFixRunsRecalibrateOnTheRunsCheckpointAndShowsBeforeAndAfter) {
+  MainWindow window;
+  runOnce(window);
+  const QString run = window.session()->store()->runDirectory();
+  // The engine's `recalibrate --json` report, as the fake prints it.
+  qputenv("FAKE_ENGINE_SCRIPT",
+          writeFile(scratch_, QStringLiteral("recalibrate.txt"),
+                    "argv argv.txt\nout \"{\\\"before\\\":{\\\"map50\\\":0.493,\\\"map50_95\\\":"
+                    "0.372},\\\"after\\\":{\\\"map50\\\":0.57,\\\"map50_95\\\":0.434},"
+                    "\\\"output\\\":\\\"runs/fixme/weights/last-precise.pt\\\"}\"\nexit 0\n")
+              .toLocal8Bit());
+  QString shown;
+  QTimer driver;
+  driver.setInterval(20);
+  QObject::connect(&driver, &QTimer::timeout, [&] {
+    auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+    if (!dialog || dialog->objectName() != QLatin1String("recalibrateDialog")) return;
+    auto* result = dialog->findChild<QLabel*>(QStringLiteral("recalibrateResult"));
+    for (QPushButton* button : dialog->findChildren<QPushButton*>())
+      if (button->text() == QLatin1String("Recalibrate") && button->isEnabled() &&
+          !QFile::exists(path(QStringLiteral("argv.txt"))) && shown.isEmpty() &&
+          !result->text().startsWith(QLatin1String("Recalibrating")))
+        button->click();
+    if (result->text().startsWith(QLatin1String("Validation before"))) {
+      shown = result->text();
+      driver.stop();
+      dialog->reject();
+    }
+  });
+  driver.start();
+  window.applyFix(QStringLiteral("precise-bn"));
+  EXPECT_EQ(shown,
+            QStringLiteral("Validation before: mAP50 0.493, mAP50-95 0.372\nValidation after: "
+                           "mAP50 0.570, mAP50-95 0.434\nWritten: ") +
+                QDir::toNativeSeparators(QStringLiteral("runs/fixme/weights/last-precise.pt")))
+      << shown.toStdString();
+  QFile in(path(QStringLiteral("argv.txt")));
+  ASSERT_TRUE(in.open(QIODevice::ReadOnly));
+  const QStringList args = QString::fromUtf8(in.readAll()).split(QLatin1Char('\n'));
+  const QStringList expected{QStringLiteral("recalibrate"), QStringLiteral("--weights"),
+                             QDir(run).filePath(QStringLiteral("weights/last.pt")),
+                             QStringLiteral("--batches"), QStringLiteral("100"),
+                             QStringLiteral("--json")};
+  ASSERT_GE(args.size(), expected.size() + 1);
+  EXPECT_EQ(args.mid(1, expected.size()), expected) << args.join(QLatin1Char(' ')).toStdString();
 }
 
 struct RestartCase {
