@@ -20,6 +20,20 @@
 namespace syncbn::protocol {
 namespace {
 
+// A version-1 bn_stats: one layer with the fields version 1 had, the rest at their defaults.
+BnStats bnStatsOfOneLayer(long long iteration, std::string layer, double divergence,
+                          std::vector<double> rankMean, std::vector<double> rankVar) {
+  BnLayerStats stats;
+  stats.layer = std::move(layer);
+  stats.divergence = divergence;
+  stats.rank_mean = std::move(rankMean);
+  stats.rank_var = std::move(rankVar);
+  BnStats message;
+  message.iteration = iteration;
+  message.layers = {std::move(stats)};
+  return message;
+}
+
 using Json = nlohmann::ordered_json;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -165,8 +179,8 @@ std::vector<Message> edgeMessages() {
       Step{.losses = {{"", 0.1}},
            .rank_losses = {{}, {{"box", 1e300}}},
            .ranks = {{.rank = INT_MAX}}},
-      BnStats{.iteration = 0, .layers = {}},
-      BnStats{.layers = {{.layer = "", .divergence = 0.1, .rank_mean = {}, .rank_var = {}}}},
+      BnStats{},
+      bnStatsOfOneLayer(0, "", 0.1, {}, {}),
       BnStats{.iteration = LLONG_MAX,
               .layers = {{.layer = "model.0.bn",
                           .rank_mean = {0, 0, 0},
@@ -405,11 +419,7 @@ TEST(Protocol, HandWrittenValAndFinishedDecode) {
 TEST(Protocol, HandWrittenBnStatsCheckpointAndRankExitDecode) {
   EXPECT_EQ(decodeOk(R"({"v":1,"type":"bn_stats","iteration":7,"layers":[{"layer":"model.0.bn",)"
                      R"("divergence":0.5,"rank_mean":[1,2],"rank_var":[3,4.5]}]})"),
-            Message(BnStats{.iteration = 7,
-                            .layers = {{.layer = "model.0.bn",
-                                        .divergence = 0.5,
-                                        .rank_mean = {1, 2},
-                                        .rank_var = {3, 4.5}}}}));
+            Message(bnStatsOfOneLayer(7, "model.0.bn", 0.5, {1, 2}, {3, 4.5})));
   EXPECT_EQ(decodeOk(R"({"v":1,"type":"checkpoint","path":"w/last.pt","kind":"last",)"
                      R"("epoch":4,"iteration":40})"),
             Message(Checkpoint{.path = "w/last.pt", .kind = "last", .epoch = 4, .iteration = 40}));

@@ -142,7 +142,9 @@ TEST(DetectionModel, TrainingLevelsAndInferenceShapesAt320And640) {
     const int64_t anchors =
         (size / 8) * (size / 8) + (size / 16) * (size / 16) + (size / 32) * (size / 32);
     EXPECT_EQ(shapeOf(model->predict(images)), (std::vector<int64_t>{1, 4 + 80, anchors}));
-    if (size == 640) EXPECT_EQ(anchors, 8400);
+    if (size == 640) {
+      EXPECT_EQ(anchors, 8400);
+    }
   }
   EXPECT_EQ(model->headLayout().strides, (std::vector<int64_t>{8, 16, 32}));
   EXPECT_EQ(model->headLayout().regMax, 16);
@@ -227,7 +229,9 @@ TEST(DetectionModel, BackwardReachesEveryTrainableParameter) {
     loss = loss + level.square().mean();
   loss.backward();
   for (const auto& p : model->named_parameters())
-    if (p.value().requires_grad()) EXPECT_TRUE(p.value().grad().defined()) << p.key();
+    if (p.value().requires_grad()) {
+      EXPECT_TRUE(p.value().grad().defined()) << p.key();
+    }
   // Norms follow Ultralytics' settings.
   const auto norms = nn::normLayers(*model);
   ASSERT_EQ(norms.size(), 57u);

@@ -216,8 +216,12 @@ TEST(BnStatisticsProbe, UnevenBatchesMatchTheFloat64Oracle) {
     expectMatches(s, oracle(inputs, normaliser, running));
     EXPECT_EQ(s.rankImages, (std::vector<int64_t>{3, 1}));
     EXPECT_EQ(s.rankCount, (std::vector<int64_t>{12, 4}));
-    if (kind == NormKind::SyncBatchNorm) EXPECT_EQ(s.disagreement, 0.0);
-    if (kind == NormKind::BatchNorm) EXPECT_GT(s.disagreement, 0.1);
+    if (kind == NormKind::SyncBatchNorm) {
+      EXPECT_EQ(s.disagreement, 0.0);
+    }
+    if (kind == NormKind::BatchNorm) {
+      EXPECT_GT(s.disagreement, 0.1);
+    }
   }
 }
 
@@ -239,7 +243,9 @@ TEST(BnStatisticsProbe, ARankWithoutImagesIsLeftOutWithoutNaN) {
     EXPECT_EQ(s.rankRunningMean[1], 0.5);  // it still has running statistics
     EXPECT_FALSE(std::isnan(s.disagreement));
     EXPECT_FALSE(std::isnan(s.noise));
-    if (kind == NormKind::SyncBatchNorm) EXPECT_EQ(s.disagreement, 0.0);
+    if (kind == NormKind::SyncBatchNorm) {
+      EXPECT_EQ(s.disagreement, 0.0);
+    }
   }
 }
 

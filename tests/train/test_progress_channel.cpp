@@ -180,12 +180,12 @@ protocol::Message step(long long iteration) {
 
 // About 200 KB encoded: one of these fills a Unix socket's buffer.
 protocol::Message bigBnStats(long long iteration) {
-  protocol::BnStats stats{.iteration = iteration, .layers = {}};
+  protocol::BnStats stats;
+  stats.iteration = iteration;
   for (int layer = 0; layer < 64; ++layer) {
-    protocol::BnLayerStats layerStats{.layer = "model." + std::to_string(layer) + ".bn",
-                                      .divergence = 0.1,
-                                      .rank_mean = {},
-                                      .rank_var = {}};
+    protocol::BnLayerStats layerStats;
+    layerStats.layer = "model." + std::to_string(layer) + ".bn";
+    layerStats.divergence = 0.1;
     for (int i = 0; i < 96; ++i) {
       layerStats.rank_mean.push_back(0.123456789 + i);
       layerStats.rank_var.push_back(1.987654321 + i);
