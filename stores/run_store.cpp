@@ -275,9 +275,13 @@ void RunStore::onBnStats(const protocol::BnStats& m, Changes& changes) {
   const std::array values{m.noise_median, m.noise_max, m.disagreement_median, m.disagreement_max};
   for (std::size_t i = 0; i < values.size(); ++i)
     bnSummaries_[i].append(key, values[i]);
-  // Probes come every few iterations: a small history per layer and rank is plenty.
-  const SeriesBuffer::Limits limits{512, 256};
   for (const protocol::BnLayerStats& layer : m.layers) {
+    // Probes come every few iterations: a small history per layer and rank is plenty, and it
+    // shrinks with the world size so that yolov8x's 130 layers x 64 ranks x 5 series stay
+    // near 60 MB (512 newest points per series up to 8 ranks, 64 at 64 ranks).
+    const std::size_t full =
+        std::clamp<std::size_t>(4096 / std::max<std::size_t>(1, layer.rank_mean.size()), 32, 512);
+    const SeriesBuffer::Limits limits{full, full / 2};
     BnLayerHistory& history = bnLayers_[layer.layer];
     if (history.ranks.empty()) {
       history.noise = SeriesBuffer(limits);
