@@ -1,6 +1,7 @@
 #include "tests/gui/gui_test_support.h"
 
 #include <QAbstractSpinBox>
+#include <QAbstractButton>
 #include <QApplication>
 #include <QFile>
 #include <QTest>
@@ -60,6 +61,27 @@ void MessageBoxAnswer::poll() {
   text_ = box->text();
   informativeText_ = box->informativeText();
   box->done(button_);
+}
+
+ClickButton::ClickButton(QString text) : text_(std::move(text)) {
+  timer_.setInterval(10);
+  QObject::connect(&timer_, &QTimer::timeout, [this] { poll(); });
+  timer_.start();
+}
+
+void ClickButton::poll() {
+  auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+  if (!box) return;
+  timer_.stop();
+  name_ = box->objectName();
+  informativeText_ = box->informativeText();
+  for (QAbstractButton* button : box->buttons())
+    if (button->text() == text_) {
+      button->click();
+      return;
+    }
+  ADD_FAILURE() << "no button " << text_.toStdString() << " in " << name_.toStdString();
+  box->reject();
 }
 
 }  // namespace studio::test

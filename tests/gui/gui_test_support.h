@@ -66,6 +66,24 @@ class MessageBoxAnswer {
   QString informativeText_;
 };
 
+// Answers the next modal message box by clicking the button with `text` (for custom buttons
+// such as "Stop the Run"), and remembers what the box said.
+class ClickButton {
+ public:
+  explicit ClickButton(QString text);
+
+  QString boxName() const { return name_; }
+  QString informativeText() const { return informativeText_; }
+
+ private:
+  void poll();
+
+  QString text_;
+  QString name_;
+  QString informativeText_;
+  QTimer timer_;
+};
+
 // Each GUI test starts with empty settings (no recent files, default window geometry).
 class GuiTest : public ::testing::Test {
  protected:

@@ -30,35 +30,6 @@
 namespace studio::test {
 namespace {
 
-// Clicks the button with `text` in the next modal message box and keeps what the box said.
-class Answer {
- public:
-  explicit Answer(QString text) : text_(std::move(text)) {
-    timer_.setInterval(10);
-    QObject::connect(&timer_, &QTimer::timeout, [this] {
-      auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
-      if (!box) return;
-      timer_.stop();
-      name_ = box->objectName();
-      details_ = box->informativeText();
-      for (QAbstractButton* button : box->buttons())
-        if (button->text() == text_) {
-          button->click();
-          return;
-        }
-      ADD_FAILURE() << "no button " << text_.toStdString() << " in " << name_.toStdString();
-      box->reject();
-    });
-    timer_.start();
-  }
-  QString boxName() const { return name_; }
-  QString details() const { return details_; }
-
- private:
-  QString text_, name_, details_;
-  QTimer timer_;
-};
-
 // A short BN run that ends stopped with weights/last.pt and args.yaml, so it can be resumed;
 // every start copies its configuration to cfg.yaml and its arguments to argv.txt.
 constexpr char kBnRun[] =
@@ -119,14 +90,14 @@ TEST_F(StudioFixes, SyncBnFixShowsWhatCarriesOverAndResumesTheRunWithNormSyncBn)
   runOnce(window);
   const QString run = window.session()->store()->runDirectory();
   {
-    const Answer answer(QStringLiteral("Switch and Resume"));
+    const ClickButton answer(QStringLiteral("Switch and Resume"));
     window.applyFix(QStringLiteral("syncbn-resume"));
     EXPECT_EQ(answer.boxName(), QStringLiteral("fixBox"));
-    EXPECT_TRUE(answer.details().contains(QStringLiteral("distributed.norm bn -> syncbn")))
-        << answer.details().toStdString();
-    EXPECT_TRUE(answer.details().contains(QStringLiteral("over all 4 images")))
-        << answer.details().toStdString();
-    EXPECT_TRUE(answer.details().contains(QStringLiteral("optimizer state"))) << answer.details().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("distributed.norm bn -> syncbn")))
+        << answer.informativeText().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("over all 4 images")))
+        << answer.informativeText().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("optimizer state"))) << answer.informativeText().toStdString();
   }
   const QString argv = path(QStringLiteral("argv.txt"));
   ASSERT_TRUE(QTest::qWaitFor([&] { return QFile::exists(argv); }, 10000));
@@ -149,7 +120,7 @@ TEST_F(StudioFixes, SyncBnFixCancelledChangesNothing) {
   MainWindow window;
   runOnce(window);
   {
-    const Answer answer(QStringLiteral("Cancel"));
+    const ClickButton answer(QStringLiteral("Cancel"));
     window.applyFix(QStringLiteral("syncbn-resume"));
   }
   QTest::qWait(200);
@@ -219,12 +190,12 @@ TEST_P(RestartFix, ShowsTheChangesAndStartsANewRunWithThem) {
   MainWindow window;
   runOnce(window);
   {
-    const Answer answer(QStringLiteral("Start"));
+    const ClickButton answer(QStringLiteral("Start"));
     window.applyFix(QString::fromLatin1(c.fix));
     EXPECT_EQ(answer.boxName(), QStringLiteral("fixBox"));
-    EXPECT_TRUE(answer.details().contains(QString::fromUtf8(c.shownChange))) << answer.details().toStdString();
-    EXPECT_TRUE(answer.details().contains(QStringLiteral("output.name: fixme -> ")))
-        << answer.details().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QString::fromUtf8(c.shownChange))) << answer.informativeText().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("output.name: fixme -> ")))
+        << answer.informativeText().toStdString();
   }
   const syncbn::Config started = nextStartedConfig();
   EXPECT_EQ(started.distributed.norm, c.norm);

@@ -49,34 +49,6 @@ class StudioSession : public GuiTest {
   QString config_;
 };
 
-// Answers the next modal box by clicking the button with `text`.
-class ClickButton {
- public:
-  explicit ClickButton(QString text) : text_(std::move(text)) {
-    timer_.setInterval(10);
-    QObject::connect(&timer_, &QTimer::timeout, [this] {
-      auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
-      if (!box) return;
-      timer_.stop();
-      name_ = box->objectName();
-      for (QAbstractButton* button : box->buttons())
-        if (button->text() == text_) {
-          button->click();
-          return;
-        }
-      ADD_FAILURE() << "no button " << text_.toStdString() << " in " << name_.toStdString();
-      box->reject();
-    });
-    timer_.start();
-  }
-  QString boxName() const { return name_; }
-
- private:
-  QString text_;
-  QString name_;
-  QTimer timer_;
-};
-
 constexpr char kWaitsForStop[] =
     "connect\nhello\nrun_started dir=runs/fake epochs=1 iterations=100\nstep iteration=0\n"
     "wait_command stop timeout=20000\n"

@@ -14,6 +14,7 @@
 #include "stores/bn_layers_model.h"
 #include "stores/qt_text.h"
 #include "stores/run_store.h"
+#include "widgets/common/titled_panel.h"
 #include "widgets/monitor/series_plot.h"
 
 namespace studio {
@@ -241,42 +242,24 @@ BnView::BnView(ReplotScheduler* scheduler, QWidget* parent)
   addThreshold(summary_, thresholds.noise, noise);
   addThreshold(summary_, thresholds.disagreement, disagreement);
 
-  grid->addWidget(panel(tr("Per layer and rank"), heatmap_, statistic_), 0, 0);
-  grid->addWidget(panel(tr("Layers"), layers_), 0, 1);
-  grid->addWidget(panel(tr("Over all layers"), summary_), 0, 2);
+  grid->addWidget(new TitledPanel(tr("Per layer and rank"), heatmap_, statistic_), 0, 0);
+  grid->addWidget(new TitledPanel(tr("Layers"), layers_), 0, 1);
+  grid->addWidget(new TitledPanel(tr("Over all layers"), summary_), 0, 2);
   auto* layerPlots = new QWidget(this);
   auto* row = new QHBoxLayout(layerPlots);
   row->setContentsMargins(0, 0, 0, 0);
   row->addWidget(layerMean_);
   row->addWidget(layerVar_);
-  QWidget* layerPanel = panel(tr("Selected layer: batch statistics per rank (solid) and running "
-                                 "statistics (dashed)"),
-                              layerPlots);
-  layerTitle_ = layerPanel->findChild<QLabel*>();
+  auto* layerPanel = new TitledPanel(
+      tr("Selected layer: batch statistics per rank (solid) and running statistics (dashed)"),
+      layerPlots);
+  layerTitle_ = layerPanel->titleLabel();
   grid->addWidget(layerPanel, 1, 0, 1, 3);
   grid->setColumnStretch(0, 3);
   grid->setColumnStretch(1, 2);
   grid->setColumnStretch(2, 3);
   grid->setRowStretch(0, 3);
   grid->setRowStretch(1, 2);
-}
-
-QWidget* BnView::panel(const QString& title, QWidget* content, QWidget* extra) {
-  auto* frame = new QFrame(this);
-  frame->setFrameShape(QFrame::StyledPanel);
-  auto* column = new QVBoxLayout(frame);
-  column->setContentsMargins(4, 4, 4, 4);
-  column->setSpacing(2);
-  auto* header = new QHBoxLayout;
-  auto* label = new QLabel(title, frame);
-  QFont bold = label->font();
-  bold.setBold(true);
-  label->setFont(bold);
-  header->addWidget(label, 1);
-  if (extra) header->addWidget(extra);
-  column->addLayout(header);
-  column->addWidget(content, 1);
-  return frame;
 }
 
 void BnView::setStore(RunStore* store) {

@@ -66,7 +66,6 @@ class BnView : public QWidget {
   SeriesPlot* summaryPlot() const { return summary_; }
 
  private:
-  QWidget* panel(const QString& title, QWidget* content, QWidget* extra = nullptr);
   void rebuildLayerPlots();
   void onProbe();
 

@@ -20,6 +20,7 @@
 #include "stores/run_store.h"
 #include "widgets/bn/bn_view.h"
 #include "widgets/bn/diagnosis_panel.h"
+#include "widgets/common/titled_panel.h"
 #include "widgets/monitor/log_view.h"
 #include "widgets/monitor/replot_scheduler.h"
 #include "widgets/monitor/run_status_line.h"
@@ -155,25 +156,6 @@ QWidget* MonitorView::createControls() {
   return bar;
 }
 
-QWidget* MonitorView::panel(const QString& title, QWidget* plot, QWidget* extra) {
-  auto* frame = new QFrame(this);
-  frame->setFrameShape(QFrame::StyledPanel);
-  auto* column = new QVBoxLayout(frame);
-  column->setContentsMargins(4, 4, 4, 4);
-  column->setSpacing(2);
-  auto* header = new QHBoxLayout;
-  auto* label = new QLabel(title, frame);
-  QFont bold = label->font();
-  bold.setBold(true);
-  label->setFont(bold);
-  header->addWidget(label);
-  header->addStretch(1);
-  if (extra) header->addWidget(extra);
-  column->addLayout(header);
-  column->addWidget(plot, 1);
-  return frame;
-}
-
 QWidget* MonitorView::createPlots() {
   auto* area = new QWidget(this);
   auto* grid = new QGridLayout(area);
@@ -205,11 +187,11 @@ QWidget* MonitorView::createPlots() {
                         "line the loss oscillates.")
                          .arg(syncbn::OscillationIndex::kDefaultWindow));
 
-  grid->addWidget(panel(tr("Loss"), loss_), 0, 0, 1, 2);
-  grid->addWidget(panel(tr("Validation"), validation_), 0, 2);
-  grid->addWidget(panel(tr("Oscillation"), oscillation_, badge_), 1, 0);
-  grid->addWidget(panel(tr("Learning rate"), lr_), 1, 1);
-  grid->addWidget(panel(tr("Throughput"), throughput_), 1, 2);
+  grid->addWidget(new TitledPanel(tr("Loss"), loss_), 0, 0, 1, 2);
+  grid->addWidget(new TitledPanel(tr("Validation"), validation_), 0, 2);
+  grid->addWidget(new TitledPanel(tr("Oscillation"), oscillation_, badge_), 1, 0);
+  grid->addWidget(new TitledPanel(tr("Learning rate"), lr_), 1, 1);
+  grid->addWidget(new TitledPanel(tr("Throughput"), throughput_), 1, 2);
   grid->setRowStretch(0, 3);
   grid->setRowStretch(1, 2);
   grid->setColumnStretch(0, 1);

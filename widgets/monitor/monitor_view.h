@@ -68,7 +68,6 @@ class MonitorView : public QWidget {
   QWidget* createDetails();
   QWidget* createBatchNorm();
   void updateBanner();
-  QWidget* panel(const QString& title, QWidget* plot, QWidget* extra = nullptr);
   void updateBadge();
   void readSettings();
 
