@@ -17,7 +17,7 @@
 #include "data/verify.h"
 #include "model/detection_model.h"
 #include "nn/precise_bn.h"
-#include "train/checkpoint.h"
+#include "train/training_state.h"
 #include "train/validator.h"
 
 namespace syncbn::engine {

@@ -425,7 +425,9 @@ std::string_view toString(LayerType type) {
 ModelDefinition parseModelDefinition(const std::string& yamlText, const std::string& source,
                                      const std::string& name, const std::string& scale,
                                      std::optional<int64_t> nc) {
-  return Parser(source, nc).parse(yamlText, name, scale);
+  ModelDefinition definition = Parser(source, nc).parse(yamlText, name, scale);
+  definition.yamlText = yamlText;
+  return definition;
 }
 
 bool isModelArgument(const std::string& argument) {

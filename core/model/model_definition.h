@@ -61,6 +61,9 @@ struct ModelDefinition {
   int64_t nc = 80;
   int64_t inputChannels = 3;
   std::vector<LayerSpec> layers;  // the last one is Detect
+  // The YAML it was parsed from, so a checkpoint can carry its own model (and `export` or `val`
+  // build it without the file, which may have moved).
+  std::string yamlText;
 };
 
 // Parses a model YAML. `scale` picks a row of `scales` (empty: the first row, as Ultralytics

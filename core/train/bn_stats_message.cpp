@@ -87,9 +87,9 @@ protocol::BnStats makeBnStatsMessage(long long iteration,
   std::iota(order.begin(), order.end(), std::size_t{0});
   const std::size_t perRank = std::max<std::size_t>(ranks, 1);
   if (layers.size() * perRank > static_cast<std::size_t>(maxValues)) {
-    const std::size_t keep =
-        std::min(layers.size(), std::max<std::size_t>(kBnStatsMinLayers,
-                                                      static_cast<std::size_t>(maxValues) / perRank));
+    const std::size_t keep = std::min(
+        layers.size(),
+        std::max<std::size_t>(kBnStatsMinLayers, static_cast<std::size_t>(maxValues) / perRank));
     const auto noisier = [&](std::size_t a, std::size_t b) {
       const double na = std::isnan(noise[a]) ? -1 : noise[a];
       const double nb = std::isnan(noise[b]) ? -1 : noise[b];

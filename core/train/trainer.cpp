@@ -11,12 +11,12 @@
 #include "common/version.h"
 #include "dist/process_group.h"
 #include "model/detection_loss.h"
-#include "train/checkpoint.h"
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
 #include "train/model_ema.h"
 #include "train/optimizer_setup.h"
 #include "train/training_hooks.h"
+#include "train/training_state.h"
 
 namespace syncbn::train {
 namespace {
@@ -72,7 +72,6 @@ model::DetectionLoss::NormaliserReduction globalNormaliser(
 
 struct Trainer::Parts {
   model::DetectionModel model{nullptr};
-  std::unique_ptr<ModelEma> ema;
   OptimizerChoice choice;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<GradScaler> scaler;
@@ -120,7 +119,6 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
   p.model->to(options_.device);
   p.sync = std::make_unique<GradientSynchronizer>(*p.model, group_);
   p.sync->broadcastFromRank0(*p.model);
-  p.ema = std::make_unique<ModelEma>(makeModelEma(p.model));
 
   p.choice = chooseOptimizer(config.train, static_cast<int64_t>(data_.classNames.size()),
                              static_cast<int64_t>(data_.trainCount));
@@ -151,24 +149,11 @@ void Trainer::addHook(std::unique_ptr<TrainerHook> hook) {
   hooks_.push_back(std::move(hook));
 }
 
-void Trainer::addStandardHooks() {
-  addHook(std::make_unique<LearningRateHook>());
-  if (options_.config.distributed.norm == NormKind::BatchNorm && worldSize() > 1)
-    addHook(std::make_unique<BufferBroadcastHook>());
-  if (options_.bnStatsEvery > 0) addHook(std::make_unique<BnStatisticsHook>(options_.bnStatsEvery));
-  addHook(std::make_unique<StepEventsHook>());
-  if (options_.validate) addHook(std::make_unique<ValidationHook>());
-  addHook(std::make_unique<CheckpointHook>());
-}
-
 int Trainer::iterationsPerEpoch() const {
   return parts_->loader->stepsPerEpoch();
 }
 model::DetectionModel& Trainer::model() {
   return parts_->model;
-}
-ModelEma& Trainer::ema() {
-  return *parts_->ema;
 }
 torch::optim::Optimizer& Trainer::optimizer() {
   return *parts_->optimizer;
@@ -232,7 +217,7 @@ std::string whyNotSwitchable(NormKind from, NormKind to) {
 
 ResumeReport Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
   Parts& p = *parts_;
-  const CheckpointParts targets{p.model.get(), &p.ema->module(), p.optimizer.get(), true};
+  const CheckpointParts targets = checkpointParts();
   // Refuse data it was not made on before anything is loaded.
   const CheckpointMeta saved = readCheckpointMeta(checkpoint);
   const std::string hash = saved.datasetHash;
@@ -251,32 +236,124 @@ ResumeReport Trainer::resumeFrom(const std::filesystem::path& checkpoint) {
       report.checkpointNorm = kind;
       if (!sharesTensorsWithBatchNorm(kind) || !sharesTensorsWithBatchNorm(report.norm))
         throw CheckpointError(
-            checkpoint, std::string("it was trained with norm=") + std::string(toString(kind)) +
-                            " and this run asks for distributed.norm=" +
-                            std::string(toString(report.norm)) +
-                            ": on resume the norm can only switch between bn and syncbn; " +
-                            whyNotSwitchable(kind, report.norm) +
-                            ". Resume with norm=" + std::string(toString(kind)) +
-                            ", or start a new run");
+            checkpoint,
+            std::string("it was trained with norm=") + std::string(toString(kind)) +
+                " and this run asks for distributed.norm=" + std::string(toString(report.norm)) +
+                ": on resume the norm can only switch between bn and syncbn; " +
+                whyNotSwitchable(kind, report.norm) +
+                ". Resume with norm=" + std::string(toString(kind)) + ", or start a new run");
       expected = saved.modelFingerprint;
     }
   }
+  const auto stateError = [&checkpoint](const std::string& where, const StateError& e) {
+    return CheckpointError(checkpoint, "malformed payload: 'meta." + where + "': " + e.what());
+  };
+  LoopSnapshot loop;
+  try {
+    loop = decodeLoopState(saved.loop);  // checked before anything changes
+  } catch (const StateError& e) {
+    throw stateError("loop", e);
+  }
   const CheckpointMeta meta = restoreCheckpoint(checkpoint, targets, expected);
-  p.ema->setUpdates(meta.emaUpdates);
-  p.scaler->restore(meta.scalerScale, meta.scalerGrowthTracker);
-  state_.epoch = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
-  state_.stepInEpoch = meta.epochComplete ? 0 : meta.stepInEpoch;
-  state_.epochsCompleted = meta.epochComplete ? meta.epoch + 1 : meta.epoch;
-  state_.iteration = meta.iteration;
-  state_.optimizerSteps = meta.optimizerSteps;
-  state_.lastOptimizerIteration = meta.lastOptimizerIteration;
-  state_.bestFitness = meta.bestFitness;
-  state_.bestEpoch = meta.bestEpoch;
-  state_.epochsWithoutImprovement = meta.epochsWithoutImprovement;
-  state_.epochLossSums = meta.epochLossSums;
-  // Unknown in older checkpoints: train() then counts from this start.
-  state_.startTime = meta.startTime;
+  applyLoopSnapshot(loop);
+  for (const auto& hook : hooks_) {
+    const std::string key = hook->stateKey();
+    const auto found = meta.hooks.find(key);
+    if (key.empty() || found == meta.hooks.end()) continue;
+    try {
+      hook->restoreState(found->second);
+    } catch (const StateError& e) {
+      throw stateError("hooks." + key, e);
+    }
+  }
   return report;
+}
+
+CheckpointParts Trainer::checkpointParts() {
+  CheckpointParts parts{parts_->model.get(), nullptr, parts_->optimizer.get(), /*gradients=*/true};
+  for (const auto& hook : hooks_)
+    for (const auto& [section, module] : hook->checkpointModules()) {
+      if (section != "ema" || parts.ema != nullptr)
+        throw std::logic_error("checkpoints keep one extra module, \"ema\"; a hook offers \"" +
+                               section + "\"");
+      parts.ema = module;
+    }
+  return parts;
+}
+
+void Trainer::saveCheckpoint(const std::filesystem::path& file, const std::string& kind,
+                             bool epochComplete) {
+  CheckpointMeta meta;
+  meta.kind = kind;
+  meta.worldSize = worldSize();
+  meta.configYaml = options_.configYaml;
+  meta.datasetHash = data_.datasetHash;
+  meta.modelFingerprint = modelFingerprint();
+  meta.engineVersion = kVersion;
+  meta.names = data_.classNames;
+  const model::ModelDefinition& definition = parts_->model->definition();
+  meta.modelYaml = definition.yamlText;
+  meta.modelSource = definition.source;
+  meta.modelName = definition.name;
+  meta.modelScale = definition.scale;
+  meta.imgsz = options_.config.data.imgsz;
+  meta.loop = loopState(epochComplete);
+  for (const auto& hook : hooks_)
+    if (const std::string key = hook->stateKey(); !key.empty()) meta.hooks[key] = hook->state();
+  train::saveCheckpoint(file, checkpointParts(), meta);
+}
+
+StateDict Trainer::loopState(bool epochComplete) const {
+  StateDict state;
+  state.set("epoch", std::int64_t{state_.epoch});
+  state.set("step_in_epoch", std::int64_t{state_.stepInEpoch});
+  state.set("epoch_complete", epochComplete);
+  state.set("iteration", std::int64_t{state_.iteration});
+  state.set("optimizer_steps", std::int64_t{state_.optimizerSteps});
+  state.set("last_optimizer_iteration", std::int64_t{state_.lastOptimizerIteration});
+  state.set("epoch_loss_sums",
+            std::vector<double>(state_.epochLossSums.begin(), state_.epochLossSums.end()));
+  state.set("start_time", state_.startTime);
+  state.set("scaler_scale", parts_->scaler->scaleValue());
+  state.set("scaler_growth_tracker", std::int64_t{parts_->scaler->growthTracker()});
+  return state;
+}
+
+Trainer::LoopSnapshot Trainer::decodeLoopState(const StateDict& state) {
+  LoopSnapshot loop;
+  const bool complete = state.get<bool>("epoch_complete");
+  const int epoch = state.getInt("epoch");
+  loop.epoch = complete ? epoch + 1 : epoch;
+  loop.stepInEpoch = complete ? 0 : state.getInt("step_in_epoch");
+  loop.epochsCompleted = complete ? epoch + 1 : epoch;
+  loop.iteration = state.get<std::int64_t>("iteration");
+  loop.optimizerSteps = state.get<std::int64_t>("optimizer_steps");
+  loop.lastOptimizerIteration = state.get<std::int64_t>("last_optimizer_iteration");
+  const auto& sums = state.get<std::vector<double>>("epoch_loss_sums");
+  if (sums.size() != loop.epochLossSums.size())
+    throw StateError("'epoch_loss_sums' is not 3 numbers");
+  std::copy(sums.begin(), sums.end(), loop.epochLossSums.begin());
+  // Unknown in older checkpoints: train() then counts from this start.
+  loop.startTime = state.getOr<double>("start_time", 0.0);
+  loop.scalerScale = state.get<double>("scaler_scale");
+  loop.scalerGrowthTracker = state.getInt("scaler_growth_tracker");
+  return loop;
+}
+
+void Trainer::applyLoopSnapshot(const LoopSnapshot& loop) {
+  state_.epoch = loop.epoch;
+  state_.stepInEpoch = loop.stepInEpoch;
+  state_.epochsCompleted = loop.epochsCompleted;
+  state_.iteration = loop.iteration;
+  state_.optimizerSteps = loop.optimizerSteps;
+  state_.lastOptimizerIteration = loop.lastOptimizerIteration;
+  state_.epochLossSums = loop.epochLossSums;
+  state_.startTime = loop.startTime;
+  parts_->scaler->restore(loop.scalerScale, loop.scalerGrowthTracker);
+}
+
+void Trainer::restoreLoopState(const StateDict& state) {
+  applyLoopSnapshot(decodeLoopState(state));
 }
 
 TrainOutcome Trainer::train() {
@@ -311,12 +388,6 @@ TrainOutcome Trainer::train() {
   outcome.status = state_.stopAgreed ? "stopped" : "completed";
   outcome.stopReason = state_.stopAgreed ? state_.stopReason : stopAfterEpoch_.value_or("");
   outcome.epochsCompleted = state_.epochsCompleted;
-  outcome.bestFitness = state_.bestFitness;
-  if (state_.lastValidation) {
-    outcome.map50 = state_.lastValidation->summary.map50;
-    outcome.map50_95 = state_.lastValidation->summary.map50to95;
-  }
-  if (state_.bestEpoch >= 0) outcome.bestCheckpoint = options_.runDir / "weights" / "best.pt";
   return outcome;
 }
 
@@ -379,7 +450,6 @@ void Trainer::optimizerStep() {
   p.scaler->step(*p.optimizer);
   p.scaler->update();
   p.optimizer->zero_grad();
-  p.ema->update(*p.model);
   ++state_.optimizerSteps;
 }
 

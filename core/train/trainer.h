@@ -1,7 +1,8 @@
 // The training loop, Detectron2-style: the Trainer runs forward, loss, backward, gradient sync and
-// the optimizer step; everything else (learning-rate schedule, buffer broadcast, events,
-// BatchNorm statistics, validation, checkpoints) is a TrainerHook. One Trainer per rank; every
-// rank runs the same iterations and the same collectives in the same order.
+// the optimizer step; everything else (learning-rate schedule, buffer broadcast, EMA, events,
+// BatchNorm statistics, validation, checkpoints) is a TrainerHook, chosen and ordered by whoever
+// assembles the run (the engine's run builder). The Trainer names no hook. One Trainer per rank;
+// every rank runs the same iterations and the same collectives in the same order.
 //
 // Equivalence. W ranks with batch b step like one rank with batch W*b: SyncBN (norm=syncbn)
 // normalises over the global batch, the loss normaliser (the sum of target scores) is averaged
@@ -20,6 +21,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,8 +32,12 @@
 #include "data/batch_loader.h"
 #include "model/detection_model.h"
 #include "train/event_sink.h"
+#include "train/state_dict.h"
 #include "train/validator.h"
 
+namespace torch::nn {
+class Module;
+}
 namespace torch::optim {
 class Optimizer;
 }
@@ -43,7 +49,7 @@ namespace syncbn::train {
 
 class GradientSynchronizer;
 class GradScaler;
-class ModelEma;
+struct CheckpointParts;
 class Trainer;
 struct OptimizerChoice;
 
@@ -83,6 +89,8 @@ struct LocalRequests {
 };
 using RequestSource = std::function<LocalRequests()>;
 
+// The loop's counters; Trainer::loopState() and restoreLoopState() are the one place they are
+// saved and restored.
 struct TrainerState {
   int epoch = 0;            // the epoch in progress (0-based)
   int stepInEpoch = 0;      // iterations of it done
@@ -100,18 +108,24 @@ struct TrainerState {
   bool stopAgreed = false;
   bool checkpointAgreed = false;
   std::string stopReason;
-  // Epoch results, kept across resumes.
   int epochsCompleted = 0;
-  double bestFitness = -1;
-  int bestEpoch = -1;
-  int epochsWithoutImprovement = 0;
-  std::optional<ValidationResult> lastValidation;
   std::array<double, 3> epochLossSums{};  // box, cls, dfl of this epoch, averaged over ranks
 };
 
 class TrainerHook {
  public:
   virtual ~TrainerHook() = default;
+  // A hook that keeps counters across a resume names them here, as Detectron2's hooks keep a
+  // state_dict: checkpoints store state() under stateKey(), and resumeFrom() hands it back to
+  // restoreState(), which should read every key before it changes anything. An empty key: the
+  // hook keeps nothing (the default). A checkpoint without the key leaves the hook as it is.
+  virtual std::string stateKey() const { return {}; }
+  virtual StateDict state() const { return {}; }
+  virtual void restoreState(const StateDict&) {}
+  // Modules whose tensors checkpoints keep besides the model, by section name. "ema" is the one
+  // the file format knows: the averaged weights that export, val and predict load.
+  virtual std::map<std::string, torch::nn::Module*> checkpointModules() { return {}; }
+
   virtual void beforeTrain(Trainer&) {}
   virtual void beforeEpoch(Trainer&) {}
   virtual void beforeStep(Trainer&) {}
@@ -123,7 +137,7 @@ class TrainerHook {
 // What resumeFrom() restored the run from.
 struct ResumeReport {
   NormKind checkpointNorm = NormKind::BatchNorm;  // the norm the checkpoint was trained with
-  NormKind norm = NormKind::BatchNorm;            // this run's (differs after a bn <-> syncbn switch)
+  NormKind norm = NormKind::BatchNorm;  // this run's (differs after a bn <-> syncbn switch)
   bool normSwitched() const { return checkpointNorm != norm; }
 };
 
@@ -131,14 +145,11 @@ struct TrainOutcome {
   std::string status;  // "completed" or "stopped"
   std::string stopReason;
   int epochsCompleted = 0;
-  double bestFitness = -1;
-  double map50 = 0, map50_95 = 0;  // last validation
-  std::filesystem::path bestCheckpoint;
 };
 
 class Trainer {
  public:
-  // Builds the model (seeded, norms per config; SyncBN on `group`), EMA, optimizer, scaler,
+  // Builds the model (seeded, norms per config; SyncBN on `group`), optimizer, scaler,
   // synchronizer (broadcasting rank 0's weights) and loader. `group` is null for one rank.
   // `events` is the sink rank 0 publishes to (null on other ranks, or for no events).
   Trainer(TrainerOptions options, TrainingData data, std::shared_ptr<dist::ProcessGroup> group,
@@ -158,6 +169,11 @@ class Trainer {
   // carries over); a switch to or from groupnorm or frozen BN is refused with the reason.
   ResumeReport resumeFrom(const std::filesystem::path& checkpoint);
 
+  // Writes a checkpoint of everything resumeFrom() restores (rank 0 alone calls it). `kind` is
+  // "last", "best" or "interval"; `epochComplete` says the epoch, validation included, is done.
+  void saveCheckpoint(const std::filesystem::path& file, const std::string& kind,
+                      bool epochComplete);
+
   // Runs the remaining epochs. Collective on every rank.
   TrainOutcome train();
 
@@ -171,7 +187,6 @@ class Trainer {
   int iterationsPerEpoch() const;
   int epochs() const { return options_.config.train.epochs; }
   model::DetectionModel& model();
-  ModelEma& ema();
   torch::optim::Optimizer& optimizer();
   GradScaler& scaler();
   GradientSynchronizer& synchronizer();
@@ -181,6 +196,9 @@ class Trainer {
   std::array<double, 3> initialLearningRates() const;
   // The architecture + classes + norm fingerprint checkpoints are matched against.
   std::string modelFingerprint() const;
+  // The loop's counters (TrainerState and the loss scaler) as checkpoints keep them, and back.
+  StateDict loopState(bool epochComplete) const;
+  void restoreLoopState(const StateDict& state);
   // Wall-clock seconds since state().startTime, for the `time` of events and results.csv. From
   // the wall clock once when train() begins, then the steady clock: it never decreases while
   // this trainer runs, and is never negative.
@@ -193,6 +211,18 @@ class Trainer {
 
  private:
   struct Parts;
+  // The loop's counters as read from a checkpoint, before they are applied.
+  struct LoopSnapshot {
+    int epoch = 0, stepInEpoch = 0, epochsCompleted = 0;
+    long long iteration = 0, optimizerSteps = 0, lastOptimizerIteration = -1;
+    std::array<double, 3> epochLossSums{};
+    double startTime = 0;
+    double scalerScale = 65536.0;
+    int scalerGrowthTracker = 0;
+  };
+  static LoopSnapshot decodeLoopState(const StateDict& state);  // throws StateError
+  void applyLoopSnapshot(const LoopSnapshot& loop);
+  CheckpointParts checkpointParts();
   void runEpoch();
   void runStep(const data::Batch& batch);
   void optimizerStep();

@@ -11,13 +11,13 @@
 #include "nn/bn_statistics_probe.h"
 #include "nn/precise_bn.h"
 #include "train/bn_stats_message.h"
-#include "train/checkpoint.h"
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
 #include "train/lr_schedule.h"
 #include "train/model_ema.h"
 #include "train/optimizer_setup.h"
 #include "train/results_csv.h"
+#include "train/training_state.h"
 #include "train/validator.h"
 
 namespace syncbn::train {
@@ -115,25 +115,40 @@ void StepEventsHook::afterStep(Trainer& trainer) {
 
 // ---------------------------------------------------------------------------------------------
 
-ValidationHook::ValidationHook() = default;
-ValidationHook::~ValidationHook() = default;
+EmaHook::EmaHook(const model::DetectionModel& model)
+    : ema_(std::make_unique<ModelEma>(makeModelEma(model))) {}
+EmaHook::~EmaHook() = default;
 
-void ValidationHook::beforeTrain(Trainer& trainer) {
-  const TrainerOptions& options = trainer.options();
-  ValidationOptions validation;
-  validation.batchPerRank = std::max(1, options.topology.perRankBatch * 2);  // as Ultralytics
-  validation.workers = options.config.train.workers;
-  validator_ = std::make_unique<Validator>(trainer.data().valExamples, trainer.data().valCount,
-                                           trainer.group(), options.device, validation);
-  if (trainer.rank() == 0) {
-    results_ = std::make_unique<ResultsCsv>(options.runDir / "results.csv");
-    results_->keepFirstEpochs(trainer.state().epochsCompleted);
-  }
+void EmaHook::afterStep(Trainer& trainer) {
+  if (trainer.state().steppedOptimizer) ema_->update(*trainer.model());
 }
 
-void ValidationHook::recalibrate(Trainer& trainer) {
+StateDict EmaHook::state() const {
+  StateDict state;
+  state.set("updates", std::int64_t{ema_->updates()});
+  return state;
+}
+
+void EmaHook::restoreState(const StateDict& state) {
+  ema_->setUpdates(state.get<std::int64_t>("updates"));
+}
+
+std::map<std::string, torch::nn::Module*> EmaHook::checkpointModules() {
+  return {{"ema", &ema_->module()}};
+}
+
+std::shared_ptr<model::DetectionModelImpl> EmaHook::model() const {
+  return std::dynamic_pointer_cast<model::DetectionModelImpl>(ema_->modulePtr());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+PreciseBnHook::PreciseBnHook(const EmaHook& ema) : ema_(ema) {}
+
+void PreciseBnHook::afterEpoch(Trainer& trainer) {
   const TrainerOptions& options = trainer.options();
   const int batches = options.config.distributed.precise_bn;
+  if (batches <= 0 || trainer.data().valCount == 0) return;
   // Training images without the epoch's sampler order: a fixed, seed-derived order.
   data::LoaderOptions loaderOptions;
   loaderOptions.workers = options.config.train.workers;
@@ -143,7 +158,7 @@ void ValidationHook::recalibrate(Trainer& trainer) {
                                static_cast<uint64_t>(options.config.train.seed) + 7919, false),
       options.topology.perRankBatch, loaderOptions);
   loader.start(trainer.state().epoch);
-  auto ema = std::dynamic_pointer_cast<model::DetectionModelImpl>(trainer.ema().modulePtr());
+  const auto ema = ema_.model();
   const auto forwardOne = [&] {
     std::optional<data::Batch> batch = loader.next();
     if (!batch) {  // fewer batches in an epoch than asked for: go round again
@@ -162,81 +177,132 @@ void ValidationHook::recalibrate(Trainer& trainer) {
                                       std::to_string(report.batches) + " batches"});
 }
 
+// ---------------------------------------------------------------------------------------------
+
+ValidationHook::ValidationHook(const EmaHook& ema, std::shared_ptr<EpochRecord> record)
+    : ema_(ema), record_(std::move(record)) {}
+ValidationHook::~ValidationHook() = default;
+
+void ValidationHook::beforeTrain(Trainer& trainer) {
+  const TrainerOptions& options = trainer.options();
+  ValidationOptions validation;
+  validation.batchPerRank = std::max(1, options.topology.perRankBatch * 2);  // as Ultralytics
+  validation.workers = options.config.train.workers;
+  validator_ = std::make_unique<Validator>(trainer.data().valExamples, trainer.data().valCount,
+                                           trainer.group(), options.device, validation);
+}
+
+void ValidationHook::beforeEpoch(Trainer& trainer) {
+  record_->epoch = trainer.state().epoch;
+  record_->validation.reset();
+  record_->improved = false;
+}
+
 void ValidationHook::afterEpoch(Trainer& trainer) {
-  TrainerState& state = trainer.state();
   if (trainer.data().valCount == 0) return;
-  if (trainer.options().config.distributed.precise_bn > 0) recalibrate(trainer);
-  auto ema = std::dynamic_pointer_cast<model::DetectionModelImpl>(trainer.ema().modulePtr());
-  ValidationResult result = validator_->run(*ema);
-  const double fitness = result.summary.fitness;
-  if (fitness > state.bestFitness) {
-    state.bestFitness = fitness;
-    state.bestEpoch = state.epoch;
-    state.epochsWithoutImprovement = 0;
-  } else {
-    ++state.epochsWithoutImprovement;
-  }
-  const int patience = trainer.options().config.train.patience;
-  if (patience > 0 && state.epochsWithoutImprovement >= patience &&
-      state.epoch + 1 < trainer.epochs())
-    trainer.requestStopAfterEpoch("no improvement in the last " + std::to_string(patience) +
-                                  " epochs (train.patience); best epoch " +
-                                  std::to_string(state.bestEpoch + 1));
-  const double time = trainer.secondsSinceStart();
-  protocol::Val val = toValMessage(state.epoch, result, trainer.data().classNames);
-  val.time = time;
-  trainer.publish(val);
-  if (results_) {
-    const double steps = std::max(1, state.stepInEpoch);
-    ResultsRow row;
-    row.epoch = state.epoch + 1;
-    row.time = time;
-    row.trainBox = state.epochLossSums[0] / steps;
-    row.trainCls = state.epochLossSums[1] / steps;
-    row.trainDfl = state.epochLossSums[2] / steps;
-    row.precision = result.summary.precision;
-    row.recall = result.summary.recall;
-    row.map50 = result.summary.map50;
-    row.map50_95 = result.summary.map50to95;
-    row.valBox = result.boxLoss;
-    row.valCls = result.clsLoss;
-    row.valDfl = result.dflLoss;
-    row.lr = groupLearningRates(trainer.optimizer());
-    results_->append(row);
-  }
-  state.lastValidation = std::move(result);
+  record_->validation = validator_->run(*ema_.model());
+  record_->validationTime = trainer.secondsSinceStart();
+  record_->latest = record_->validation;
 }
 
 // ---------------------------------------------------------------------------------------------
 
+BestFitnessHook::BestFitnessHook(std::shared_ptr<EpochRecord> record)
+    : record_(std::move(record)) {}
+
+void BestFitnessHook::afterEpoch(Trainer& trainer) {
+  if (!record_->validation) return;
+  const int epoch = trainer.state().epoch;
+  const double fitness = record_->validation->summary.fitness;
+  record_->improved = fitness > bestFitness_;
+  if (record_->improved) {
+    bestFitness_ = fitness;
+    bestEpoch_ = epoch;
+    epochsWithoutImprovement_ = 0;
+  } else {
+    ++epochsWithoutImprovement_;
+  }
+  const int patience = trainer.options().config.train.patience;
+  if (patience > 0 && epochsWithoutImprovement_ >= patience && epoch + 1 < trainer.epochs())
+    trainer.requestStopAfterEpoch("no improvement in the last " + std::to_string(patience) +
+                                  " epochs (train.patience); best epoch " +
+                                  std::to_string(bestEpoch_ + 1));
+}
+
+StateDict BestFitnessHook::state() const {
+  StateDict state;
+  state.set("best_fitness", bestFitness_);
+  state.set("best_epoch", std::int64_t{bestEpoch_});
+  state.set("epochs_without_improvement", std::int64_t{epochsWithoutImprovement_});
+  return state;
+}
+
+void BestFitnessHook::restoreState(const StateDict& state) {
+  const double fitness = state.get<double>("best_fitness");
+  const int epoch = state.getInt("best_epoch");
+  const int without = state.getInt("epochs_without_improvement");
+  bestFitness_ = fitness;
+  bestEpoch_ = epoch;
+  epochsWithoutImprovement_ = without;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ValEventHook::ValEventHook(std::shared_ptr<const EpochRecord> record)
+    : record_(std::move(record)) {}
+
+void ValEventHook::afterEpoch(Trainer& trainer) {
+  if (!record_->validation || trainer.rank() != 0) return;
+  protocol::Val val =
+      toValMessage(trainer.state().epoch, *record_->validation, trainer.data().classNames);
+  val.time = record_->validationTime;
+  trainer.publish(val);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ResultsCsvHook::ResultsCsvHook(std::shared_ptr<const EpochRecord> record)
+    : record_(std::move(record)) {}
+ResultsCsvHook::~ResultsCsvHook() = default;
+
+void ResultsCsvHook::beforeTrain(Trainer& trainer) {
+  if (trainer.rank() != 0) return;
+  results_ = std::make_unique<ResultsCsv>(trainer.options().runDir / "results.csv");
+  results_->keepFirstEpochs(trainer.state().epochsCompleted);
+}
+
+void ResultsCsvHook::afterEpoch(Trainer& trainer) {
+  if (!results_ || !record_->validation) return;
+  const TrainerState& state = trainer.state();
+  const ValidationResult& result = *record_->validation;
+  const double steps = std::max(1, state.stepInEpoch);
+  ResultsRow row;
+  row.epoch = state.epoch + 1;
+  row.time = record_->validationTime;
+  row.trainBox = state.epochLossSums[0] / steps;
+  row.trainCls = state.epochLossSums[1] / steps;
+  row.trainDfl = state.epochLossSums[2] / steps;
+  row.precision = result.summary.precision;
+  row.recall = result.summary.recall;
+  row.map50 = result.summary.map50;
+  row.map50_95 = result.summary.map50to95;
+  row.valBox = result.boxLoss;
+  row.valCls = result.clsLoss;
+  row.valDfl = result.dflLoss;
+  row.lr = groupLearningRates(trainer.optimizer());
+  results_->append(row);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+CheckpointHook::CheckpointHook(std::shared_ptr<const EpochRecord> record)
+    : record_(std::move(record)) {}
+
 void CheckpointHook::save(Trainer& trainer, const std::string& kind, bool epochComplete,
                           const std::filesystem::path& file) const {
   if (trainer.rank() != 0) return;
+  trainer.saveCheckpoint(file, kind, epochComplete);
   const TrainerState& state = trainer.state();
-  CheckpointMeta meta;
-  meta.kind = kind;
-  meta.epoch = state.epoch;
-  meta.stepInEpoch = state.stepInEpoch;
-  meta.epochComplete = epochComplete;
-  meta.iteration = state.iteration;
-  meta.optimizerSteps = state.optimizerSteps;
-  meta.lastOptimizerIteration = state.lastOptimizerIteration;
-  meta.emaUpdates = trainer.ema().updates();
-  meta.bestFitness = state.bestFitness;
-  meta.bestEpoch = state.bestEpoch;
-  meta.epochsWithoutImprovement = state.epochsWithoutImprovement;
-  meta.epochLossSums = state.epochLossSums;
-  meta.scalerScale = trainer.scaler().scaleValue();
-  meta.scalerGrowthTracker = trainer.scaler().growthTracker();
-  meta.worldSize = trainer.worldSize();
-  meta.startTime = state.startTime;
-  meta.configYaml = trainer.options().configYaml;
-  meta.datasetHash = trainer.data().datasetHash;
-  meta.modelFingerprint = trainer.modelFingerprint();
-  meta.engineVersion = kVersion;
-  const CheckpointParts parts{trainer.model().get(), &trainer.ema().module(), &trainer.optimizer(),
-                              /*gradients=*/true};
-  saveCheckpoint(file, parts, meta);
   trainer.publish(protocol::Checkpoint{file.string(), kind, state.epoch, state.iteration});
 }
 
@@ -252,10 +318,10 @@ void CheckpointHook::afterStep(Trainer& trainer) {
 }
 
 void CheckpointHook::afterEpoch(Trainer& trainer) {
-  const TrainerState& state = trainer.state();
   const auto weights = trainer.options().runDir / "weights";
   save(trainer, "last", true, weights / "last.pt");
-  if (state.bestEpoch == state.epoch) save(trainer, "best", true, weights / "best.pt");
+  if (record_->improved && record_->epoch == trainer.state().epoch)
+    save(trainer, "best", true, weights / "best.pt");
 }
 
 }  // namespace syncbn::train

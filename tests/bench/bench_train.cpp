@@ -193,9 +193,8 @@ std::string row(const BenchOptions& options, Backend backend, const Measurement&
     std::snprintf(line, sizeof line,
                   "bn_stats every %d: %d of %zu measured iterations probed, step %.1f ms "
                   "probed vs %.1f ms not, collect() %.2f ms\n",
-                  options.bnStatsEvery, probed, m.periodSeconds.size(),
-                  perStep(probedSum, probed), perStep(otherSum, other),
-                  probed > 0 ? m.collectMs / probed : 0.0);
+                  options.bnStatsEvery, probed, m.periodSeconds.size(), perStep(probedSum, probed),
+                  perStep(otherSum, other), probed > 0 ? m.collectMs / probed : 0.0);
     out += line;
   }
   return out;
@@ -325,6 +324,7 @@ int runRank(const BenchOptions& options) {
   trainer.addHook(std::make_unique<train::LearningRateHook>());
   if (config.distributed.norm == NormKind::BatchNorm && options.ranks > 1)
     trainer.addHook(std::make_unique<train::BufferBroadcastHook>());
+  trainer.addHook(std::make_unique<train::EmaHook>(trainer.model()));  // part of every real step
   train::BnStatisticsHook* bnStats = nullptr;
   if (options.bnStatsEvery > 0) {
     auto hook = std::make_unique<train::BnStatisticsHook>(options.bnStatsEvery);

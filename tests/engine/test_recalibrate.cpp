@@ -21,7 +21,7 @@
 #include "engine/recalibrate_command.h"
 #include "model/detection_model.h"
 #include "nn/norm.h"
-#include "train/checkpoint.h"
+#include "train/training_state.h"
 
 namespace syncbn::engine {
 namespace {
@@ -94,9 +94,9 @@ class Recalibrate : public ::testing::Test {
     }
     train::CheckpointMeta meta;
     meta.kind = "last";
-    meta.epoch = 4;
-    meta.epochComplete = true;
-    meta.iteration = 40;
+    meta.loop.set("epoch", std::int64_t{4});
+    meta.loop.set("epoch_complete", true);
+    meta.loop.set("iteration", std::int64_t{40});
     meta.configYaml = toYaml(config_);
     meta.datasetHash = "test";
     meta.modelFingerprint = train::modelFingerprint(*net, NormKind::BatchNorm);
@@ -217,7 +217,7 @@ TEST_F(Recalibrate, WritesRunningStatisticsEqualToAFloat64RecomputationOverTheSa
         name.find("num_batches_tracked") == std::string::npos)
       EXPECT_TRUE(torch::equal(tensor, written.at(name))) << name;
   const train::CheckpointMeta meta = train::readCheckpointMeta(output);
-  EXPECT_EQ(meta.iteration, 40);
+  EXPECT_EQ(meta.loop.get<std::int64_t>("iteration"), 40);
   EXPECT_EQ(meta.configYaml, toYaml(config_));
 }
 
@@ -245,8 +245,8 @@ TEST_F(Recalibrate, PrintsAReportAndWritesWhereOutputSays) {
   ASSERT_EQ(r.code, kExitOk) << r.err;
   const auto norms = nn::normLayers(*model::buildDetectionModel(config_.model.model, "", 3));
   EXPECT_NE(r.out.find("PreciseBN: recalibrated " + std::to_string(norms.size()) +
-                       " BatchNorm layers of the EMA of " +
-                       weights_.string() + " over 2 batches of 4 training images"),
+                       " BatchNorm layers of the EMA of " + weights_.string() +
+                       " over 2 batches of 4 training images"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("  before  mAP50 "), std::string::npos) << r.out;
@@ -263,8 +263,9 @@ TEST_F(Recalibrate, RefusesTruncatedAndForeignCheckpointsLeavingNoFile) {
   const fs::path foreign = dir_ / "run" / "yolov8n.pt";
   std::ofstream(foreign, std::ios::binary) << "PK\x03\x04 a torch.save zip, not ours";
   const auto before = filesIn(dir_ / "run");
-  for (const auto& [file, reason] : {std::pair{truncated, std::string("truncated")},
-                                     std::pair{foreign, std::string("not a SyncBN Studio checkpoint")}}) {
+  for (const auto& [file, reason] :
+       {std::pair{truncated, std::string("truncated")},
+        std::pair{foreign, std::string("not a SyncBN Studio checkpoint")}}) {
     RecalibrateOptions options;
     options.weights = file;
     options.batches = 1;

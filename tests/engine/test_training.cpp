@@ -33,7 +33,7 @@
 
 #include "common/protocol.h"
 #include "model/detection_model.h"
-#include "train/checkpoint.h"
+#include "train/training_state.h"
 
 extern char** environ;
 
@@ -222,10 +222,10 @@ TEST(Training, TwoRanksWithSyncBnReproduceOneRankWithTheGlobalBatch) {
 
 TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   const fs::path dir = testDir();
-  runEngine(smallRun(dir, "pbn",
-                     {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3", "--bn-stats-every",
-                      "10"}),
-            dir / "pbn.log");
+  runEngine(
+      smallRun(dir, "pbn",
+               {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3", "--bn-stats-every", "10"}),
+      dir / "pbn.log");
   const auto events = readEvents(dir / "pbn.jsonl");
   int recalibrations = 0;
   for (const auto& log : eventsOf<protocol::Log>(events))
@@ -298,8 +298,8 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
   EXPECT_EQ(checkpoints.back().iteration, steps.back().iteration + 1);
   const train::CheckpointMeta meta =
       train::readCheckpointMeta(dir / "stop" / "weights" / "last.pt");
-  EXPECT_EQ(meta.iteration, steps.back().iteration + 1);
-  EXPECT_FALSE(meta.epochComplete);
+  EXPECT_EQ(meta.loop.get<std::int64_t>("iteration"), steps.back().iteration + 1);
+  EXPECT_FALSE(meta.loop.get<bool>("epoch_complete"));
 }
 
 // A GUI that started the run, then quit and left it running: the pipe it read the engine's output
@@ -508,8 +508,8 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   }
   const fs::path run = dir / "cut2";
   const train::CheckpointMeta atKill = train::readCheckpointMeta(run / "weights/last.pt");
-  EXPECT_FALSE(atKill.epochComplete);
-  EXPECT_GT(atKill.startTime, 0.0);
+  EXPECT_FALSE(atKill.loop.get<bool>("epoch_complete"));
+  EXPECT_GT(atKill.loop.get<double>("start_time"), 0.0);
   const auto beforeResume = eventsOf<protocol::Step>(readEvents(dir / "cut.jsonl"));
   ASSERT_FALSE(beforeResume.empty());
   runEngine({"train", (run / "args.yaml").string(), "resume=true", "--events",
@@ -527,7 +527,7 @@ TEST(Training, ResumeAfterKillNineEndsWithTheUninterruptedRunsWeights) {
   EXPECT_EQ(starts[0].run_dir, run.string());
   EXPECT_EQ(starts[1].run_dir, run.string());
   EXPECT_EQ(starts[1].start_time, starts[0].start_time);
-  EXPECT_EQ(starts[0].start_time, atKill.startTime);
+  EXPECT_EQ(starts[0].start_time, atKill.loop.get<double>("start_time"));
   ASSERT_GT(steps.size(), beforeResume.size());
   EXPECT_GT(steps[beforeResume.size()].time, beforeResume.back().time);
   // Both runs' events are in the run directory's events.jsonl too.
@@ -548,7 +548,7 @@ TEST(Training, ResumeSwitchesBetweenBnAndSyncBnAndRefusesGroupNorm) {
   runEngine(smallRun(dir, "switch", {"epochs=1", "cpu_ranks=2", "norm=bn"}), dir / "bn.log");
   const fs::path run = dir / "switch";
   const train::CheckpointMeta saved = train::readCheckpointMeta(run / "weights/last.pt");
-  ASSERT_EQ(saved.iteration, 10);
+  ASSERT_EQ(saved.loop.get<std::int64_t>("iteration"), 10);
 
   Engine refused({"train", (run / "args.yaml").string(), "resume=true", "epochs=2",
                   "norm=groupnorm", "--events", (dir / "switch.jsonl").string()},
@@ -583,8 +583,9 @@ TEST(Training, ResumeSwitchesBetweenBnAndSyncBnAndRefusesGroupNorm) {
     EXPECT_EQ(steps[i].iteration, static_cast<long long>(i));
   bool noted = false;
   for (const auto& log : eventsOf<protocol::Log>(events))
-    noted = noted || log.text.find("norm switched on resume from bn to syncbn: carried over the "
-                                   "weights, the EMA") != std::string::npos;
+    noted = noted || log.text.find(
+                         "norm switched on resume from bn to syncbn: carried over the "
+                         "weights, the EMA") != std::string::npos;
   EXPECT_TRUE(noted);
 
   // bn_stats: at iteration 0 under BN the ranks disagree; the first iteration after the switch is
@@ -593,8 +594,8 @@ TEST(Training, ResumeSwitchesBetweenBnAndSyncBnAndRefusesGroupNorm) {
   ASSERT_GE(bnStats.size(), 2u);
   EXPECT_EQ(bnStats.front().iteration, 0);
   EXPECT_GT(bnStats.front().disagreement_max, 0.0);
-  const auto afterSwitch = std::find_if(bnStats.begin(), bnStats.end(),
-                                        [](const auto& m) { return m.iteration >= 10; });
+  const auto afterSwitch =
+      std::find_if(bnStats.begin(), bnStats.end(), [](const auto& m) { return m.iteration >= 10; });
   ASSERT_NE(afterSwitch, bnStats.end());
   EXPECT_EQ(afterSwitch->iteration, 10);
   EXPECT_EQ(afterSwitch->disagreement_max, 0.0);

@@ -15,12 +15,13 @@
 #include <map>
 #include <random>
 
+#include "common/config_yaml.h"
 #include "model/detection_model.h"
 #include "model/model_definition.h"
 #include "model/yolo_modules.h"
 #include "tiny_detector.h"
-#include "train/checkpoint.h"
 #include "train/model_ema.h"
+#include "train/training_state.h"
 
 namespace syncbn::train {
 namespace {
@@ -115,19 +116,25 @@ Tensor testImages(std::uint64_t seed) {
 CheckpointMeta sampleMeta() {
   CheckpointMeta meta;
   meta.kind = "last";
-  meta.epoch = 7;
-  meta.stepInEpoch = 13;
-  meta.epochComplete = true;
-  meta.iteration = 123456789012LL;
-  meta.optimizerSteps = 30864197253LL;
-  meta.emaUpdates = 30864197252LL;
-  meta.bestFitness = 0.3141592653589793;
-  meta.bestEpoch = 5;
-  meta.epochsWithoutImprovement = 2;
-  meta.scalerScale = 8192.0;
-  meta.scalerGrowthTracker = 17;
+  meta.loop.set("epoch", std::int64_t{7});
+  meta.loop.set("step_in_epoch", std::int64_t{13});
+  meta.loop.set("epoch_complete", true);
+  meta.loop.set("iteration", std::int64_t{123456789012LL});
+  meta.loop.set("optimizer_steps", std::int64_t{30864197253LL});
+  meta.loop.set("epoch_loss_sums", std::vector<double>{1.5, 2.25, 0.125});
+  meta.loop.set("scaler_scale", 8192.0);
+  meta.loop.set("start_time", 1764579600.125);
+  meta.loop.set("note", std::string("caf\xc3\xa9"));
+  meta.hooks["ema"].set("updates", std::int64_t{30864197252LL});
+  meta.hooks["best_fitness"].set("best_fitness", 0.3141592653589793);
+  meta.hooks["best_fitness"].set("best_epoch", std::int64_t{5});
   meta.worldSize = 4;
-  meta.startTime = 1764579600.125;
+  meta.names = {"bolt", "nut \xe8\x9e\xba\xe6\xaf\x8d"};
+  meta.modelYaml = "nc: 2\n";
+  meta.modelSource = "tiny.yaml";
+  meta.modelName = "tiny";
+  meta.modelScale = "";
+  meta.imgsz = 320;
   meta.configYaml = "train:\n  epochs: 30\n  name: \"r\\u00e9sum\\u00e9\" # caf\xc3\xa9\n";
   meta.datasetHash = hashBytes("images/a.jpg\nimages/b.jpg\n");
   meta.modelFingerprint = modelFingerprint(testing::tinyDetectorDefinition(), NormKind::BatchNorm);
@@ -137,19 +144,17 @@ CheckpointMeta sampleMeta() {
 
 void expectSameMeta(const CheckpointMeta& a, const CheckpointMeta& b) {
   EXPECT_EQ(a.kind, b.kind);
-  EXPECT_EQ(a.epoch, b.epoch);
-  EXPECT_EQ(a.stepInEpoch, b.stepInEpoch);
-  EXPECT_EQ(a.epochComplete, b.epochComplete);
-  EXPECT_EQ(a.iteration, b.iteration);
-  EXPECT_EQ(a.optimizerSteps, b.optimizerSteps);
-  EXPECT_EQ(a.emaUpdates, b.emaUpdates);
-  EXPECT_EQ(a.bestFitness, b.bestFitness);
-  EXPECT_EQ(a.bestEpoch, b.bestEpoch);
-  EXPECT_EQ(a.epochsWithoutImprovement, b.epochsWithoutImprovement);
-  EXPECT_EQ(a.scalerScale, b.scalerScale);
-  EXPECT_EQ(a.scalerGrowthTracker, b.scalerGrowthTracker);
+  EXPECT_TRUE(a.loop == b.loop);
+  EXPECT_EQ(a.hooks.size(), b.hooks.size());
+  for (const auto& [key, state] : b.hooks)
+    EXPECT_TRUE(a.hooks.count(key) && a.hooks.at(key) == state) << "hook state " << key;
   EXPECT_EQ(a.worldSize, b.worldSize);
-  EXPECT_EQ(a.startTime, b.startTime);
+  EXPECT_EQ(a.names, b.names);
+  EXPECT_EQ(a.modelYaml, b.modelYaml);
+  EXPECT_EQ(a.modelSource, b.modelSource);
+  EXPECT_EQ(a.modelName, b.modelName);
+  EXPECT_EQ(a.modelScale, b.modelScale);
+  EXPECT_EQ(a.imgsz, b.imgsz);
   EXPECT_EQ(a.configYaml, b.configYaml);
   EXPECT_EQ(a.datasetHash, b.datasetHash);
   EXPECT_EQ(a.modelFingerprint, b.modelFingerprint);
@@ -212,7 +217,7 @@ void expectExactContinuation(
     emaA.update(*a);
   }
   CheckpointMeta meta = sampleMeta();
-  meta.emaUpdates = emaA.updates();
+  meta.hooks["ema"].set("updates", std::int64_t{emaA.updates()});
   const std::string fingerprint = modelFingerprint(*a, NormKind::BatchNorm);
   meta.modelFingerprint = fingerprint;
   saveCheckpoint(path, {a.ptr().get(), &emaA.module(), optimizerA.get()}, meta);
@@ -364,11 +369,11 @@ TEST(Checkpoint, OverwritesAnExistingCheckpointAndLeavesNoTemporaryFiles) {
   const fs::path path = dir.path() / "last.ckpt";
   model::DetectionModel a = tinyModel(1);
   CheckpointMeta meta = sampleMeta();
-  meta.epoch = 1;
+  meta.loop.set("epoch", std::int64_t{1});
   saveCheckpoint(path, {a.ptr().get(), nullptr, nullptr}, meta);
-  meta.epoch = 2;
+  meta.loop.set("epoch", std::int64_t{2});
   saveCheckpoint(path, {a.ptr().get(), nullptr, nullptr}, meta);
-  EXPECT_EQ(readCheckpointMeta(path).epoch, 2);
+  EXPECT_EQ(readCheckpointMeta(path).loop.get<std::int64_t>("epoch"), 2);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
@@ -386,20 +391,21 @@ TEST(Checkpoint, HeaderIsMagicVersionLengthAndChecksumOfThePayload) {
     return value;
   };
   EXPECT_EQ(bytes.substr(0, 8), "SYNCBNCK");
-  EXPECT_EQ(le(8, 4), 1u);
+  EXPECT_EQ(le(8, 4), 2u);
   EXPECT_EQ(le(12, 8), bytes.size() - 28);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(le(20, 8)));
   EXPECT_EQ(hashBytes(std::string_view(bytes).substr(28)), hex);
 }
 
-// A checkpoint of an engine that did not record the start time: the same container, its meta
-// without "start_time".
+// A checkpoint of an engine that did not record the start time: the same container, its loop
+// state without "start_time".
 std::string withoutStartTime(const std::string& bytes) {
   constexpr std::size_t kHeader = 28;
   const std::vector<char> payload(bytes.begin() + kHeader, bytes.end());
   c10::IValue root = torch::pickle_load(payload);
-  if (root.toGenericDict().at("meta").toGenericDict().erase("start_time") != 1)
+  if (root.toGenericDict().at("meta").toGenericDict().at("loop").toGenericDict().erase(
+          "start_time") != 1)
     throw std::logic_error("the checkpoint has no start_time to remove");
   const std::vector<char> older = torch::pickle_save(root);
   std::string file = bytes.substr(0, kHeader) + std::string(older.begin(), older.end());
@@ -418,11 +424,15 @@ TEST(Checkpoint, OneWithoutAStartTimeStillLoadsWithTheStartTimeUnknown) {
   const fs::path path = dir.path() / "old.ckpt";
   model::DetectionModel a = tinyModel(1);
   saveCheckpoint(path, {a.ptr().get(), nullptr, nullptr}, sampleMeta());
-  ASSERT_EQ(readCheckpointMeta(path).startTime, sampleMeta().startTime);
+  ASSERT_EQ(readCheckpointMeta(path).loop.get<double>("start_time"), 1764579600.125);
   writeBytes(path, withoutStartTime(readBytes(path)));
 
+  // The checkpoint reads it as absent; the trainer then counts from its own start (getOr).
   CheckpointMeta expected = sampleMeta();
-  expected.startTime = 0;
+  StateDict loop;
+  for (const auto& [key, value] : expected.loop.values())
+    if (key != "start_time") loop.set(key, value);
+  expected.loop = loop;
   expectSameMeta(readCheckpointMeta(path), expected);
   model::DetectionModel b = tinyModel(2);
   expectSameMeta(
@@ -485,7 +495,7 @@ class CheckpointRefusal : public ::testing::Test {
 
 TEST_F(CheckpointRefusal, TheUndamagedFileIsAccepted) {
   const CheckpointMeta meta = restoreCheckpoint(good, target(), fingerprint);
-  EXPECT_EQ(meta.epoch, sampleMeta().epoch);
+  EXPECT_TRUE(meta.loop == sampleMeta().loop);
 }
 
 TEST_F(CheckpointRefusal, TruncatedFilesAnywhereIncludingTheHeader) {
@@ -538,12 +548,12 @@ TEST_F(CheckpointRefusal, ForeignFiles) {
 }
 
 TEST_F(CheckpointRefusal, OtherFormatVersions) {
-  for (const unsigned char version : {0, 2, 255}) {
+  for (const unsigned char version : {0, 3, 255}) {
     std::string other = bytes;
     other[8] = static_cast<char>(version);
     writeBytes(bad, other);
     expectFileRefused(bad, "unsupported checkpoint format version " + std::to_string(version) +
-                               " (this build reads version 1)");
+                               " (this build reads versions 1 to 2)");
   }
 }
 
@@ -694,7 +704,7 @@ TEST(CheckpointSave, AFailedWriteLeavesTheExistingCheckpointIntact) {
 
   model::DetectionModel b = tinyModel(2);
   ModelEma emaB = makeModelEma(b);
-  meta.epoch = 8;
+  meta.loop.set("epoch", std::int64_t{8});
   try {
     const FileSizeLimit limit(before.size() / 2);
     saveCheckpoint(path, {b.ptr().get(), &emaB.module(), nullptr}, meta);
@@ -704,7 +714,7 @@ TEST(CheckpointSave, AFailedWriteLeavesTheExistingCheckpointIntact) {
         << e.what();
   }
   EXPECT_EQ(readBytes(path), before);
-  EXPECT_EQ(readCheckpointMeta(path).epoch, 7);
+  EXPECT_EQ(readCheckpointMeta(path).loop.get<std::int64_t>("epoch"), 7);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1)
       << "the temporary file is removed";
 }
@@ -776,6 +786,148 @@ TEST(CheckpointDevices, SavedOnCudaRestoresOnCpuAndBack) {
   EXPECT_TRUE(back->parameters()[0].is_cuda());
   back->to(torch::kCPU);
   expectEqualTensors(snapshot(*cpu), *back, "CPU checkpoint on CUDA");
+}
+
+// ---- loading a checkpoint's detector without the trainer ---------------------------------------
+
+// The container with its payload's root changed by `edit` and the header's version `version`.
+std::string rewritten(const std::string& bytes,
+                      const std::function<void(c10::impl::GenericDict&)>& edit,
+                      std::uint32_t version) {
+  constexpr std::size_t kHeader = 28;
+  const std::vector<char> payload(bytes.begin() + kHeader, bytes.end());
+  c10::IValue root = torch::pickle_load(payload);
+  c10::impl::GenericDict dict = root.toGenericDict();
+  edit(dict);
+  const std::vector<char> changed = torch::pickle_save(root);
+  std::string file = bytes.substr(0, kHeader) + std::string(changed.begin(), changed.end());
+  const std::uint64_t length = changed.size();
+  const std::uint64_t checksum =
+      std::stoull(hashBytes(std::string_view(file).substr(kHeader)), nullptr, 16);
+  for (int i = 0; i < 4; ++i)
+    file[8 + i] = static_cast<char>((version >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i) {
+    file[12 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    file[20 + i] = static_cast<char>((checksum >> (8 * i)) & 0xff);
+  }
+  return file;
+}
+
+// A run's checkpoint of the tiny detector trained with `norm`, its EMA ahead of the raw weights.
+struct TrainedTiny {
+  model::DetectionModel model = tinyModel(1);
+  ModelEma ema = makeModelEma(model);
+  CheckpointMeta meta;
+  explicit TrainedTiny(NormKind norm, const std::string& modelArgument = "tiny.yaml") {
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.05));
+    for (int step = 0; step < 3; ++step) {
+      trainStep(model, optimizer, testImages(20 + step));
+      ema.update(*model);
+    }
+    Config config;
+    config.model.model = modelArgument;
+    config.distributed.norm = norm;
+    config.data.imgsz = 96;
+    meta = sampleMeta();
+    meta.configYaml = toYaml(config);
+    const model::ModelDefinition definition = testing::tinyDetectorDefinition();
+    meta.modelFingerprint = modelFingerprint(definition, norm);
+    meta.modelYaml = definition.yamlText;
+    meta.modelSource = definition.source;
+    meta.modelName = definition.name;
+    meta.names = {"bolt", "nut"};
+    meta.imgsz = 320;
+  }
+};
+
+TEST(CheckpointModel, IsTheEmaBuiltFromTheDefinitionTheFileCarries) {
+  const TempDir dir;
+  const fs::path path = dir.path() / "best.pt";
+  TrainedTiny trained(NormKind::SyncBatchNorm);  // tiny.yaml exists nowhere: the file suffices
+  saveCheckpoint(path, {trained.model.ptr().get(), &trained.ema.module(), nullptr}, trained.meta);
+
+  const CheckpointModel loaded = loadCheckpointModel(path);
+  EXPECT_TRUE(loaded.fromEma);
+  EXPECT_EQ(loaded.trainedNorm, NormKind::SyncBatchNorm);
+  EXPECT_EQ(loaded.names, (std::vector<std::string>{"bolt", "nut"}));
+  EXPECT_EQ(loaded.imgsz, 320);
+  EXPECT_FALSE(loaded.model->is_training());
+  expectEqualTensors(snapshot(trained.ema.module()), *loaded.model, "EMA");
+  // The same function as the EMA in eval mode (SyncBN built as BatchNorm changes nothing there).
+  auto& ema = dynamic_cast<model::DetectionModelImpl&>(trained.ema.module());
+  ema.eval();
+  const Tensor images = testImages(99);
+  const torch::NoGradGuard noGrad;
+  EXPECT_TRUE(torch::equal(loaded.model->predict(images), ema.predict(images)));
+}
+
+TEST(CheckpointModel, ReadsAVersionOneFileThroughItsSavedConfiguration) {
+  const TempDir dir;
+  const fs::path definitionFile = dir.path() / "tiny.yaml";
+  writeBytes(definitionFile, testing::tinyDetectorDefinition().yamlText);
+  TrainedTiny trained(NormKind::BatchNorm, definitionFile.string());
+  const fs::path path = dir.path() / "old.pt";
+  saveCheckpoint(path, {trained.model.ptr().get(), &trained.ema.module(), nullptr}, trained.meta);
+  // Version 1's meta: the counters flat, no names, no definition.
+  writeBytes(path, rewritten(
+                       readBytes(path),
+                       [&](c10::impl::GenericDict& root) {
+                         c10::impl::GenericDict meta(c10::StringType::get(), c10::AnyType::get());
+                         meta.insert("kind", std::string("best"));
+                         meta.insert("epoch", int64_t{4});
+                         meta.insert("step_in_epoch", int64_t{10});
+                         meta.insert("epoch_complete", true);
+                         meta.insert("iteration", int64_t{50});
+                         meta.insert("optimizer_steps", int64_t{25});
+                         meta.insert("last_optimizer_iteration", int64_t{49});
+                         meta.insert("epoch_loss_sums", c10::List<double>({1.0, 2.0, 3.0}));
+                         meta.insert("ema_updates", int64_t{25});
+                         meta.insert("best_fitness", 0.5);
+                         meta.insert("best_epoch", int64_t{4});
+                         meta.insert("epochs_without_improvement", int64_t{0});
+                         meta.insert("scaler_scale", 65536.0);
+                         meta.insert("scaler_growth_tracker", int64_t{0});
+                         meta.insert("world_size", int64_t{2});
+                         meta.insert("config_yaml", trained.meta.configYaml);
+                         meta.insert("dataset_hash", std::string("0123"));
+                         meta.insert("model_fingerprint", trained.meta.modelFingerprint);
+                         meta.insert("engine_version", std::string("0.1.0"));
+                         root.insert_or_assign("meta", meta);
+                       },
+                       1));
+
+  const CheckpointMeta meta = readCheckpointMeta(path);
+  EXPECT_EQ(meta.kind, "best");
+  EXPECT_EQ(meta.worldSize, 2);
+  EXPECT_EQ(meta.loop.get<std::int64_t>("epoch"), 4);
+  EXPECT_EQ(meta.loop.get<bool>("epoch_complete"), true);
+  EXPECT_EQ(meta.loop.get<std::int64_t>("last_optimizer_iteration"), 49);
+  EXPECT_EQ(meta.loop.get<std::vector<double>>("epoch_loss_sums"), (std::vector<double>{1, 2, 3}));
+  EXPECT_FALSE(meta.loop.has("start_time"));
+  EXPECT_EQ(meta.hooks.at("ema").get<std::int64_t>("updates"), 25);
+  EXPECT_EQ(meta.hooks.at("best_fitness").get<double>("best_fitness"), 0.5);
+  EXPECT_EQ(meta.hooks.at("best_fitness").get<std::int64_t>("best_epoch"), 4);
+  EXPECT_TRUE(meta.names.empty());
+
+  const CheckpointModel loaded = loadCheckpointModel(path);
+  EXPECT_EQ(loaded.names, (std::vector<std::string>{"class0", "class1"}));
+  EXPECT_EQ(loaded.imgsz, 96) << "the saved configuration's data.imgsz";
+  expectEqualTensors(snapshot(trained.ema.module()), *loaded.model, "EMA");
+}
+
+TEST(CheckpointModel, RefusesADefinitionThatIsNotTheFingerprintedOne) {
+  const TempDir dir;
+  const fs::path path = dir.path() / "best.pt";
+  TrainedTiny trained(NormKind::BatchNorm);
+  trained.meta.modelYaml = widerTinyDefinition().yamlText;
+  saveCheckpoint(path, {trained.model.ptr().get(), &trained.ema.module(), nullptr}, trained.meta);
+  try {
+    loadCheckpointModel(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.path(), path);
+    EXPECT_NE(e.reason().find("does not match its fingerprint"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -1,0 +1,118 @@
+// One rank's training run, assembled outside the loop, as Detectron2's DefaultTrainer does it:
+// each build step makes one part (run directory, events, device, process group, data, stop
+// requests, hooks), and buildHooks() says why the hooks come in the order they do. runRank()
+// in train_command.cpp composes them; the Trainer itself knows only TrainerHook.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/topology.h"
+#include "engine/train_command.h"
+#include "train/event_sink.h"
+#include "train/trainer.h"
+
+namespace syncbn::dist {
+class ProcessGroup;
+struct Rendezvous;
+}  // namespace syncbn::dist
+namespace syncbn::train {
+class BestFitnessHook;
+class ProgressChannel;
+struct ProgressChannelOptions;
+struct EpochRecord;
+}  // namespace syncbn::train
+
+namespace syncbn::engine {
+
+class VerdictReporter;
+
+// The launcher's choice (SYNCBN_RUN_DIR), else project/name on resume, else a new numbered one.
+std::filesystem::path buildRunDirectory(const OutputConfig& output);
+
+// The configuration with output.project/output.name naming `runDir`, the directory the run
+// writes (numbered, say): so args.yaml names its own run, and `syncbn-engine train
+// RUN_DIR/args.yaml resume=true` resumes exactly that run.
+Config namingRunDir(Config config, const std::filesystem::path& runDir);
+
+// Where rank 0's events go: the run's events.jsonl and the GUI socket (the channel), the console,
+// and the diagnosis verdicts that follow each epoch. Other ranks have none (sink() is null).
+class RankEvents {
+ public:
+  RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir, bool rank0);
+  ~RankEvents();
+  RankEvents(const RankEvents&) = delete;
+  RankEvents& operator=(const RankEvents&) = delete;
+
+  train::EventSink* sink();  // null on ranks other than 0
+  // Where the GUI's commands arrive (null on ranks other than 0).
+  train::ProgressChannel* channel() { return channel_.get(); }
+  void publish(const protocol::Message& message);  // no-op without a sink
+  void close();                                    // flushes and closes the channel
+
+ private:
+  class FanOut;
+  struct Console;
+  std::unique_ptr<train::ProgressChannel> channel_;
+  std::unique_ptr<Console> console_;
+  std::unique_ptr<VerdictReporter> verdict_;
+  std::unique_ptr<FanOut> fanOut_;
+};
+
+// The run's events.jsonl, plus the events file and GUI socket the command line names.
+train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& options,
+                                                const std::filesystem::path& runDir);
+
+// The rank's device (its CUDA device by local rank, or the CPU with the node's cores shared out
+// among its ranks).
+c10::Device buildDevice(const Topology& topology, int localRank);
+
+// The process group over every rank, or null for one rank.
+std::shared_ptr<dist::ProcessGroup> buildProcessGroup(const Topology& topology,
+                                                      const Config& config,
+                                                      const dist::Rendezvous& rendezvous);
+
+// The dataset, verified (on every rank; the label cache makes the others quick), as the
+// trainer's example producers. Rank 0 publishes each split's summary to `events`.
+train::TrainingData buildTrainingData(const Config& config, RankEvents& events);
+
+// Installs SIGINT/SIGTERM handlers for the object's lifetime; requests() reports a signal or the
+// GUI's stop and checkpoint_now commands as the trainer's LocalRequests.
+class StopRequests {
+ public:
+  explicit StopRequests(train::ProgressChannel* commands);
+  ~StopRequests();
+  StopRequests(const StopRequests&) = delete;
+  StopRequests& operator=(const StopRequests&) = delete;
+  train::RequestSource source() const;
+
+ private:
+  struct Handlers;
+  std::unique_ptr<Handlers> handlers_;
+  train::ProgressChannel* commands_;
+};
+
+// The hooks a run reads back after train(): the best epoch and the last validation.
+struct RunHooks {
+  std::shared_ptr<const train::EpochRecord> record;
+  const train::BestFitnessHook* bestFitness = nullptr;  // null when not validating
+};
+
+// Adds the standard hooks to `trainer`, in their order (run_builder.cpp says why).
+RunHooks buildHooks(train::Trainer& trainer);
+
+// Resumes from runDir/weights/last.pt (output.resume), rewriting args.yaml once it was accepted
+// and logging where the run goes on (and what a bn <-> syncbn switch carried over).
+void resumeRun(train::Trainer& trainer, const Config& config, const std::filesystem::path& runDir,
+               const Topology& topology, RankEvents& events, bool rank0);
+
+// The `finished` event of a run that ended (completed or stopped).
+protocol::Finished finishedMessage(const train::TrainOutcome& outcome, const RunHooks& hooks,
+                                   const std::filesystem::path& runDir);
+
+}  // namespace syncbn::engine
