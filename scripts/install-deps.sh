@@ -10,6 +10,7 @@ packages=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   libopencv-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libonnx-dev python3-onnx
   xvfb xauth python3
 )
 

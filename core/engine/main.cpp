@@ -6,6 +6,7 @@
 #include "engine/commands.h"
 #include "engine/devices.h"
 #include "engine/diagnose_command.h"
+#include "engine/export_command.h"
 #include "engine/host_probe.h"
 #include "engine/recalibrate_command.h"
 #include "engine/self_launch.h"
@@ -190,6 +191,42 @@ int main(int argc, char** argv) {
                            "Print a JSON object (input, output, layers, batches, before and "
                            "after metrics) instead of the report");
 
+  ExportCommandOptions exportOptions;
+  auto* exportCmd = app.add_subcommand(
+      "export",
+      "Export a checkpoint's EMA weights (norms folded into the convolutions) as ONNX or "
+      "TorchScript, written atomically, then check the file in its own runtime (OpenCV DNN, "
+      "torch::jit::load) against the engine on a real image: max |output0 difference| and the "
+      "boxes after NMS");
+  exportCmd
+      ->add_option("--weights", exportOptions.request.weights, "The checkpoint (weights/best.pt)")
+      ->required();
+  exportCmd->add_option("--format", exportOptions.format, "onnx or torchscript")
+      ->check(CLI::IsMember({"onnx", "torchscript"}))
+      ->capture_default_str();
+  exportCmd
+      ->add_option("--imgsz", exportOptions.request.imgsz,
+                   "Input height and width (default: the run's data.imgsz)")
+      ->check(CLI::Range(32, 8192));
+  exportCmd->add_option("--batch", exportOptions.request.batch, "Images per call")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  exportCmd->add_flag("--dynamic", exportOptions.request.dynamic,
+                      "Dynamic batch and image size (TorchScript always is)");
+  exportCmd->add_flag("--half", exportOptions.request.half,
+                      "Float16 weights (half the file); computes in float32 on the CPU");
+  exportCmd->add_option("--opset", exportOptions.request.opset, "ONNX opset, 12 to 17")
+      ->check(CLI::Range(12, 17))
+      ->capture_default_str();
+  exportCmd->add_option("--output", exportOptions.request.output,
+                        "The file to write (default: beside the weights, best.onnx or "
+                        "best.torchscript)");
+  exportCmd->add_option("--check-image", exportOptions.checkImage,
+                        "The image the check runs on (default: the run's first val image)");
+  bool noCheck = false;
+  exportCmd->add_flag("--no-check", noCheck, "Skip the check in the file's runtime");
+  exportCmd->add_flag("--json", exportOptions.json, "Print the result and check as JSON");
+
   CLI11_PARSE(app, argc, argv);
 
   std::string file;
@@ -225,6 +262,10 @@ int main(int argc, char** argv) {
   if (*devicesCmd) return listDevicesCommand(std::cout, std::cerr, probe, jsonDevices);
   if (*recalibrateCmd) return recalibrate(ctx, recalibrateOptions);
   if (*diagnoseCmd) return diagnoseRun(ctx, diagnoseDir, diagnoseJson);
+  if (*exportCmd) {
+    exportOptions.check = !noCheck;
+    return exportCommand(ctx, exportOptions);
+  }
   if (*verifyCmd) {
     if (!isRankProcess(worker)) {
       try {

@@ -73,6 +73,7 @@ class Norm2dImpl : public torch::nn::Module {
 
   // The BatchNorm-like layer inside, for code that needs its buffers (PreciseBN, export).
   torch::nn::Module& layer() { return *layer_.ptr(); }
+  const torch::nn::Module& layer() const { return *layer_.ptr(); }
 
   void pretty_print(std::ostream& stream) const override;
 

@@ -1,0 +1,203 @@
+#include "export/export_check.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <iomanip>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+
+#include "common/config_yaml.h"
+#include "data/augment.h"
+#include "data/batch_loader.h"
+#include "data/demo_data.h"
+#include "data/verify.h"
+#include "model/detection_model.h"
+#include "model/postprocess.h"
+#include "train/checkpoint_file.h"
+
+namespace syncbn::exporter {
+namespace {
+
+// The first val image (else train image) of the dataset the checkpoint was trained on.
+std::filesystem::path datasetImage(const train::CheckpointMeta& meta,
+                                   const std::filesystem::path& weights) {
+  const LoadedConfig saved = parseConfigYaml(meta.configYaml, weights.string() + " (meta)");
+  const std::string data = saved.config.data.data;
+  const std::filesystem::path yaml =
+      data == "demo" ? data::builtInDemoData(data::DemoOptions{}) : std::filesystem::path(data);
+  data::DatasetReport report;
+  try {
+    report = data::verifyDataset(yaml, {.workers = 0, .useCache = true});
+  } catch (const std::exception& e) {
+    throw ExportError("the check needs an image: the run's dataset " + yaml.string() +
+                      " is not readable (" + e.what() + "); pass --check-image PATH");
+  }
+  for (const char* split : {"val", "train"})
+    for (const auto& s : report.splits)
+      if (s.split == split && !s.samples.empty()) return s.samples.front().image;
+  throw ExportError("the check needs an image: " + yaml.string() +
+                    " has none; pass --check-image PATH");
+}
+
+// [batch, 3, imgsz, imgsz] float in [0, 1], the image letterboxed as validation does.
+at::Tensor letterboxed(const std::filesystem::path& image, int imgsz, int batch) {
+  const cv::Mat decoded = cv::imread(image.string(), cv::IMREAD_COLOR);
+  if (decoded.empty()) throw ExportError(image.string() + ": cannot read this image");
+  data::Sample sample;
+  sample.image = image;
+  sample.width = decoded.cols;
+  sample.height = decoded.rows;
+  data::AugmentSettings settings;
+  settings.imgsz = imgsz;
+  settings.augment = false;
+  const data::ExampleFactory factory({sample}, settings);
+  const data::TrainingExample example = factory.validation(0);
+  const at::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(example.rgb.data()),
+                                             {1, example.height, example.width, 3}, torch::kUInt8)
+                                .permute({0, 3, 1, 2})
+                                .contiguous();
+  return data::toFloatImages(pixels, c10::Device(c10::kCPU)).repeat({batch, 1, 1, 1});
+}
+
+at::Tensor runOnnx(const std::filesystem::path& file, const at::Tensor& images) {
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(file.string());
+  const at::Tensor input = images.contiguous();
+  const std::vector<int> shape(input.sizes().begin(), input.sizes().end());
+  const cv::Mat blob(static_cast<int>(shape.size()), shape.data(), CV_32F, input.data_ptr<float>());
+  net.setInput(blob, "images");
+  cv::Mat out = net.forward("output0");
+  std::vector<int64_t> sizes;
+  for (int d = 0; d < out.dims; ++d)
+    sizes.push_back(out.size[d]);
+  return torch::from_blob(out.ptr<float>(), sizes, torch::kFloat32).clone();
+}
+
+at::Tensor runTorchScript(const std::filesystem::path& file, const at::Tensor& images) {
+  torch::jit::Module module = torch::jit::load(file.string());
+  module.eval();
+  const torch::NoGradGuard noGrad;
+  return module.forward({images}).toTensor().to(torch::kFloat32);
+}
+
+std::string fixed(double value, int digits) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << value;
+  return text.str();
+}
+
+std::string scientific(double value) {
+  std::ostringstream text;
+  text << std::scientific << std::setprecision(2) << value;
+  return text.str();
+}
+
+}  // namespace
+
+ExportCheck checkExport(const ExportRequest& request, const ExportResult& result,
+                        std::filesystem::path image) {
+  ExportCheck check;
+  check.tolerance = request.half ? 5e-2 : 1e-4;
+  check.runtime = request.format == ExportFormat::Onnx
+                      ? "OpenCV " + std::string(CV_VERSION) + " DNN"
+                      : "LibTorch " + std::string(TORCH_VERSION) + " torch::jit::load";
+  train::CheckpointModel loaded;
+  try {
+    loaded = train::loadCheckpointModel(request.weights);
+  } catch (const train::CheckpointError& e) {
+    throw ExportError(e.what());
+  }
+  if (image.empty()) image = datasetImage(loaded.meta, request.weights);
+  check.image = image;
+  const at::Tensor images = letterboxed(image, static_cast<int>(result.metadata.imgsz),
+                                        static_cast<int>(result.metadata.batch));
+  at::Tensor expected;
+  {
+    const torch::NoGradGuard noGrad;
+    expected = loaded.model->predict(images);
+    // The yardstick for float32 rounding: the engine's own output against its float64 one.
+    loaded.model->to(torch::kFloat64);
+    const at::Tensor exact = loaded.model->predict(images.to(torch::kFloat64));
+    check.engineFloat32Difference =
+        (expected.to(torch::kFloat64) - exact).narrow(1, 0, 4).abs().max().item<double>();
+    loaded.model->to(torch::kFloat32);
+  }
+  at::Tensor actual;
+  try {
+    actual = request.format == ExportFormat::Onnx ? runOnnx(result.output, images)
+                                                  : runTorchScript(result.output, images);
+  } catch (const std::exception& e) {
+    check.error = e.what();
+    return check;
+  }
+  if (actual.sizes() != expected.sizes()) {
+    check.error = "output0 has shape " + c10::str(actual.sizes()) + ", the engine's " +
+                  c10::str(expected.sizes());
+    return check;
+  }
+  check.maxAbsDifference = (actual - expected).abs().max().item<double>();
+  check.maxBoxOutputDifference = (actual - expected).narrow(1, 0, 4).abs().max().item<double>();
+  check.maxScoreDifference =
+      (actual - expected).narrow(1, 4, expected.size(1) - 4).abs().max().item<double>();
+  check.maxRelativeDifference =
+      ((actual - expected).abs() / expected.abs().clamp_min(1.0)).max().item<double>();
+  check.maxScore = expected.narrow(1, 4, expected.size(1) - 4).max().item<double>();
+
+  const std::vector<at::Tensor> mine = model::nonMaxSuppression(expected, {});
+  const std::vector<at::Tensor> theirs = model::nonMaxSuppression(actual, {});
+  check.sameDetections = true;
+  for (std::size_t b = 0; b < mine.size(); ++b) {
+    check.engineDetections += static_cast<int>(mine[b].size(0));
+    check.exportDetections += static_cast<int>(theirs[b].size(0));
+    if (mine[b].size(0) != theirs[b].size(0) ||
+        !torch::equal(mine[b].select(1, 5), theirs[b].select(1, 5))) {
+      check.sameDetections = false;
+      continue;
+    }
+    if (mine[b].size(0) > 0)
+      check.maxBoxDifference = std::max(
+          check.maxBoxDifference,
+          (mine[b].narrow(1, 0, 4) - theirs[b].narrow(1, 0, 4)).abs().max().item<double>());
+  }
+  check.passed = check.sameDetections && check.maxScoreDifference <= check.tolerance &&
+                 check.maxRelativeDifference <= check.tolerance;
+  return check;
+}
+
+std::string formatReport(const ExportResult& result, const ExportCheck& check) {
+  std::ostringstream text;
+  text << "exported " << result.output.string() << " (" << fixed(result.bytes / 1e6, 1) << " MB, "
+       << fixed(result.seconds, 1) << " s; " << result.foldedNorms
+       << " BatchNorm layers folded into their convolutions";
+  if (result.groupNorms > 0) text << ", " << result.groupNorms << " GroupNorm layers kept";
+  text << ")\n";
+  text << "  input images [" << result.metadata.batch << ", 3, " << result.metadata.imgsz << ", "
+       << result.metadata.imgsz << "], output0 [" << result.metadata.batch << ", "
+       << 4 + result.metadata.names.size() << ", anchors]: cx, cy, w, h in input pixels, then "
+       << result.metadata.names.size() << " class scores\n";
+  text << "check in " << check.runtime << " on " << check.image.string() << " (letterboxed):\n";
+  if (!check.error.empty()) {
+    text << "  FAILED: the runtime refused the file: " << check.error << "\n";
+    return text.str();
+  }
+  text << "  max |output0 - engine| = " << scientific(check.maxAbsDifference) << " (tolerance "
+       << scientific(check.tolerance) << (check.tolerance > 1e-4 ? " for float16 weights" : "")
+       << " on scores, and on boxes relative to their size)\n";
+  text << "    scores " << scientific(check.maxScoreDifference) << ", boxes "
+       << scientific(check.maxBoxOutputDifference) << " px (relative "
+       << scientific(check.maxRelativeDifference)
+       << "; the engine's own float32 rounding: " << scientific(check.engineFloat32Difference)
+       << " px)\n";
+  text << "  after NMS: " << check.exportDetections << " detections, the engine "
+       << check.engineDetections << "; "
+       << (check.sameDetections ? "the same classes in the same order" : "they DIFFER");
+  if (check.sameDetections && check.engineDetections > 0)
+    text << ", boxes within " << scientific(check.maxBoxDifference) << " px";
+  text << "\n  " << (check.passed ? "PASSED" : "FAILED") << "\n";
+  return text.str();
+}
+
+}  // namespace syncbn::exporter

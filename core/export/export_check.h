@@ -1,0 +1,45 @@
+// The export's own check: the exported file run in its own runtime (OpenCV DNN for ONNX,
+// torch::jit::load for TorchScript) on a real image, letterboxed, against the engine's eval-mode
+// output of the checkpoint it came from: the largest absolute difference on output0 and, after
+// NMS, whether both keep the same boxes and classes. Uses OpenCV (image decoding, DNN).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "export/exporter.h"
+
+namespace syncbn::exporter {
+
+struct ExportCheck {
+  std::string runtime;  // "OpenCV 4.6.0 DNN", "LibTorch 1.13.0 torch::jit::load"
+  std::filesystem::path image;
+  double maxAbsDifference = 0;        // on output0, over every element
+  double maxBoxOutputDifference = 0;  // of those, the box rows' (pixels)
+  double maxScoreDifference = 0;      // and the class scores'
+  double maxRelativeDifference = 0;   // |difference| / max(|engine|, 1)
+  // The engine's float32 boxes against its float64 ones: how much float32 rounding alone moves
+  // pixel coordinates, the yardstick for the box difference.
+  double engineFloat32Difference = 0;
+  double maxScore = 0;  // the largest class score the engine gave, for scale
+  // On the scores absolute, on the boxes relative to max(|box|, 1): box coordinates are pixels, in
+  // which float32 rounding alone exceeds 1e-4 absolute on large images. float32: 1e-4; float16
+  // weights: 5e-2 (stated in the report).
+  double tolerance = 1e-4;
+  int engineDetections = 0, exportDetections = 0;
+  bool sameDetections = false;  // same count, same classes in the same order
+  double maxBoxDifference = 0;  // pixels, over the matched detections' corners
+  bool passed = false;  // scores and relative box difference within tolerance, same detections
+  std::string error;    // the runtime refused the file (then passed is false)
+};
+
+// Runs `result`'s file. `image` empty: the first val image of the checkpoint's dataset (the
+// training images' when it has no val split). Throws ExportError when no image can be found.
+ExportCheck checkExport(const ExportRequest& request, const ExportResult& result,
+                        std::filesystem::path image = {});
+
+// The report printed after an export: file, size, time, then the check.
+std::string formatReport(const ExportResult& result, const ExportCheck& check);
+
+}  // namespace syncbn::exporter
