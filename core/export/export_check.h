@@ -4,6 +4,8 @@
 // NMS, whether both keep the same boxes and classes. Uses OpenCV (image decoding, DNN).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -32,7 +34,19 @@ struct ExportCheck {
   double maxBoxDifference = 0;  // pixels, over the matched detections' corners
   bool passed = false;  // scores and relative box difference within tolerance, same detections
   std::string error;    // the runtime refused the file (then passed is false)
+  // Why the file was not run (then passed is false and error empty): OpenCV 4.6 DNN reads
+  // neither float16 initializers nor a graph that computes shapes (--half, --dynamic ONNX).
+  std::string skipped;
 };
+
+// Whether two NMS results keep the same detections: as many, each of one matched to one of the
+// other with the same class and corners within `pixels` (order aside: near-equal confidences may
+// swap places). maxDifference: the largest corner difference over the matches.
+struct DetectionAgreement {
+  bool same = false;
+  double maxDifference = 0;
+};
+DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, double pixels = 0.5);
 
 // Runs `result`'s file. `image` empty: the first val image of the checkpoint's dataset (the
 // training images' when it has no val split). Throws ExportError when no image can be found.

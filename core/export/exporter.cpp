@@ -69,6 +69,7 @@ ExportResult exportWeights(const ExportRequest& request) {
 
   ExportResult result;
   result.output = output;
+  result.dynamic = request.dynamic || request.format == ExportFormat::TorchScript;
   result.foldedNorms = graph.foldedNorms;
   for (const Op& op : graph.ops)
     result.groupNorms += op.kind == OpKind::GroupNorm ? 1 : 0;

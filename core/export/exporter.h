@@ -33,8 +33,9 @@ struct ExportResult {
   std::uintmax_t bytes = 0;
   double seconds = 0;  // reading, folding and writing
   ExportMetadata metadata;
-  int foldedNorms = 0;  // BatchNorm layers folded into their convolutions
-  int groupNorms = 0;   // GroupNorm layers kept
+  bool dynamic = false;  // batch and image size chosen at run time
+  int foldedNorms = 0;   // BatchNorm layers folded into their convolutions
+  int groupNorms = 0;    // GroupNorm layers kept
 };
 
 // What export refuses, naming the file or option: a bad checkpoint, an image size that is not a

@@ -53,8 +53,8 @@ struct InferenceGraph {
   std::vector<Op> ops;  // in execution order; the last is Detect
   int values = 1;       // value ids in use: 0 .. values-1
   int64_t inputChannels = 3;
-  int64_t maxStride = 32;  // image sizes must be multiples of it
-  int foldedNorms = 0;     // BatchNorm-kind layers folded into their convolutions
+  int64_t maxStride = 1;  // image sizes must be multiples of it
+  int foldedNorms = 0;    // BatchNorm-kind layers folded into their convolutions
   DetectLayout detect;
 };
 

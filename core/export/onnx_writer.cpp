@@ -3,8 +3,10 @@
 //   - from opset 13 Split takes its sizes as an input that OpenCV 4.6 ignores (it splits evenly
 //     without an error): uneven splits are Slice there, and opset 12 keeps sizes as attributes;
 //   - it needs kernel_shape on every Conv;
-//   - it fails on Mul/Add broadcasting against [1, A] or [1, 1, A] constants: the decode's
-//     constants are full-shape, [batch, 2 or 4, A].
+//   - it fails on Mul/Add broadcasting against [1, A] or [1, 1, A] constants, and (measured) on a
+//     Mul against a full-shape [batch, 4, A] constant once batch > 1: the anchor points that are
+//     added and subtracted are full-shape [batch, 2, A], the strides multiplied are [1, 4, A],
+//     and the centre's 0.5 is a scalar.
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <torch/torch.h>
@@ -58,6 +60,21 @@ class OnnxGraph {
     init->add_dims(static_cast<int64_t>(values.size()));
     for (const int64_t v : values)
       init->add_int64_data(v);
+    return name;
+  }
+
+  std::string scalar(const std::string& name, int64_t v) {
+    onnx::TensorProto* init = graph_.add_initializer();
+    init->set_name(name);
+    init->set_data_type(onnx::TensorProto::INT64);
+    init->add_int64_data(v);
+    return name;
+  }
+  std::string floatScalar(const std::string& name, float v) {
+    onnx::TensorProto* init = graph_.add_initializer();
+    init->set_name(name);
+    init->set_data_type(onnx::TensorProto::FLOAT);
+    init->add_float_data(v);
     return name;
   }
 
@@ -171,11 +188,11 @@ std::string pythonString(const std::string& text) {
   return out + "'";
 }
 
-// The anchors' constants for one image size, full-shape [batch, rows, A]: centres in grid units
-// (x + 0.5, y + 0.5) and strides, in the engine's order (levels, then rows, then columns).
+// The anchors' constants for one image size: centres in grid units (x + 0.5, y + 0.5) and
+// strides, in the engine's order (levels, then rows, then columns).
 struct AnchorConstants {
   at::Tensor points;   // [batch, 2, A]
-  at::Tensor strides;  // [batch, 4, A]
+  at::Tensor strides;  // [1, 4, A]
 };
 AnchorConstants anchorConstants(const DetectLayout& detect, int64_t batch, int64_t imgsz) {
   std::vector<at::Tensor> points, strides;
@@ -188,8 +205,79 @@ AnchorConstants anchorConstants(const DetectLayout& detect, int64_t batch, int64
   }
   const at::Tensor p = torch::cat(points, 1).unsqueeze(0);
   const at::Tensor s = torch::cat(strides, 1).unsqueeze(0);
-  return {p.expand({batch, 2, p.size(2)}).contiguous(),
-          s.expand({batch, 4, s.size(2)}).contiguous()};
+  return {p.expand({batch, 2, p.size(2)}).contiguous(), s.contiguous()};
+}
+
+// The anchors computed in the graph from each level's height and width (--dynamic): points
+// [1, 2, A] and strides [1, 4, A], broadcast over the batch.
+struct AnchorValues {
+  std::string points, strides;
+};
+AnchorValues dynamicAnchors(OnnxGraph& g, const DetectLayout& detect,
+                            const std::vector<std::string>& levels, const std::string& name) {
+  std::vector<std::string> points, strides;
+  const std::string zero = g.scalar(g.fresh(name + "_zero"), 0);
+  const std::string one = g.scalar(g.fresh(name + "_one"), 1);
+  const std::string half = g.floatScalar(g.fresh(name + "_offset"), 0.5f);
+  const std::string row = g.integers(g.fresh(name + "_row"), {1, -1});
+  const std::string single = g.integers(g.fresh(name + "_single"), {1});
+  for (std::size_t l = 0; l < levels.size(); ++l) {
+    const std::string base = name + "_level" + std::to_string(l);
+    const std::string shape = g.unary("Shape", levels[l], base + "_shape");
+    const auto dimension = [&](int64_t index) {
+      const std::string out = g.fresh(base + "_dim");
+      g.node("Gather", {shape, g.scalar(g.fresh(base + "_index"), index)}, {out}, out);
+      return out;
+    };
+    const std::string h = dimension(2), w = dimension(3);
+    const auto centres = [&](const std::string& count) {
+      const std::string range = g.fresh(base + "_range");
+      g.node("Range", {zero, count, one}, {range}, range);
+      const std::string asFloat = g.fresh(base + "_float");
+      OnnxGraph::attribute(g.node("Cast", {range}, {asFloat}, asFloat), "to",
+                           static_cast<int64_t>(onnx::TensorProto::FLOAT));
+      return g.binary("Add", asFloat, half, base + "_centres");
+    };
+    const std::string xs = centres(w), ys = centres(h);
+    const std::string hw = g.fresh(base + "_hw");
+    OnnxGraph::attribute(g.node("Concat",
+                                {g.binary("Reshape", h, single, base + "_h1"),
+                                 g.binary("Reshape", w, single, base + "_w1")},
+                                {hw}, hw),
+                         "axis", int64_t{0});
+    const std::string gx =
+        g.binary("Expand", g.binary("Reshape", xs, row, base + "_xrow"), hw, base + "_gx");
+    const std::string gy = g.binary(
+        "Expand",
+        g.binary("Reshape", ys, g.integers(g.fresh(base + "_col"), {-1, 1}), base + "_ycol"), hw,
+        base + "_gy");
+    const std::string level = g.fresh(base + "_points");
+    OnnxGraph::attribute(g.node("Concat",
+                                {g.binary("Reshape", gx, row, base + "_px"),
+                                 g.binary("Reshape", gy, row, base + "_py")},
+                                {level}, level),
+                         "axis", int64_t{0});
+    points.push_back(level);
+    // [4, h * w] of this level's stride.
+    const std::string cells =
+        g.binary("Reshape", g.binary("Mul", h, w, base + "_cells"), single, base + "_cells1");
+    const std::string extent = g.fresh(base + "_extent");
+    OnnxGraph::attribute(
+        g.node("Concat", {g.integers(g.fresh(base + "_four"), {4}), cells}, {extent}, extent),
+        "axis", int64_t{0});
+    strides.push_back(g.binary(
+        "Expand",
+        g.floats(base + "_stride", torch::full({1, 1}, static_cast<double>(detect.strides[l]))),
+        extent, base + "_strides"));
+  }
+  const auto joined = [&](const std::vector<std::string>& parts, int64_t rows,
+                          const std::string& what) {
+    const std::string all = g.fresh(name + "_" + what);
+    OnnxGraph::attribute(g.node("Concat", parts, {all}, all), "axis", int64_t{1});
+    return g.binary("Reshape", all, g.integers(g.fresh(name + "_shape"), {1, rows, -1}),
+                    name + "_" + what + "_batched");
+  };
+  return {joined(points, 2, "points"), joined(strides, 4, "strides")};
 }
 
 }  // namespace
@@ -218,10 +306,6 @@ std::string onnxModelBytes(const InferenceGraph& graph, const ExportMetadata& me
     throw std::invalid_argument("--opset " + std::to_string(options.opset) +
                                 ": this export writes opsets " + std::to_string(kLowestOpset) +
                                 " to " + std::to_string(kHighestOpset));
-  if (options.dynamic)
-    throw std::invalid_argument(
-        "--dynamic: not available for ONNX yet (the decode's anchors are constants of the image "
-        "size); export with --imgsz N for each size, or use TorchScript, which is dynamic");
   onnx::ModelProto model;
   model.set_ir_version(options.opset <= 13 ? 7 : 8);
   model.set_producer_name("syncbn-engine");
@@ -238,9 +322,13 @@ std::string onnxModelBytes(const InferenceGraph& graph, const ExportMetadata& me
 
   onnx::GraphProto& proto = *model.mutable_graph();
   proto.set_name("syncbn_detector");
-  const int64_t batch = metadata.batch;
+  // Reshapes keep the batch with 0 ("copy this dimension") when it is dynamic.
+  const int64_t batch = options.dynamic ? 0 : metadata.batch;
   const int64_t size = metadata.imgsz;
-  setShape(proto.add_input(), {"", "", "", ""}, {batch, graph.inputChannels, size, size});
+  if (options.dynamic)
+    setShape(proto.add_input(), {"batch", "", "height", "width"}, {0, graph.inputChannels, 0, 0});
+  else
+    setShape(proto.add_input(), {"", "", "", ""}, {batch, graph.inputChannels, size, size});
   proto.mutable_input(0)->set_name("images");
   OnnxGraph g(proto, options.opset, options.half);
 
@@ -356,21 +444,27 @@ std::string onnxModelBytes(const InferenceGraph& graph, const ExportMetadata& me
                      op.name + "_dist");
         // distancesToBoxes (xywh) * strides, as the engine computes it.
         const std::vector<std::string> sides = g.split(distances, {2, 2}, 1, op.name + "_sides");
-        const AnchorConstants anchors = anchorConstants(d, batch, size);
-        const std::string points = g.floats(op.name + "_anchor_points", anchors.points);
+        std::string points, strides;
+        if (options.dynamic) {
+          const AnchorValues anchors = dynamicAnchors(g, d, in, op.name + "_anchors");
+          points = anchors.points;
+          strides = anchors.strides;
+        } else {
+          const AnchorConstants anchors = anchorConstants(d, metadata.batch, size);
+          points = g.floats(op.name + "_anchor_points", anchors.points);
+          strides = g.floats(op.name + "_anchor_strides", anchors.strides);
+        }
         const std::string topLeft = g.binary("Sub", points, sides[0], op.name + "_tl");
         const std::string bottomRight = g.binary("Add", points, sides[1], op.name + "_br");
+        // A scalar: OpenCV 4.6 mis-sizes a Mul against a full-shape constant once batch > 1.
         const std::string centre =
             g.binary("Mul", g.binary("Add", topLeft, bottomRight, op.name + "_sum"),
-                     g.floats(op.name + "_half", torch::full_like(anchors.points, 0.5)),
-                     op.name + "_centre");
+                     g.floats(op.name + "_half", torch::full({1}, 0.5)), op.name + "_centre");
         const std::string extent = g.binary("Sub", bottomRight, topLeft, op.name + "_wh");
         const std::string boxGrid = g.fresh(op.name + "_xywh");
         OnnxGraph::attribute(g.node("Concat", {centre, extent}, {boxGrid}, boxGrid), "axis",
                              int64_t{1});
-        const std::string boxes =
-            g.binary("Mul", boxGrid, g.floats(op.name + "_anchor_strides", anchors.strides),
-                     op.name + "_boxes");
+        const std::string boxes = g.binary("Mul", boxGrid, strides, op.name + "_boxes");
         const std::string scores = g.unary("Sigmoid", boxCls[1], op.name + "_scores");
         OnnxGraph::attribute(g.node("Concat", {boxes, scores}, {"output0"}, op.name + "_output"),
                              "axis", int64_t{1});
@@ -379,7 +473,10 @@ std::string onnxModelBytes(const InferenceGraph& graph, const ExportMetadata& me
           anchorsTotal += (size / stride) * (size / stride);
         onnx::ValueInfoProto* output = proto.add_output();
         output->set_name("output0");
-        setShape(output, {"", "", ""}, {batch, 4 + d.nc, anchorsTotal});
+        if (options.dynamic)
+          setShape(output, {"batch", "", "anchors"}, {0, 4 + d.nc, 0});
+        else
+          setShape(output, {"", "", ""}, {batch, 4 + d.nc, anchorsTotal});
         break;
       }
     }

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "common/config_yaml.h"
+#include "file_size_limit.h"
 #include "model/detection_model.h"
 #include "model/model_definition.h"
 #include "model/yolo_modules.h"
@@ -670,30 +671,6 @@ TEST_F(CheckpointRefusal, AnOptimizerThatDoesNotFitIsLeftAsItWas) {
 
 // ---- failed saves ------------------------------------------------------------------------------
 
-// Caps the size of files this process may write (RLIMIT_FSIZE) while in scope; writes past it
-// fail with EFBIG instead of raising SIGXFSZ. Unlike a read-only directory this also fails for
-// root, and it fails the save in the middle of writing the data.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    previousHandler_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &previous_);
-    rlimit limited = previous_;
-    limited.rlim_cur = bytes;
-    if (::setrlimit(RLIMIT_FSIZE, &limited) != 0) throw std::runtime_error("setrlimit failed");
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &previous_);
-    std::signal(SIGXFSZ, previousHandler_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit previous_{};
-  void (*previousHandler_)(int) = nullptr;
-};
-
 TEST(CheckpointSave, AFailedWriteLeavesTheExistingCheckpointIntact) {
   const TempDir dir;
   const fs::path path = dir.path() / "last.ckpt";
@@ -706,7 +683,7 @@ TEST(CheckpointSave, AFailedWriteLeavesTheExistingCheckpointIntact) {
   ModelEma emaB = makeModelEma(b);
   meta.loop.set("epoch", std::int64_t{8});
   try {
-    const FileSizeLimit limit(before.size() / 2);
+    const testing::FileSizeLimit limit(before.size() / 2);
     saveCheckpoint(path, {b.ptr().get(), &emaB.module(), nullptr}, meta);
     ADD_FAILURE() << "the save succeeded despite the file size limit";
   } catch (const CheckpointError& e) {
