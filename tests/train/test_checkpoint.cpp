@@ -683,7 +683,7 @@ TEST(CheckpointSave, AFailedWriteLeavesTheExistingCheckpointIntact) {
   ModelEma emaB = makeModelEma(b);
   meta.loop.set("epoch", std::int64_t{8});
   try {
-    const testing::FileSizeLimit limit(before.size() / 2);
+    const syncbn::testing::FileSizeLimit limit(before.size() / 2);
     saveCheckpoint(path, {b.ptr().get(), &emaB.module(), nullptr}, meta);
     ADD_FAILURE() << "the save succeeded despite the file size limit";
   } catch (const CheckpointError& e) {
