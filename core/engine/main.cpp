@@ -8,6 +8,7 @@
 #include "engine/diagnose_command.h"
 #include "engine/export_command.h"
 #include "engine/host_probe.h"
+#include "engine/inference_commands.h"
 #include "engine/recalibrate_command.h"
 #include "engine/self_launch.h"
 #include "engine/train_command.h"
@@ -227,6 +228,50 @@ int main(int argc, char** argv) {
   exportCmd->add_flag("--no-check", noCheck, "Skip the check in the file's runtime");
   exportCmd->add_flag("--json", exportOptions.json, "Print the result and check as JSON");
 
+  ValOptions valOptions;
+  auto* valCmd = app.add_subcommand(
+      "val",
+      "Validate weights (a checkpoint, or an exported ONNX or TorchScript file) with the "
+      "metrics and table of training's validation");
+  valCmd->add_option("--weights", valOptions.weights, "best.pt, best.onnx or best.torchscript")
+      ->required();
+  valCmd->add_option("--data", valOptions.data,
+                     "A data.yaml or `demo` (default: the checkpoint's; required for exports)");
+  valCmd->add_option("--split", valOptions.split, "val or test")
+      ->check(CLI::IsMember({"val", "test"}))
+      ->capture_default_str();
+  valCmd->add_option("--batch", valOptions.batch, "Images per batch")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  valCmd->add_option("--workers", valOptions.workers, "Threads preparing images")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  valCmd->add_flag("--json", valOptions.json, "Print the metrics as JSON");
+
+  PredictOptions predictOptions;
+  auto* predictCmd = app.add_subcommand(
+      "predict",
+      "Detect objects in images with any weights (checkpoint, ONNX, TorchScript): "
+      "annotated images, and with --save-txt label files, in a new folder");
+  predictCmd
+      ->add_option("--weights", predictOptions.weights, "best.pt, best.onnx or best.torchscript")
+      ->required();
+  predictCmd->add_option("--source", predictOptions.source, "An image or a folder of images")
+      ->required();
+  predictCmd->add_option("--conf", predictOptions.conf, "Confidence threshold")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  predictCmd->add_option("--iou", predictOptions.iou, "NMS IoU threshold")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  predictCmd->add_flag("--save-txt", predictOptions.saveTxt,
+                       "Also write labels/<image>.txt: class cx cy w h confidence, normalised");
+  predictCmd->add_option("--project", predictOptions.project, "Parent folder of the results")
+      ->capture_default_str();
+  predictCmd->add_option("--name", predictOptions.name, "Results folder (numbered if it exists)")
+      ->capture_default_str();
+  predictCmd->add_flag("--json", predictOptions.json, "Print the detections as JSON");
+
   CLI11_PARSE(app, argc, argv);
 
   std::string file;
@@ -262,6 +307,8 @@ int main(int argc, char** argv) {
   if (*devicesCmd) return listDevicesCommand(std::cout, std::cerr, probe, jsonDevices);
   if (*recalibrateCmd) return recalibrate(ctx, recalibrateOptions);
   if (*diagnoseCmd) return diagnoseRun(ctx, diagnoseDir, diagnoseJson);
+  if (*valCmd) return valCommand(ctx, valOptions);
+  if (*predictCmd) return predictCommand(ctx, predictOptions);
   if (*exportCmd) {
     exportOptions.check = !noCheck;
     return exportCommand(ctx, exportOptions);

@@ -46,9 +46,9 @@ Config configOf(const std::filesystem::path& weights, const train::CheckpointMet
   const LoadedConfig loaded = parseConfigYaml(meta.configYaml, weights.string() + " (meta)");
   for (const Diagnostic& d : loaded.diagnostics)
     if (d.severity == Severity::Error)
-      throw RecalibrationError(weights.string() +
-                               ": the configuration saved in the checkpoint is unusable: " +
-                               format(d));
+      throw RecalibrationError(
+          weights.string() +
+          ": the configuration saved in the checkpoint is unusable: " + format(d));
   return loaded.config;
 }
 
@@ -66,7 +66,8 @@ std::string fixed3(double value) {
 
 nlohmann::json metricsJson(const std::optional<Metrics>& metrics) {
   if (!metrics) return nullptr;
-  return {{"map50", metrics->map50}, {"map50_95", metrics->map50_95}, {"fitness", metrics->fitness}};
+  return {
+      {"map50", metrics->map50}, {"map50_95", metrics->map50_95}, {"fitness", metrics->fitness}};
 }
 
 }  // namespace
@@ -86,7 +87,8 @@ std::vector<std::vector<std::size_t>> recalibrationBatches(std::size_t images, i
   std::vector<std::size_t> order;
   for (int k = 0; k < batches; ++k) {
     const std::size_t inPass = static_cast<std::size_t>(k) % perPass;
-    if (inPass == 0) order = sampler.indices(static_cast<int>(static_cast<std::size_t>(k) / perPass));
+    if (inPass == 0)
+      order = sampler.indices(static_cast<int>(static_cast<std::size_t>(k) / perPass));
     out.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(inPass * size),
                      order.begin() + static_cast<std::ptrdiff_t>((inPass + 1) * size));
   }
@@ -106,8 +108,8 @@ int recalibrate(const CommandContext& ctx, const RecalibrateOptions& options) {
     const std::filesystem::path folder =
         output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
     if (!std::filesystem::is_directory(folder))
-      throw train::CheckpointError(output, "cannot save the checkpoint: the folder " +
-                                               folder.string() + " does not exist");
+      throw train::CheckpointError(
+          output, "cannot save the checkpoint: the folder " + folder.string() + " does not exist");
     // Everything is checked before the work starts: the container, the saved configuration, the
     // dataset and that the model fits the checkpoint's tensors.
     const train::CheckpointMeta meta = train::readCheckpointMeta(options.weights);
@@ -138,9 +140,8 @@ int recalibrate(const CommandContext& ctx, const RecalibrateOptions& options) {
     const auto valImages = std::make_shared<data::ExampleFactory>(
         valSplit ? valSplit->samples : std::vector<data::Sample>{}, letterbox);
     const int batch = options.batch > 0 ? options.batch : config.train.batch;
-    const auto batches =
-        recalibrationBatches(trainImages->size(), options.batches, batch,
-                             static_cast<std::uint64_t>(config.train.seed));
+    const auto batches = recalibrationBatches(trainImages->size(), options.batches, batch,
+                                              static_cast<std::uint64_t>(config.train.seed));
     const int batchSize = static_cast<int>(batches.front().size());
 
     std::optional<train::Validator> validator;

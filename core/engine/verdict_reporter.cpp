@@ -18,9 +18,9 @@ VerdictReporter::VerdictReporter(std::vector<train::EventSink*> targets)
     : targets_(std::move(targets)) {}
 
 protocol::Log VerdictReporter::line(const diagnosis::Verdict& verdict, int epoch) {
-  return protocol::Log{verdict.problem ? "warning" : "info", 0,
-                       "diagnosis after epoch " + std::to_string(epoch + 1) + ": " +
-                           verdict.headline};
+  return protocol::Log{
+      verdict.problem ? "warning" : "info", 0,
+      "diagnosis after epoch " + std::to_string(epoch + 1) + ": " + verdict.headline};
 }
 
 void VerdictReporter::publish(const protocol::Message& message) {

@@ -94,18 +94,21 @@ Tensor clipToContent(const Tensor& detections, const ContentBox& content) {
 // accumulates the loss terms and the per-image metric state.
 class ShardEvaluator {
  public:
-  ShardEvaluator(model::DetectionModelImpl& model, const ValidationOptions& options,
-                 c10::Device device)
+  // `model`: the engine's detector (losses and detections); null for an exported file, whose
+  // `predict` gives the decoded output alone (no losses).
+  ShardEvaluator(model::DetectionModelImpl* model, Validator::Predictor predict, int64_t nc,
+                 const ValidationOptions& options, c10::Device device)
       : model_(model),
-        loss_(model.headLayout(), options.lossGains),
+        predict_(std::move(predict)),
+        loss_(model ? model->headLayout() : model::HeadLayout{nc}, options.lossGains),
         device_(device),
-        outcome_(model.headLayout().nc) {
+        outcome_(nc) {
     nms_.confThreshold = options.confThreshold;
     nms_.iouThreshold = options.iouThreshold;
     nms_.maxDet = options.maxDet;
     nms_.multiLabel = options.multiLabel;
     nms_.agnostic = options.agnosticNms;
-    const auto parameters = model.parameters();
+    const auto parameters = model ? model->parameters() : std::vector<Tensor>{};
     dtype_ = parameters.empty() ? torch::kFloat32 : parameters.front().scalar_type();
   }
 
@@ -113,15 +116,21 @@ class ShardEvaluator {
   void add(const Tensor& uint8Images, const Tensor& targets,
            const std::vector<ContentBox>& contents) {
     const Tensor images = data::toFloatImages(uint8Images, device_).to(dtype_);
-    const std::vector<Tensor> levels = model_.forwardLevels(images);
-    const model::DetectionLossResult terms = loss_(levels, targets.to(device_));
-    const Tensor items =
-        torch::stack({terms.box, terms.cls, terms.dfl}).to(torch::kCPU, torch::kDouble);
-    for (std::size_t t = 0; t < 3; ++t)
-      outcome_.lossSums[t] += items[static_cast<int64_t>(t)].item<double>();
+    Tensor decoded;
+    if (model_ != nullptr) {
+      const std::vector<Tensor> levels = model_->forwardLevels(images);
+      const model::DetectionLossResult terms = loss_(levels, targets.to(device_));
+      const Tensor items =
+          torch::stack({terms.box, terms.cls, terms.dfl}).to(torch::kCPU, torch::kDouble);
+      for (std::size_t t = 0; t < 3; ++t)
+        outcome_.lossSums[t] += items[static_cast<int64_t>(t)].item<double>();
+      decoded = model_->decode(levels);
+    } else {
+      decoded = predict_(images);
+    }
     ++outcome_.batches;
 
-    const std::vector<Tensor> detections = model::nonMaxSuppression(model_.decode(levels), nms_);
+    const std::vector<Tensor> detections = model::nonMaxSuppression(decoded, nms_);
     const Tensor cpuTargets = targets.to(torch::kCPU, torch::kDouble);
     const auto height = static_cast<double>(images.size(2));
     const auto width = static_cast<double>(images.size(3));
@@ -137,7 +146,8 @@ class ShardEvaluator {
   const RankOutcome& outcome() const { return outcome_; }
 
  private:
-  model::DetectionModelImpl& model_;
+  model::DetectionModelImpl* model_;
+  Validator::Predictor predict_;
   const model::DetectionLoss loss_;
   model::NmsOptions nms_;
   c10::Device device_;
@@ -282,6 +292,18 @@ Validator::Validator(ValidationExampleProducer producer, std::size_t count,
 }
 
 ValidationResult Validator::run(model::DetectionModelImpl& model) {
+  const TrainingModeGuard modeGuard(model);
+  model.eval();
+  return evaluate(&model, {}, model.headLayout().nc);
+}
+
+ValidationResult Validator::run(const Predictor& predict, int64_t nc) {
+  if (!predict) throw std::invalid_argument("Validator::run: no predictor");
+  return evaluate(nullptr, predict, nc);
+}
+
+ValidationResult Validator::evaluate(model::DetectionModelImpl* model, const Predictor& predict,
+                                     int64_t nc) {
   const auto begin = std::chrono::steady_clock::now();
   const int world = group_ ? group_->worldSize() : 1;
   const int rank = group_ ? group_->rank() : 0;
@@ -307,10 +329,8 @@ ValidationResult Validator::run(model::DetectionModelImpl& model) {
 
   std::optional<ShardEvaluator> evaluator;
   {
-    const TrainingModeGuard modeGuard(model);
-    model.eval();
     const torch::NoGradGuard noGrad;
-    evaluator.emplace(model, options_, device_);
+    evaluator.emplace(model, predict, nc, options_, device_);
     std::size_t done = 0;  // this rank's images evaluated so far
     if (mine > 0) loader.start(0);
     while (done < mine) {

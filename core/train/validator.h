@@ -76,6 +76,11 @@ class Validator {
   // producer fails; the other ranks then fail at the gather when the group's timeout expires.
   ValidationResult run(model::DetectionModelImpl& model);
 
+  // The same for an exported file: `predict` maps float images [N, 3, H, W] in [0, 1] to the
+  // decoded [N, 4 + nc, A]. Its losses are 0 (an export has no raw head output to score).
+  using Predictor = std::function<at::Tensor(const at::Tensor& images)>;
+  ValidationResult run(const Predictor& predict, int64_t nc);
+
   std::size_t count() const { return count_; }
   const ValidationOptions& options() const { return options_; }
 
@@ -83,6 +88,7 @@ class Validator {
   static std::size_t imagesOnRank(std::size_t count, int rank, int worldSize);
 
  private:
+  ValidationResult evaluate(model::DetectionModelImpl* model, const Predictor& predict, int64_t nc);
   ValidationExampleProducer producer_;
   std::size_t count_;
   std::shared_ptr<dist::ProcessGroup> group_;

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -624,6 +625,75 @@ TEST(Training, ACorruptCheckpointIsRefusedNamingTheFileAndLeftAlone) {
   EXPECT_NE(engine.log().find("truncated"), std::string::npos) << engine.log();
   std::ifstream in(last, std::ios::binary);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), truncated);
+}
+
+// `val`, `export` and `predict` on a run's own best.pt, as a user deploys it.
+std::string fileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::vector<double>> labelRows(const fs::path& file) {
+  std::vector<std::vector<double>> rows;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::vector<double> row;
+    for (double v; fields >> v;)
+      row.push_back(v);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(Deploying, ValReproducesTheLoggedMapAndTheExportsPredictTheCheckpointsBoxes) {
+  const fs::path dir = testDir();
+  runEngine(smallRun(dir, "run", {"epochs=2", "cpu_ranks=1"}), dir / "train.log");
+  const fs::path best = dir / "run/weights/best.pt";
+  const train::CheckpointMeta meta = train::readCheckpointMeta(best);
+  const auto epoch = meta.loop.get<std::int64_t>("epoch");
+  std::optional<protocol::Val> logged;
+  for (const auto& val : eventsOf<protocol::Val>(readEvents(dir / "run.jsonl")))
+    if (val.epoch == epoch) logged = val;
+  ASSERT_TRUE(logged) << "no val event for best.pt's epoch " << epoch;
+
+  // val --json on the checkpoint: training's validation of that epoch, to 1e-6.
+  runEngine({"val", "--weights", best.string(), "--json"}, dir / "val.log");
+  const std::string valOutput = fileText(dir / "val.log");
+  const auto json = nlohmann::json::parse(valOutput.substr(valOutput.find('{')));
+  EXPECT_NEAR(json["map50_95"].get<double>(), logged->map50_95, 1e-6);
+  EXPECT_NEAR(json["map50"].get<double>(), logged->map50, 1e-6);
+  EXPECT_EQ(json["kind"], "checkpoint");
+
+  // Both exports pass their own checks, and predict draws the checkpoint's boxes with them.
+  const fs::path images = smallDataset().parent_path() / "images" / "val";
+  runEngine({"predict", "--weights", best.string(), "--source", images.string(), "--conf", "0.001",
+             "--save-txt", "--project", dir.string(), "--name", "from_pt"},
+            dir / "predict_pt.log");
+  for (const std::string format : {"onnx", "torchscript"}) {
+    runEngine({"export", "--weights", best.string(), "--format", format}, dir / (format + ".log"));
+    EXPECT_NE(fileText(dir / (format + ".log")).find("PASSED"), std::string::npos)
+        << fileText(dir / (format + ".log"));
+    const fs::path exported = dir / "run/weights" / ("best." + format);
+    ASSERT_TRUE(fs::exists(exported));
+    runEngine({"predict", "--weights", exported.string(), "--source", images.string(), "--conf",
+               "0.001", "--save-txt", "--project", dir.string(), "--name", "from_" + format},
+              dir / ("predict_" + format + ".log"));
+    int boxes = 0;
+    for (const auto& entry : fs::directory_iterator(dir / "from_pt" / "labels")) {
+      const auto expected = labelRows(entry.path());
+      const auto actual = labelRows(dir / ("from_" + format) / "labels" / entry.path().filename());
+      ASSERT_EQ(actual.size(), expected.size()) << format << " " << entry.path().filename();
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_EQ(actual[i].size(), 6u);
+        EXPECT_EQ(actual[i][0], expected[i][0]) << "class, " << format;
+        for (std::size_t k = 1; k < 6; ++k)
+          EXPECT_NEAR(actual[i][k], expected[i][k], 1e-4) << format << " " << entry.path();
+        ++boxes;
+      }
+    }
+    EXPECT_GT(boxes, 0) << "nothing detected to compare";
+  }
 }
 
 }  // namespace
