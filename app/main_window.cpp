@@ -26,9 +26,9 @@
 #include "app/recent_files.h"
 #include "app/recent_files_menu.h"
 #include "app/studio_actions.h"
-#include "common/version.h"
 #include "common/bn_diagnosis.h"
 #include "common/config_schema.h"
+#include "common/version.h"
 #include "stores/config_document.h"
 #include "stores/engine_locator.h"
 #include "stores/engine_session.h"
@@ -42,6 +42,8 @@
 #include "widgets/bn/recalibrate_dialog.h"
 #include "widgets/config/config_page.h"
 #include "widgets/config/page_specs.h"
+#include "widgets/deploy/export_dialog.h"
+#include "widgets/deploy/predict_dialog.h"
 #include "widgets/monitor/monitor_view.h"
 #include "widgets/monitor/run_status_line.h"
 #include "widgets/problems/problems_view.h"
@@ -131,6 +133,10 @@ MainWindow::MainWindow(QWidget* parent)
   connect(actions_->compareRuns, &QAction::triggered, this,
           [this] { compareRuns(runsView_->selectedDirectories()); });
   connect(actions_->abTest, &QAction::triggered, this, [this] { startAbTest(); });
+  connect(actions_->exportWeights, &QAction::triggered, this,
+          [this] { exportWeights(exportableRun()); });
+  connect(actions_->predictPreview, &QAction::triggered, this,
+          [this] { predictPreview(exportableRun()); });
 
   connect(actions_->newFile, &QAction::triggered, files_, &FileController::newDocument);
   connect(actions_->open, &QAction::triggered, files_, &FileController::chooseFileToOpen);
@@ -154,6 +160,8 @@ MainWindow::MainWindow(QWidget* parent)
           [this](const QString& run) { resumeRun(run); });
   connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
   connect(runsView_, &RunsView::compareRequested, this, &MainWindow::compareRuns);
+  connect(runsView_, &RunsView::exportRequested, this, &MainWindow::exportWeights);
+  connect(runsView_, &RunsView::predictRequested, this, &MainWindow::predictPreview);
 
   readSettings();
   updateProjectFolder();
@@ -237,6 +245,11 @@ void MainWindow::createMenus() {
   run->addAction(actions_->compareRuns);
   run->addSeparator();
   run->addAction(actions_->kill);
+
+  QMenu* deploy = menuBar()->addMenu(tr("E&xport"));
+  deploy->setObjectName(QStringLiteral("exportMenu"));
+  deploy->addAction(actions_->exportWeights);
+  deploy->addAction(actions_->predictPreview);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->setObjectName(QStringLiteral("viewMenu"));
@@ -491,6 +504,42 @@ QString MainWindow::resumableRun() const {
   return {};
 }
 
+namespace {
+
+bool hasWeights(const QString& runDirectory) {
+  const QDir dir(runDirectory);
+  return !runDirectory.isEmpty() &&
+         (QFileInfo::exists(dir.filePath(QStringLiteral("weights/best.pt"))) ||
+          QFileInfo::exists(dir.filePath(QStringLiteral("weights/last.pt"))));
+}
+
+}  // namespace
+
+QString MainWindow::exportableRun() const {
+  if (mode() == Mode::Runs) {
+    const QString selected = runsView_->selectedDirectory();
+    return hasWeights(selected) ? selected : QString();
+  }
+  const RunStore* store = runs_->current();
+  return store && hasWeights(store->runDirectory()) ? store->runDirectory() : QString();
+}
+
+void MainWindow::exportWeights(const QString& runDirectory) {
+  if (runDirectory.isEmpty()) return;
+  const QString engine = enginePath();
+  if (engine.isEmpty()) return;
+  ExportDialog dialog(runDirectory, engine, session_->workingDirectory(), task_, this);
+  dialog.exec();
+}
+
+void MainWindow::predictPreview(const QString& runDirectory) {
+  if (runDirectory.isEmpty()) return;
+  const QString engine = enginePath();
+  if (engine.isEmpty()) return;
+  PredictDialog dialog(runDirectory, engine, session_->workingDirectory(), task_, this);
+  dialog.exec();
+}
+
 void MainWindow::applyFix(const QString& fix) {
   namespace diagnosis = syncbn::diagnosis;
   RunStore* store = runs_->current();
@@ -570,7 +619,8 @@ void MainWindow::applyFix(const QString& fix) {
 bool MainWindow::restartWith(const QList<QPair<QString, QString>>& changes, const QString& title,
                              const QString& why) {
   if (session_->isActive()) {
-    QMessageBox::information(this, title, tr("A run is training. Stop it first; this starts a new run."));
+    QMessageBox::information(this, title,
+                             tr("A run is training. Stop it first; this starts a new run."));
     return false;
   }
   QStringList lines;
@@ -578,7 +628,8 @@ bool MainWindow::restartWith(const QList<QPair<QString, QString>>& changes, cons
     const syncbn::FieldSpec* spec = syncbn::findField(toStdString(path));
     if (!spec) return false;
     lines << tr("%1: %2 -> %3")
-                 .arg(path, toQString(syncbn::formatFieldValue(spec->get(document_->config()))), value);
+                 .arg(path, toQString(syncbn::formatFieldValue(spec->get(document_->config()))),
+                      value);
   }
   QMessageBox box(QMessageBox::Question, title, tr("Start a new run with these changes?"),
                   QMessageBox::Cancel, this);
@@ -817,6 +868,7 @@ void MainWindow::updateActions() {
   state.connected = session_->isConnected();
   state.resumable = !resumableRun().isEmpty();
   state.comparable = mode() == Mode::Runs && runsView_->selectedDirectories().size() >= 2;
+  state.exportable = !exportableRun().isEmpty();
   actions_->update(state);
 }
 

@@ -72,6 +72,12 @@ class MainWindow : public QMainWindow {
   // The run Resume would continue: the current run's directory when it has weights/last.pt,
   // else the Runs list's selection.
   QString resumableRun() const;
+  // The run Export and Predict Preview work on: the Runs list's selection in the Runs mode, else
+  // the current run; empty when it has no weights/best.pt or last.pt.
+  QString exportableRun() const;
+  // The Export menu's dialogs for `runDirectory` (modal; they run the engine's export/predict).
+  void exportWeights(const QString& runDirectory);
+  void predictPreview(const QString& runDirectory);
   // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
   // will change and asks before it runs.
   void applyFix(const QString& fix);

@@ -90,6 +90,18 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
                    "SyncBN, and compare them"));
   abTest->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+B")));
 
+  exportWeights =
+      make(window, "action.exportWeights", icon("document-export", QStyle::SP_DialogSaveButton),
+           tr("&Export Weights..."),
+           tr("Write the run's best or last weights as ONNX or TorchScript, checked "
+              "in their own runtime"));
+  exportWeights->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
+  predictPreview =
+      make(window, "action.predictPreview", icon("edit-find", QStyle::SP_FileDialogContentsView),
+           tr("&Predict Preview..."),
+           tr("Pick images and see the boxes the run's weights find in them"));
+  predictPreview->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+P")));
+
   modes = new QActionGroup(this);
   configureMode =
       make(window, "action.mode.configure", style->standardIcon(QStyle::SP_FileDialogContentsView),
@@ -105,10 +117,11 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
       make(window, "action.mode.compare", style->standardIcon(QStyle::SP_FileDialogListView),
            tr("Co&mpare"), tr("Two or more runs overlaid on shared axes"));
   compareMode->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
-  compareRuns = make(window, "action.compareRuns", style->standardIcon(QStyle::SP_FileDialogListView),
-                     tr("&Compare Selected Runs"),
-                     tr("Overlay the runs selected in Runs: losses, oscillation, validation and "
-                        "BatchNorm figures"));
+  compareRuns =
+      make(window, "action.compareRuns", style->standardIcon(QStyle::SP_FileDialogListView),
+           tr("&Compare Selected Runs"),
+           tr("Overlay the runs selected in Runs: losses, oscillation, validation and "
+              "BatchNorm figures"));
   compareRuns->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
   for (QAction* mode : {configureMode, trainMode, runsMode, compareMode}) {
     mode->setCheckable(true);
@@ -123,7 +136,8 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
   aboutQt->setMenuRole(QAction::AboutQtRole);
   connect(aboutQt, &QAction::triggered, qApp, &QApplication::aboutQt);
 
-  for (QAction* action : {start, stop, kill, resume, checkpointNow, openRun, abTest, compareRuns})
+  for (QAction* action : {start, stop, kill, resume, checkpointNow, openRun, abTest, compareRuns,
+                          exportWeights, predictPreview})
     action->setToolTip(withShortcut(action->toolTip(), action));
   update({});
 }
@@ -136,6 +150,8 @@ void StudioActions::update(const RunState& state) {
   resume->setEnabled(!state.active && state.resumable);
   abTest->setEnabled(!state.active);
   compareRuns->setEnabled(state.comparable);
+  exportWeights->setEnabled(state.exportable);
+  predictPreview->setEnabled(state.exportable);
 }
 
 }  // namespace studio

@@ -31,6 +31,9 @@ class StudioActions : public QObject {
   QAction* resume;
   QAction* checkpointNow;
   QAction* abTest;  // A/B: the configuration once with BN, once with SyncBN
+
+  QAction* exportWeights;   // the current or selected run's weights as ONNX or TorchScript
+  QAction* predictPreview;  // its boxes drawn over images the user picks
   // View: the four modes, one checked at a time
   QAction* configureMode;
   QAction* trainMode;
@@ -44,12 +47,13 @@ class StudioActions : public QObject {
   QAction* aboutQt;
 
   struct RunState {
-    bool active = false;     // an engine is running
-    bool stopping = false;   // a stop was asked for
-    bool canKill = false;    // the stop grace period has passed
-    bool connected = false;  // the engine is connected (it takes commands)
-    bool resumable = false;  // the current or selected run has weights/last.pt
+    bool active = false;      // an engine is running
+    bool stopping = false;    // a stop was asked for
+    bool canKill = false;     // the stop grace period has passed
+    bool connected = false;   // the engine is connected (it takes commands)
+    bool resumable = false;   // the current or selected run has weights/last.pt
     bool comparable = false;  // two or more runs are selected in the Runs list
+    bool exportable = false;  // the current or selected run has weights
   };
   void update(const RunState& state);
 };

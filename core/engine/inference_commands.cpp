@@ -102,18 +102,23 @@ int valCommand(const CommandContext& ctx, const ValOptions& options) {
             : validator.run(detector.predict, static_cast<int64_t>(detector.names.size()));
     const protocol::Val val = train::toValMessage(0, result, report.dataset.names);
     if (options.json) {
-      ctx.out << nlohmann::json{{"weights", options.weights.string()},
-                                {"kind", detector.kind},
-                                {"data", yaml.string()},
-                                {"split", options.split},
-                                {"images", result.images},
-                                {"precision", val.precision},
-                                {"recall", val.recall},
-                                {"map50", val.map50},
-                                {"map50_95", val.map50_95},
-                                {"fitness", val.fitness}}
-                     .dump(2)
-              << "\n";
+      ctx.out
+          << nlohmann::json{{"weights", options.weights.string()},
+                            {"kind", detector.kind},
+                            {"data", yaml.string()},
+                            {"split", options.split},
+                            {"images", result.images},
+                            {"precision", val.precision},
+                            {"recall", val.recall},
+                            {"map50", val.map50},
+                            {"map50_95", val.map50_95},
+                            {"fitness", val.fitness},
+                            // An export has no raw head output to score: no losses.
+                            {"box_loss", detector.model ? nlohmann::json(val.box_loss) : nullptr},
+                            {"cls_loss", detector.model ? nlohmann::json(val.cls_loss) : nullptr},
+                            {"dfl_loss", detector.model ? nlohmann::json(val.dfl_loss) : nullptr}}
+                 .dump(2)
+          << "\n";
     } else {
       ctx.out << "validating " << options.weights.string() << " (" << detector.kind << ") on "
               << result.images << " " << options.split << " images of " << yaml.string() << "\n";
@@ -130,7 +135,11 @@ int valCommand(const CommandContext& ctx, const ValOptions& options) {
 int predictCommand(const CommandContext& ctx, const PredictOptions& options) {
   try {
     const exporter::LoadedDetector detector = exporter::loadDetector(options.weights);
-    const std::vector<std::filesystem::path> images = imagesOf(options.source);
+    std::vector<std::filesystem::path> images;
+    for (const auto& source : options.sources) {
+      const auto found = imagesOf(source);
+      images.insert(images.end(), found.begin(), found.end());
+    }
     OutputConfig output;
     output.project = options.project;
     output.name = options.name;

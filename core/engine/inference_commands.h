@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "engine/commands.h"
 
@@ -25,7 +26,7 @@ int valCommand(const CommandContext& ctx, const ValOptions& options);
 
 struct PredictOptions {
   std::filesystem::path weights;
-  std::filesystem::path source;  // an image or a folder of images
+  std::vector<std::filesystem::path> sources;  // images or folders of images
   double conf = 0.25;
   double iou = 0.7;
   bool saveTxt = false;

@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
   predictCmd
       ->add_option("--weights", predictOptions.weights, "best.pt, best.onnx or best.torchscript")
       ->required();
-  predictCmd->add_option("--source", predictOptions.source, "An image or a folder of images")
+  predictCmd->add_option("--source", predictOptions.sources, "Images or folders of images")
       ->required();
   predictCmd->add_option("--conf", predictOptions.conf, "Confidence threshold")
       ->check(CLI::Range(0.0, 1.0))

@@ -12,10 +12,12 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
+#include <sstream>
 
 #include "common/config_yaml.h"
 #include "export/export_check.h"
 #include "export/exporter.h"
+#include "export/inference_runtime.h"
 #include "file_size_limit.h"
 #include "model/detection_model.h"
 #include "model/postprocess.h"
@@ -67,7 +69,7 @@ model::ModelDefinition smallDefinition() {
 
 // Random running statistics and affine parameters in every BatchNorm kind, so folding matters,
 // and class biases that make many anchors confident, so NMS keeps boxes to compare.
-void randomizeNorms(model::DetectionModelImpl& net) {
+void randomizeNorms(model::DetectionModelImpl& net, double classBias) {
   torch::manual_seed(7);
   const torch::NoGradGuard noGrad;
   for (const auto& item : net.named_buffers()) {
@@ -81,7 +83,7 @@ void randomizeNorms(model::DetectionModelImpl& net) {
   for (const auto& item : net.named_parameters())
     if (item.key().find("cv3") != std::string::npos &&
         item.key().find(".2.bias") != std::string::npos)
-      item.value().fill_(1.5);
+      item.value().fill_(classBias);
 }
 
 // A checkpoint of the small detector trained with `norm`, and an image to check on.
@@ -91,13 +93,14 @@ struct SmallCheckpoint {
   fs::path image = dir.path() / "street.jpg";
   model::DetectionModel net{nullptr};
 
-  explicit SmallCheckpoint(NormKind norm) {
+  // classBias 1.5: most anchors confident (many boxes for NMS); lower: fewer, better separated.
+  explicit SmallCheckpoint(NormKind norm, double classBias = 1.5) {
     fs::create_directories(weights.parent_path());
     const model::ModelDefinition definition = smallDefinition();
     torch::manual_seed(1);
     const NormKind built = norm == NormKind::SyncBatchNorm ? NormKind::BatchNorm : norm;
     net = model::DetectionModel(definition, model::NormChoice{built, nullptr});
-    randomizeNorms(*net);
+    randomizeNorms(*net, classBias);
     net->eval();
     Config config;
     config.distributed.norm = norm;
@@ -369,6 +372,54 @@ TEST(OnnxExport, PassesPythonsOnnxChecker) {
     EXPECT_EQ(status, 0) << "python3-onnx (installed by scripts/install-deps.sh): " << output;
     EXPECT_EQ(output, "ok\n");
   }
+}
+
+TEST(OnnxExport, TheReadmesOpenCvExampleFindsTheEnginesDetections) {
+  SmallCheckpoint checkpoint(NormKind::BatchNorm, -0.8);
+  const ExportResult result = exportWeights({checkpoint.weights, ExportFormat::Onnx});
+  const std::string command = std::string(SYNCBN_ONNX_EXAMPLE) + " " + result.output.string() +
+                              " " + checkpoint.image.string() + " 64";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::vector<std::vector<double>> rows;
+  char line[256];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::istringstream fields(line);
+    std::vector<double> row;
+    for (double v; fields >> v;)
+      row.push_back(v);
+    rows.push_back(row);
+  }
+  ASSERT_EQ(::pclose(pipe), 0) << command;
+  // The engine's own predict on the same image, through the export's runtime loader.
+  const LoadedDetector detector = loadDetector(checkpoint.weights);
+  const ImagePrediction expected = predictImage(detector, checkpoint.image, {});
+  ASSERT_GT(expected.detections.size(), 0u);
+  // OpenCV's NMSBoxes may break a tie between near-equal boxes differently from the engine's
+  // NMS: every box it prints must be one of the engine's, and nearly all of the engine's there.
+  const auto matches = [](const std::vector<double>& row, const Detection& d) {
+    return row.size() == 6 && row[0] == d.cls && std::abs(row[2] - d.x1) < 0.5 &&
+           std::abs(row[3] - d.y1) < 0.5 && std::abs(row[4] - d.x2) < 0.5 &&
+           std::abs(row[5] - d.y2) < 0.5;
+  };
+  for (const auto& row : rows) {
+    bool found = false;
+    for (const Detection& d : expected.detections)
+      found = found || matches(row, d);
+    EXPECT_TRUE(found) << "the example's box at " << row.at(2) << "," << row.at(3)
+                       << " is not the engine's";
+  }
+  std::size_t found = 0;
+  for (const Detection& d : expected.detections)
+    for (const auto& row : rows)
+      if (matches(row, d)) {
+        ++found;
+        break;
+      }
+  EXPECT_GE(static_cast<double>(found), 0.97 * static_cast<double>(expected.detections.size()))
+      << found << " of " << expected.detections.size();
+  std::cout << "the example found " << found << " of the engine's " << expected.detections.size()
+            << " detections, and printed " << rows.size() << "\n";
 }
 
 // ---- refusals and the atomic write -----------------------------------------------------------

@@ -3,10 +3,12 @@
 #include <QDesktopServices>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QMenu>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QTableView>
@@ -71,8 +73,9 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   buttons->addWidget(reveal_);
   compare_ = new QPushButton(tr("Compare"), this);
   compare_->setObjectName(QStringLiteral("compareRunsButton"));
-  compare_->setToolTip(tr("Overlay the selected runs' losses, validation and BatchNorm figures "
-                          "(select two or more with Ctrl+click or Shift+click)"));
+  compare_->setToolTip(
+      tr("Overlay the selected runs' losses, validation and BatchNorm figures "
+         "(select two or more with Ctrl+click or Shift+click)"));
   buttons->addWidget(compare_);
   buttons->addStretch(1);
   layout->addLayout(buttons);
@@ -95,6 +98,29 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   connect(reveal_, &QPushButton::clicked, this, [this] {
     if (const QString dir = selectedDirectory(); !dir.isEmpty())
       QDesktopServices::openUrl(QUrl::fromLocalFile(dir));
+  });
+  // The row's own actions, also on a right click: open, resume, export, predict, show.
+  table_->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(table_, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {
+    const QString dir = selectedDirectory();
+    if (dir.isEmpty()) return;
+    const bool hasWeights =
+        QFileInfo::exists(QDir(dir).filePath(QStringLiteral("weights/best.pt"))) ||
+        QFileInfo::exists(QDir(dir).filePath(QStringLiteral("weights/last.pt")));
+    QMenu menu(this);
+    menu.setObjectName(QStringLiteral("runsContextMenu"));
+    menu.addAction(tr("Open"), this, [this, dir] { emit openRequested(dir); });
+    menu.addAction(tr("Resume"), this, [this, dir] { emit resumeRequested(dir); })
+        ->setEnabled(selectedIsResumable());
+    menu.addSeparator();
+    menu.addAction(tr("Export Weights..."), this, [this, dir] { emit exportRequested(dir); })
+        ->setEnabled(hasWeights);
+    menu.addAction(tr("Predict Preview..."), this, [this, dir] { emit predictRequested(dir); })
+        ->setEnabled(hasWeights);
+    menu.addSeparator();
+    menu.addAction(tr("Show in Folder"), this,
+                   [dir] { QDesktopServices::openUrl(QUrl::fromLocalFile(dir)); });
+    menu.exec(table_->viewport()->mapToGlobal(at));
   });
   connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
     updateButtons();
@@ -133,7 +159,8 @@ QStringList RunsView::selectedDirectories() const {
   std::sort(rows.begin(), rows.end(),
             [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
   QStringList out;
-  for (const QModelIndex& row : rows) out << row.data(RunHistory::DirectoryRole).toString();
+  for (const QModelIndex& row : rows)
+    out << row.data(RunHistory::DirectoryRole).toString();
   return out;
 }
 

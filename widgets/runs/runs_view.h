@@ -33,6 +33,8 @@ class RunsView : public QWidget {
   void openRequested(const QString& directory);
   void resumeRequested(const QString& directory);
   void compareRequested(const QStringList& directories);
+  void exportRequested(const QString& directory);   // the context menu's Export Weights
+  void predictRequested(const QString& directory);  // and Predict Preview
   void selectionChanged();
 
  private:
