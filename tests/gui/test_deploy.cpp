@@ -57,6 +57,15 @@ class StudioDeploy : public GuiTest {
     GuiTest::SetUp();
     QSettings().setValue(QString::fromLatin1(kEngineProgramSetting),
                          QStringLiteral(SYNCBN_ENGINE_PATH));
+    // scripts/screenshots.sh shows a real demo run instead of the tiny one trained here.
+    if (const QString demo = qEnvironmentVariable("SYNCBN_DEPLOY_SCREENSHOTS_RUN");
+        !demo.isEmpty()) {
+      run_ = demo;
+      const QDir val(qEnvironmentVariable("SYNCBN_DEPLOY_SCREENSHOTS_IMAGES"));
+      for (const QString& image : val.entryList({QStringLiteral("*.jpg")}).mid(0, 6))
+        images_ << val.filePath(image);
+      return;
+    }
     const QString data = scratch_.filePath(QStringLiteral("data"));
     ASSERT_EQ(engine({QStringLiteral("make-demo-data"), data, QStringLiteral("--train"),
                       QStringLiteral("16"), QStringLiteral("--val"), QStringLiteral("4"),
@@ -161,7 +170,8 @@ TEST_F(StudioDeploy, ThePredictPreviewDrawsTheCheckpointsBoxesOverTheChosenImage
   EngineTask task;
   PredictDialog dialog(run_, QStringLiteral(SYNCBN_ENGINE_PATH), scratch_.path(), &task);
   dialog.show();
-  dialog.findChild<QDoubleSpinBox*>(QStringLiteral("predictConf"))->setValue(0.01);
+  const bool demo = !qEnvironmentVariable("SYNCBN_DEPLOY_SCREENSHOTS_RUN").isEmpty();
+  dialog.findChild<QDoubleSpinBox*>(QStringLiteral("predictConf"))->setValue(demo ? 0.25 : 0.01);
   dialog.setImages(images_);
   auto* list = dialog.findChild<QListWidget*>(QStringLiteral("predictImages"));
   ASSERT_TRUE(QTest::qWaitFor([&] { return list->count() == images_.size(); }, 60000))
