@@ -13,9 +13,7 @@
 #include "model/detection_loss.h"
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
-#include "train/model_ema.h"
 #include "train/optimizer_setup.h"
-#include "train/training_hooks.h"
 #include "train/training_state.h"
 
 namespace syncbn::train {
