@@ -23,6 +23,7 @@
 #include "model/postprocess.h"
 #include "model/yolo_modules.h"
 #include "nn/norm.h"
+#include "temp_dir.h"
 #include "train/training_state.h"
 
 namespace syncbn::exporter {
@@ -30,24 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "syncbn_export_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using data::testing::TempDir;
 
 // Every block the graph knows: Conv, C2f (with and without shortcut), SPPF, nearest upsampling,
 // Concat and a two-level Detect (strides 2 and 4).

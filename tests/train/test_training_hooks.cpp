@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/portable_random.h"
+#include "temp_dir.h"
 #include "tiny_detector.h"
 #include "train/checkpoint_file.h"
 #include "train/model_ema.h"
@@ -22,24 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "syncbn_hooks_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using data::testing::TempDir;
 
 class RecordingSink final : public EventSink {
  public:
