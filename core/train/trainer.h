@@ -158,13 +158,15 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // Hooks run in the order they were added, at every event (engine/run_builder.cpp adds the
+  // standard ones and says why in that order).
   void addHook(std::unique_ptr<TrainerHook> hook);
-  // The standard hooks: schedule, buffer broadcast (norm=bn), bn_stats, step events,
-  // validation (+ PreciseBN), checkpoints. Call once, before train().
-  void addStandardHooks();
 
-  // Restores model, EMA, optimizer, scaler and loop state from a checkpoint (every rank reads
-  // it). Throws CheckpointError, changing nothing, when it does not fit this run. The norm may
+  // Restores the model, optimizer, scaler, RNG and loop state, and every hook's state and
+  // checkpoint modules (the EMA), from a checkpoint (every rank reads it); call after the hooks
+  // were added. Throws CheckpointError when it does not fit this run: the container, the tensors
+  // and the loop state are checked before anything changes; a hook's malformed state is refused
+  // after the tensors were copied (the run then does not start). The norm may
   // switch between bn and syncbn (the same parameters and buffers, docs/checkpoints.md says what
   // carries over); a switch to or from groupnorm or frozen BN is refused with the reason.
   ResumeReport resumeFrom(const std::filesystem::path& checkpoint);
