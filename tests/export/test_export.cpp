@@ -146,6 +146,14 @@ void expectSameDetections(const at::Tensor& actual, const at::Tensor& expected) 
   }
 }
 
+// A request with the defaults but for the weights and the format.
+ExportRequest requestFor(const fs::path& weights, ExportFormat format) {
+  ExportRequest request;
+  request.weights = weights;
+  request.format = format;
+  return request;
+}
+
 onnx::ModelProto readOnnx(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   onnx::ModelProto model;
@@ -206,14 +214,14 @@ TEST_P(ExportEveryNorm, OnnxInOpenCvAndTorchScriptInLibTorchGiveTheEnginesDetect
   const at::Tensor images = letterboxedInput();
   const at::Tensor expected = engineOutput(checkpoint.net, images);
 
-  ExportRequest onnxRequest{checkpoint.weights, ExportFormat::Onnx};
+  ExportRequest onnxRequest = requestFor(checkpoint.weights, ExportFormat::Onnx);
   const ExportResult onnxResult = exportWeights(onnxRequest);
   EXPECT_EQ(onnxResult.output, checkpoint.weights.parent_path() / "best.onnx");
   const at::Tensor fromOpenCv = runOpenCv(onnxResult.output, images);
   expectClose(fromOpenCv, expected, "ONNX in OpenCV");
   expectSameDetections(fromOpenCv, expected);
 
-  ExportRequest tsRequest{checkpoint.weights, ExportFormat::TorchScript};
+  ExportRequest tsRequest = requestFor(checkpoint.weights, ExportFormat::TorchScript);
   const ExportResult tsResult = exportWeights(tsRequest);
   torch::jit::Module loaded = torch::jit::load(tsResult.output.string());
   const at::Tensor fromJit = loaded.forward({images}).toTensor();
@@ -237,7 +245,8 @@ INSTANTIATE_TEST_SUITE_P(Norms, ExportEveryNorm,
 
 TEST(TorchScriptExport, IsDynamicInBatchAndSizeAndCarriesTheNames) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm);
-  const ExportResult result = exportWeights({checkpoint.weights, ExportFormat::TorchScript});
+  const ExportResult result =
+      exportWeights(requestFor(checkpoint.weights, ExportFormat::TorchScript));
   torch::jit::ExtraFilesMap extra{{"names", ""}, {"config.txt", ""}};
   torch::jit::Module loaded = torch::jit::load(result.output.string(), c10::nullopt, extra);
   EXPECT_EQ(nlohmann::json::parse(extra["names"]), (nlohmann::json{{"0", "bolt"}, {"1", "nut's"}}));
@@ -252,7 +261,7 @@ TEST(TorchScriptExport, IsDynamicInBatchAndSizeAndCarriesTheNames) {
 
 TEST(TorchScriptExport, HalfStoresFloat16WeightsAndStaysWithinItsTolerance) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm);
-  ExportRequest request{checkpoint.weights, ExportFormat::TorchScript};
+  ExportRequest request = requestFor(checkpoint.weights, ExportFormat::TorchScript);
   const ExportResult full = exportWeights(request);
   request.half = true;
   request.output = checkpoint.dir.path() / "half.torchscript";
@@ -269,7 +278,7 @@ TEST(TorchScriptExport, HalfStoresFloat16WeightsAndStaysWithinItsTolerance) {
 TEST(OnnxExport, AvoidsOpenCv46sTrapsAtOpset12And13) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm);
   for (const int opset : {12, 13, 17}) {
-    ExportRequest request{checkpoint.weights, ExportFormat::Onnx};
+    ExportRequest request = requestFor(checkpoint.weights, ExportFormat::Onnx);
     request.opset = opset;
     request.batch = 2;
     request.output = checkpoint.dir.path() / ("opset" + std::to_string(opset) + ".onnx");
@@ -283,12 +292,16 @@ TEST(OnnxExport, AvoidsOpenCv46sTrapsAtOpset12And13) {
       std::set<std::string> attributes;
       for (const auto& a : node.attribute())
         attributes.insert(a.name());
-      if (node.op_type() == "Conv") EXPECT_TRUE(attributes.count("kernel_shape")) << node.name();
+      if (node.op_type() == "Conv") {
+        EXPECT_TRUE(attributes.count("kernel_shape")) << node.name();
+      }
       if (node.op_type() == "Split") {
         // Opset 12 keeps the sizes as an attribute; later opsets split evenly only (OpenCV
         // ignores a sizes input), uneven parts being Slices.
         EXPECT_EQ(node.input_size(), 1) << node.name() << " at opset " << opset;
-        if (opset < 13) EXPECT_TRUE(attributes.count("split")) << node.name();
+        if (opset < 13) {
+          EXPECT_TRUE(attributes.count("split")) << node.name();
+        }
       }
       if (node.op_type() == "Mul" || node.op_type() == "Add" || node.op_type() == "Sub")
         for (const auto& input : node.input()) {
@@ -300,9 +313,11 @@ TEST(OnnxExport, AvoidsOpenCv46sTrapsAtOpset12And13) {
           EXPECT_FALSE(trap) << node.name() << " broadcasts against a [1, A] / [1, 1, A] constant";
           // Added and subtracted constants are full-shape; multiplied ones [1, 4, A] or scalars
           // (OpenCV mis-sizes a Mul against [batch, 4, A] once batch > 1).
-          if (dims.size() == 3 && node.op_type() != "Mul") EXPECT_EQ(dims[0], 2) << node.name();
-          if (dims.size() == 3 && node.op_type() == "Mul")
+          if (dims.size() == 3 && node.op_type() != "Mul") {
+            EXPECT_EQ(dims[0], 2) << node.name();
+          } else if (dims.size() == 3) {
             EXPECT_TRUE(dims[0] == 1 && dims[1] == 4) << node.name();
+          }
         }
     }
     const at::Tensor images = letterboxedInput(2);
@@ -314,7 +329,7 @@ TEST(OnnxExport, AvoidsOpenCv46sTrapsAtOpset12And13) {
 
 TEST(OnnxExport, CarriesUltralyticsMetadataAndTheOutputLayout) {
   SmallCheckpoint checkpoint(NormKind::SyncBatchNorm);
-  const ExportResult result = exportWeights({checkpoint.weights, ExportFormat::Onnx});
+  const ExportResult result = exportWeights(requestFor(checkpoint.weights, ExportFormat::Onnx));
   const onnx::ModelProto model = readOnnx(result.output);
   std::map<std::string, std::string> props;
   for (const auto& p : model.metadata_props())
@@ -337,7 +352,7 @@ TEST(OnnxExport, CarriesUltralyticsMetadataAndTheOutputLayout) {
 TEST(OnnxExport, PassesPythonsOnnxChecker) {
   SmallCheckpoint checkpoint(NormKind::GroupNorm);
   for (const bool dynamic : {false, true}) {
-    ExportRequest request{checkpoint.weights, ExportFormat::Onnx};
+    ExportRequest request = requestFor(checkpoint.weights, ExportFormat::Onnx);
     request.dynamic = dynamic;
     request.half = dynamic;
     request.output = checkpoint.dir.path() / (dynamic ? "dynamic.onnx" : "static.onnx");
@@ -360,7 +375,7 @@ TEST(OnnxExport, PassesPythonsOnnxChecker) {
 
 TEST(OnnxExport, TheReadmesOpenCvExampleFindsTheEnginesDetections) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm, -0.8);
-  const ExportResult result = exportWeights({checkpoint.weights, ExportFormat::Onnx});
+  const ExportResult result = exportWeights(requestFor(checkpoint.weights, ExportFormat::Onnx));
   const std::string command = std::string(SYNCBN_ONNX_EXAMPLE) + " " + result.output.string() +
                               " " + checkpoint.image.string() + " 64";
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -426,7 +441,7 @@ TEST(Export, RefusesBadCheckpointsNamingThemAndWritesNothing) {
   for (const auto& [path, reason] : cases)
     for (const ExportFormat format : {ExportFormat::Onnx, ExportFormat::TorchScript}) {
       try {
-        exportWeights({path, format});
+        exportWeights(requestFor(path, format));
         ADD_FAILURE() << path << " was exported";
       } catch (const ExportError& e) {
         EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
@@ -438,7 +453,7 @@ TEST(Export, RefusesBadCheckpointsNamingThemAndWritesNothing) {
 
 TEST(Export, RefusesAnImageSizeOffTheStrideAndAMissingFolder) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm);
-  ExportRequest request{checkpoint.weights, ExportFormat::Onnx};
+  ExportRequest request = requestFor(checkpoint.weights, ExportFormat::Onnx);
   request.imgsz = 66;
   EXPECT_THROW(
       {
@@ -459,7 +474,7 @@ TEST(Export, RefusesAnImageSizeOffTheStrideAndAMissingFolder) {
 
 TEST(Export, AFailedWriteLeavesThePreviousExportIntactAndNoPartialFile) {
   SmallCheckpoint checkpoint(NormKind::BatchNorm);
-  ExportRequest request{checkpoint.weights, ExportFormat::Onnx};
+  ExportRequest request = requestFor(checkpoint.weights, ExportFormat::Onnx);
   exportWeights(request);
   const fs::path output = defaultExportPath(checkpoint.weights, ExportFormat::Onnx);
   const auto before = fs::file_size(output);
