@@ -521,7 +521,8 @@ CheckpointModel loadCheckpointModel(const std::filesystem::path& path, c10::Devi
 
   const NormKind built =
       out.trainedNorm == NormKind::SyncBatchNorm ? NormKind::BatchNorm : out.trainedNorm;
-  out.model = std::make_shared<model::DetectionModelImpl>(definition, model::NormChoice{built});
+  out.model =
+      std::make_shared<model::DetectionModelImpl>(definition, model::NormChoice{built, nullptr});
   payload::checkFits(path, weights, *out.model, out.fromEma ? "EMA" : "model");
   payload::copyInto(weights, *out.model);
   out.model->to(device);
