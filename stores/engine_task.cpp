@@ -1,6 +1,7 @@
 #include "stores/engine_task.h"
 
 #include <QDir>
+#include <QJsonDocument>
 
 namespace studio {
 
@@ -56,10 +57,27 @@ bool EngineTask::start(const QString& program, const QStringList& arguments,
     else if (status == QProcess::CrashExit)
       emit finished(-1, tr("The engine was killed by signal %1.").arg(code));
     else
-      emit finished(code, code == 0 ? QString() : standardError().trimmed());
+      emit finished(code, code == 0 ? QString() : engineError());
   });
   process_->start();
   return true;
+}
+
+QString EngineTask::engineError() const {
+  // The engine reports a refusal as "error: <command>: <what>" (or "error: <what>"), last.
+  const QStringList lines = standardError().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+  for (auto line = lines.crbegin(); line != lines.crend(); ++line) {
+    if (!line->startsWith(QLatin1String("error: "))) continue;
+    QString what = line->mid(7).trimmed();
+    const QString command = arguments_.value(0) + QLatin1String(": ");
+    if (arguments_.size() > 0 && what.startsWith(command)) what = what.mid(command.size());
+    return what;
+  }
+  return standardError().trimmed();
+}
+
+QJsonObject EngineTask::jsonReport() const {
+  return QJsonDocument::fromJson(out_.mid(out_.indexOf('{'))).object();
 }
 
 void EngineTask::cancel() {

@@ -3,6 +3,7 @@
 // Nothing blocks the GUI thread.
 #pragma once
 
+#include <QJsonObject>
 #include <QObject>
 #include <QProcess>
 #include <QString>
@@ -26,14 +27,19 @@ class EngineTask : public QObject {
   QByteArray standardOutput() const { return out_; }
   QString standardError() const { return QString::fromUtf8(err_); }
   QStringList arguments() const { return arguments_; }
+  // The object a `--json` command prints last on stdout; empty when there is none.
+  QJsonObject jsonReport() const;
 
  signals:
   void outputLine(const QString& line);  // stdout and stderr, as they come
   // exitCode is -1 when the program could not start or was killed; `message` then says why.
+  // After a non-zero exit, `message` is the engine's own last "error:" line without that prefix
+  // and the command's name (its whole stderr when it printed none).
   void finished(int exitCode, const QString& message);
 
  private:
   void read(QProcess::ProcessChannel channel);
+  QString engineError() const;
 
   QProcess* process_ = nullptr;
   QByteArray out_, err_;

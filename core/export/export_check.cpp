@@ -1,20 +1,16 @@
 #include "export/export_check.h"
 
-#include <torch/script.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #include <iomanip>
 #include <opencv2/core.hpp>
-#include <opencv2/dnn.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
 #include "common/config_yaml.h"
-#include "data/augment.h"
-#include "data/batch_loader.h"
 #include "data/demo_data.h"
 #include "data/verify.h"
+#include "export/inference_runtime.h"
 #include "model/detection_model.h"
 #include "model/postprocess.h"
 #include "train/checkpoint_file.h"
@@ -41,46 +37,6 @@ std::filesystem::path datasetImage(const train::CheckpointMeta& meta,
       if (s.split == split && !s.samples.empty()) return s.samples.front().image;
   throw ExportError("the check needs an image: " + yaml.string() +
                     " has none; pass --check-image PATH");
-}
-
-// [batch, 3, imgsz, imgsz] float in [0, 1], the image letterboxed as validation does.
-at::Tensor letterboxed(const std::filesystem::path& image, int imgsz, int batch) {
-  const cv::Mat decoded = cv::imread(image.string(), cv::IMREAD_COLOR);
-  if (decoded.empty()) throw ExportError(image.string() + ": cannot read this image");
-  data::Sample sample;
-  sample.image = image;
-  sample.width = decoded.cols;
-  sample.height = decoded.rows;
-  data::AugmentSettings settings;
-  settings.imgsz = imgsz;
-  settings.augment = false;
-  const data::ExampleFactory factory({sample}, settings);
-  const data::TrainingExample example = factory.validation(0);
-  const at::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(example.rgb.data()),
-                                             {1, example.height, example.width, 3}, torch::kUInt8)
-                                .permute({0, 3, 1, 2})
-                                .contiguous();
-  return data::toFloatImages(pixels, c10::Device(c10::kCPU)).repeat({batch, 1, 1, 1});
-}
-
-at::Tensor runOnnx(const std::filesystem::path& file, const at::Tensor& images) {
-  cv::dnn::Net net = cv::dnn::readNetFromONNX(file.string());
-  const at::Tensor input = images.contiguous();
-  const std::vector<int> shape(input.sizes().begin(), input.sizes().end());
-  const cv::Mat blob(static_cast<int>(shape.size()), shape.data(), CV_32F, input.data_ptr<float>());
-  net.setInput(blob, "images");
-  cv::Mat out = net.forward("output0");
-  std::vector<int64_t> sizes;
-  for (int d = 0; d < out.dims; ++d)
-    sizes.push_back(out.size[d]);
-  return torch::from_blob(out.ptr<float>(), sizes, torch::kFloat32).clone();
-}
-
-at::Tensor runTorchScript(const std::filesystem::path& file, const at::Tensor& images) {
-  torch::jit::Module module = torch::jit::load(file.string());
-  module.eval();
-  const torch::NoGradGuard noGrad;
-  return module.forward({images}).toTensor().to(torch::kFloat32);
 }
 
 std::string fixed(double value, int digits) {
@@ -145,8 +101,8 @@ ExportCheck checkExport(const ExportRequest& request, const ExportResult& result
   }
   if (image.empty()) image = datasetImage(loaded.meta, request.weights);
   check.image = image;
-  const at::Tensor images = letterboxed(image, static_cast<int>(result.metadata.imgsz),
-                                        static_cast<int>(result.metadata.batch));
+  const at::Tensor images = letterboxImage(image, static_cast<int>(result.metadata.imgsz))
+                                .pixels.repeat({result.metadata.batch, 1, 1, 1});
   at::Tensor expected;
   {
     const torch::NoGradGuard noGrad;
@@ -160,8 +116,7 @@ ExportCheck checkExport(const ExportRequest& request, const ExportResult& result
   }
   at::Tensor actual;
   try {
-    actual = request.format == ExportFormat::Onnx ? runOnnx(result.output, images)
-                                                  : runTorchScript(result.output, images);
+    actual = loadDetector(result.output).predict(images);  // in the file's own runtime
   } catch (const std::exception& e) {
     check.error = e.what();
     return check;
@@ -177,7 +132,6 @@ ExportCheck checkExport(const ExportRequest& request, const ExportResult& result
       (actual - expected).narrow(1, 4, expected.size(1) - 4).abs().max().item<double>();
   check.maxRelativeDifference =
       ((actual - expected).abs() / expected.abs().clamp_min(1.0)).max().item<double>();
-  check.maxScore = expected.narrow(1, 4, expected.size(1) - 4).max().item<double>();
 
   const std::vector<at::Tensor> mine = model::nonMaxSuppression(expected, {});
   const std::vector<at::Tensor> theirs = model::nonMaxSuppression(actual, {});

@@ -24,7 +24,6 @@ struct ExportCheck {
   // The engine's float32 boxes against its float64 ones: how much float32 rounding alone moves
   // pixel coordinates, the yardstick for the box difference.
   double engineFloat32Difference = 0;
-  double maxScore = 0;  // the largest class score the engine gave, for scale
   // On the scores absolute, on the boxes relative to max(|box|, 1): box coordinates are pixels, in
   // which float32 rounding alone exceeds 1e-4 absolute on large images. float32: 1e-4; float16
   // weights: 5e-2 (stated in the report).

@@ -199,38 +199,50 @@ LoadedDetector loadDetector(const std::filesystem::path& weights) {
                            "(.torchscript) file");
 }
 
-ImagePrediction predictImage(const LoadedDetector& detector, const std::filesystem::path& image,
-                             const PredictOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+LetterboxedImage letterboxImage(const std::filesystem::path& image, int imgsz) {
   const cv::Mat decoded = cv::imread(image.string(), cv::IMREAD_COLOR);
   if (decoded.empty()) throw std::runtime_error(image.string() + ": cannot read this image");
-  ImagePrediction prediction;
-  prediction.image = image;
-  prediction.width = decoded.cols;
-  prediction.height = decoded.rows;
   data::Sample sample;
   sample.image = image;
   sample.width = decoded.cols;
   sample.height = decoded.rows;
   data::AugmentSettings settings;
-  settings.imgsz = detector.imgsz;
+  settings.imgsz = imgsz;
   settings.augment = false;
   const data::TrainingExample example = data::ExampleFactory({sample}, settings).validation(0);
   const at::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(example.rgb.data()),
                                              {1, example.height, example.width, 3}, torch::kUInt8)
                                 .permute({0, 3, 1, 2})
                                 .contiguous();
-  const at::Tensor output = detector.predict(data::toFloatImages(pixels, c10::Device(c10::kCPU)));
+  LetterboxedImage out;
+  out.pixels = data::toFloatImages(pixels, c10::Device(c10::kCPU));
+  out.ratio = example.ratio;
+  out.padX = example.padX;
+  out.padY = example.padY;
+  out.width = decoded.cols;
+  out.height = decoded.rows;
+  return out;
+}
+
+ImagePrediction predictImage(const LoadedDetector& detector, const std::filesystem::path& image,
+                             const PredictOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const LetterboxedImage input = letterboxImage(image, detector.imgsz);
+  ImagePrediction prediction;
+  prediction.image = image;
+  prediction.width = input.width;
+  prediction.height = input.height;
+  const at::Tensor output = detector.predict(input.pixels);
   model::NmsOptions nms;
   nms.confThreshold = options.conf;
   nms.iouThreshold = options.iou;
   nms.maxDet = options.maxDet;
   const at::Tensor found = model::nonMaxSuppression(output, nms).front();
-  const model::Letterbox letterbox{example.ratio,
-                                   example.padX,
-                                   example.padY,
+  const model::Letterbox letterbox{input.ratio,
+                                   input.padX,
+                                   input.padY,
                                    {prediction.height, prediction.width},
-                                   {example.height, example.width}};
+                                   {input.pixels.size(2), input.pixels.size(3)}};
   const at::Tensor boxes =
       model::boxesToOriginal(found.narrow(1, 0, 4), letterbox).to(torch::kFloat32).contiguous();
   for (int64_t i = 0; i < found.size(0); ++i) {

@@ -38,6 +38,15 @@ LoadedDetector loadDetector(const std::filesystem::path& weights);
 // order. Throws std::invalid_argument naming what it could not read.
 std::vector<std::string> parseNamesRepr(const std::string& text);
 
+// An image letterboxed as validation letterboxes it (scaled to fit, grey 114 padding, centred).
+struct LetterboxedImage {
+  at::Tensor pixels;                     // [1, 3, imgsz, imgsz] float in [0, 1], RGB
+  double ratio = 1, padX = 0, padY = 0;  // input = original * ratio + pad
+  int width = 0, height = 0;             // the original's
+};
+// Throws std::runtime_error naming the file when it cannot be read.
+LetterboxedImage letterboxImage(const std::filesystem::path& image, int imgsz);
+
 struct Detection {
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // original image pixels
   float confidence = 0;

@@ -5,7 +5,6 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QFormLayout>
-#include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
 #include <QPlainTextEdit>
@@ -20,8 +19,9 @@ namespace studio {
 namespace {
 
 QString metricText(const QJsonObject& o, const char* key) {
-  return o.contains(QLatin1String(key)) ? QString::number(o.value(QLatin1String(key)).toDouble(), 'f', 3)
-                                        : QStringLiteral("-");
+  return o.contains(QLatin1String(key))
+             ? QString::number(o.value(QLatin1String(key)).toDouble(), 'f', 3)
+             : QStringLiteral("-");
 }
 
 }  // namespace
@@ -50,7 +50,8 @@ RecalibrateDialog::RecalibrateDialog(const QString& runDirectory, const QString&
   checkpoint_ = new QComboBox(this);
   checkpoint_->setObjectName(QStringLiteral("recalibrateCheckpoint"));
   for (const char* name : {"last.pt", "best.pt"}) {
-    const QString path = QDir(runDirectory).filePath(QStringLiteral("weights/%1").arg(QLatin1String(name)));
+    const QString path =
+        QDir(runDirectory).filePath(QStringLiteral("weights/%1").arg(QLatin1String(name)));
     if (QFileInfo(path).isFile()) checkpoint_->addItem(QLatin1String(name), path);
   }
   batches_ = new QSpinBox(this);
@@ -87,7 +88,8 @@ RecalibrateDialog::RecalibrateDialog(const QString& runDirectory, const QString&
 
   const auto updateOutput = [this] {
     const QFileInfo in(checkpoint_->currentData().toString());
-    output_->setText(QDir::toNativeSeparators(in.dir().filePath(in.completeBaseName() + QStringLiteral("-precise.pt"))));
+    output_->setText(QDir::toNativeSeparators(
+        in.dir().filePath(in.completeBaseName() + QStringLiteral("-precise.pt"))));
   };
   updateOutput();
   connect(checkpoint_, &QComboBox::currentIndexChanged, this, updateOutput);
@@ -100,14 +102,15 @@ RecalibrateDialog::RecalibrateDialog(const QString& runDirectory, const QString&
   connect(task_, &EngineTask::finished, this, &RecalibrateDialog::onFinished);
   if (checkpoint_->count() == 0) {
     start_->setEnabled(false);
-    result_->setText(tr("%1 has no weights/last.pt or best.pt yet.").arg(QDir::toNativeSeparators(runDirectory)));
+    result_->setText(tr("%1 has no weights/last.pt or best.pt yet.")
+                         .arg(QDir::toNativeSeparators(runDirectory)));
   }
 }
 
 QStringList RecalibrateDialog::arguments() const {
-  return {QStringLiteral("recalibrate"), QStringLiteral("--weights"),
+  return {QStringLiteral("recalibrate"),         QStringLiteral("--weights"),
           checkpoint_->currentData().toString(), QStringLiteral("--batches"),
-          QString::number(batches_->value()), QStringLiteral("--json")};
+          QString::number(batches_->value()),    QStringLiteral("--json")};
 }
 
 QString RecalibrateDialog::resultText() const {
@@ -133,21 +136,21 @@ void RecalibrateDialog::onFinished(int exitCode, const QString& message) {
   start_->setEnabled(true);
   close_->setText(tr("Close"));
   if (exitCode != 0) {
-    result_->setText(tr("Recalibration failed: %1").arg(message.isEmpty() ? tr("exit code %1").arg(exitCode) : message));
+    result_->setText(tr("Recalibration failed: %1")
+                         .arg(message.isEmpty() ? tr("exit code %1").arg(exitCode) : message));
     result_->setStyleSheet(QStringLiteral("color: #c62828;"));
     return;
   }
-  // The JSON object is the last thing recalibrate --json prints.
-  const QByteArray out = task_->standardOutput();
-  const QJsonObject report = QJsonDocument::fromJson(out.mid(out.indexOf('{'))).object();
+  const QJsonObject report = task_->jsonReport();
   const QJsonObject before = report.value(QStringLiteral("before")).toObject();
   const QJsonObject after = report.value(QStringLiteral("after")).toObject();
   result_->setStyleSheet(QString());
-  result_->setText(tr("Validation before: mAP50 %1, mAP50-95 %2\nValidation after: mAP50 %3, "
-                      "mAP50-95 %4\nWritten: %5")
-                       .arg(metricText(before, "map50"), metricText(before, "map50_95"),
-                            metricText(after, "map50"), metricText(after, "map50_95"),
-                            QDir::toNativeSeparators(report.value(QStringLiteral("output")).toString())));
+  result_->setText(
+      tr("Validation before: mAP50 %1, mAP50-95 %2\nValidation after: mAP50 %3, "
+         "mAP50-95 %4\nWritten: %5")
+          .arg(metricText(before, "map50"), metricText(before, "map50_95"),
+               metricText(after, "map50"), metricText(after, "map50_95"),
+               QDir::toNativeSeparators(report.value(QStringLiteral("output")).toString())));
 }
 
 }  // namespace studio

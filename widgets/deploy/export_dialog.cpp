@@ -10,7 +10,6 @@
 #include <QFontDatabase>
 #include <QFormLayout>
 #include <QHBoxLayout>
-#include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
@@ -228,13 +227,10 @@ void ExportDialog::onFinished(int exitCode, const QString& message) {
   progress_->hide();
   start_->setEnabled(true);
   close_->setText(tr("Close"));
-  const QByteArray out = task_->standardOutput();
-  const QJsonObject report = QJsonDocument::fromJson(out.mid(out.indexOf('{'))).object();
+  const QJsonObject report = task_->jsonReport();
   if (report.isEmpty()) {
-    // The engine's own words: its last "error:" line, else the task's message.
-    QString reason = message.isEmpty() ? tr("exit code %1").arg(exitCode) : message;
-    for (const QString& line : task_->standardError().split(QLatin1Char('\n')))
-      if (line.startsWith(QLatin1String("error: export: "))) reason = line.mid(15).trimmed();
+    // The engine's own words (EngineTask hands over its last "error:" line).
+    const QString reason = message.isEmpty() ? tr("exit code %1").arg(exitCode) : message;
     result_->setStyleSheet(QStringLiteral("color: #c62828;"));
     result_->setText(tr("Export failed: %1").arg(reason));
     return;

@@ -9,7 +9,6 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QJsonArray>
-#include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
@@ -152,12 +151,9 @@ void PredictDialog::onFinished(int exitCode, const QString& message) {
   predict_->setEnabled(true);
   choose_->setEnabled(true);
   close_->setText(tr("Close"));
-  const QByteArray out = task_->standardOutput();
-  const QJsonObject report = QJsonDocument::fromJson(out.mid(out.indexOf('{'))).object();
+  const QJsonObject report = task_->jsonReport();
   if (exitCode != 0 || report.isEmpty()) {
-    QString reason = message.isEmpty() ? tr("exit code %1").arg(exitCode) : message;
-    for (const QString& line : task_->standardError().split(QLatin1Char('\n')))
-      if (line.startsWith(QLatin1String("error: predict: "))) reason = line.mid(16).trimmed();
+    const QString reason = message.isEmpty() ? tr("exit code %1").arg(exitCode) : message;
     status_->setStyleSheet(QStringLiteral("color: #c62828;"));
     status_->setText(tr("Prediction failed: %1").arg(reason));
     return;
