@@ -30,10 +30,12 @@
 #include "common/config_schema.h"
 #include "common/version.h"
 #include "stores/config_document.h"
+#include "stores/dataset_check.h"
 #include "stores/engine_locator.h"
 #include "stores/engine_session.h"
 #include "stores/engine_task.h"
 #include "stores/event_file_reader.h"
+#include "stores/model_info.h"
 #include "stores/qt_text.h"
 #include "stores/run_history.h"
 #include "stores/run_library.h"
@@ -42,8 +44,12 @@
 #include "widgets/bn/recalibrate_dialog.h"
 #include "widgets/config/config_page.h"
 #include "widgets/config/page_specs.h"
+#include "widgets/dataset/dataset_panel.h"
 #include "widgets/deploy/export_dialog.h"
 #include "widgets/deploy/predict_dialog.h"
+#include "widgets/distributed/devices_panel.h"
+#include "widgets/distributed/launch_dialog.h"
+#include "widgets/model/model_panel.h"
 #include "widgets/monitor/monitor_view.h"
 #include "widgets/monitor/run_status_line.h"
 #include "widgets/problems/problems_view.h"
@@ -80,7 +86,18 @@ MainWindow::MainWindow(QWidget* parent)
       runs_(new RunLibrary(this)),
       history_(new RunHistory(this)),
       actions_(new StudioActions(this)),
-      task_(new EngineTask(this)) {
+      task_(new EngineTask(this)),
+      datasetCheck_(new DatasetCheck(this)),
+      modelInfo_(new ModelInfo(this)),
+      deviceList_(new DeviceList(this)) {
+  // The pages' engine questions run where training runs, with the engine training would use.
+  datasetCheck_->setWorkingDirectory(session_->workingDirectory());
+  modelInfo_->setWorkingDirectory(session_->workingDirectory());
+  modelInfo_->setEngine(locateEngine(nullptr));
+  connect(session_, &EngineSession::workingDirectoryChanged, this, [this](const QString& dir) {
+    datasetCheck_->setWorkingDirectory(dir);
+    modelInfo_->setWorkingDirectory(dir);
+  });
   setObjectName(QStringLiteral("mainWindow"));
   modes_ = new QTabWidget(this);
   modes_->setObjectName(QStringLiteral("modes"));
@@ -108,6 +125,14 @@ MainWindow::MainWindow(QWidget* parent)
   connect(document_, &ConfigDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ConfigDocument::diagnosticsChanged, this, &MainWindow::updateStatus);
   connect(document_, &ConfigDocument::configChanged, this, &MainWindow::updateProjectFolder);
+  connect(actions_->launchElsewhere, &QAction::triggered, this, &MainWindow::launchElsewhere);
+  // The machine's GPUs, once: the Distributed page's checklist, and a topology, checks and
+  // advice that speak of this machine.
+  connect(deviceList_, &DeviceList::changed, this, [this] {
+    if (deviceList_->isKnown()) document_->setHostFacts({deviceList_->cudaDeviceCount()});
+  });
+  if (const QString engine = locateEngine(nullptr); !engine.isEmpty())
+    deviceList_->refresh(engine, session_->workingDirectory());
 
   connect(modes_, &QTabWidget::currentChanged, this, [this](int index) {
     const std::array modeActions{actions_->configureMode, actions_->trainMode, actions_->runsMode,
@@ -241,6 +266,8 @@ void MainWindow::createMenus() {
   run->addAction(actions_->resume);
   run->addAction(actions_->checkpointNow);
   run->addSeparator();
+  run->addAction(actions_->launchElsewhere);
+  run->addSeparator();
   run->addAction(actions_->abTest);
   run->addAction(actions_->compareRuns);
   run->addSeparator();
@@ -310,11 +337,55 @@ QWidget* MainWindow::createConfigureMode() {
   }
   connect(pageList_, &QListWidget::currentRowChanged, pageStack_, &QStackedWidget::setCurrentIndex);
   pageList_->setCurrentRow(0);
+  addFeaturePanels();
 
   row->addWidget(pageList_);
   row->addWidget(divider);
   row->addWidget(pageStack_, 1);
   return central;
+}
+
+ConfigPage* MainWindow::page(const QString& pageId) const {
+  for (ConfigPage* page : pages_)
+    if (page->id() == pageId) return page;
+  return nullptr;
+}
+
+QString MainWindow::locateEngine(QString* why) {
+  const EngineLocation engine = EngineLocator::locate(
+      QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
+  if (why) *why = engine.error;
+  return engine.program;
+}
+
+void MainWindow::addFeaturePanels() {
+  if (ConfigPage* dataset = page(QStringLiteral("dataset"))) {
+    datasetPanel_ = new DatasetPanel(document_, datasetCheck_, &MainWindow::locateEngine);
+    dataset->addPanel(datasetPanel_);
+    connect(datasetPanel_, &DatasetPanel::dataYamlCreated, this, [this](const QString& file) {
+      statusBar()->showMessage(
+          tr("Wrote %1 and set it as the dataset.").arg(QDir::toNativeSeparators(file)),
+          kStatusMessageMs);
+    });
+  }
+  if (ConfigPage* model = page(QStringLiteral("model")))
+    model->addPanel(new ModelPanel(document_, modelInfo_));
+  if (ConfigPage* distributed = page(QStringLiteral("distributed"))) {
+    auto* devices = new DevicesPanel(document_, deviceList_, modelInfo_);
+    distributed->addPanel(devices, ConfigPage::PanelPlace::UnderTitle);
+    connect(devices, &DevicesPanel::launchRequested, this, &MainWindow::launchElsewhere);
+  }
+}
+
+void MainWindow::launchElsewhere() {
+  const QString name = document_->filePath().isEmpty()
+                           ? toQString(document_->config().output.name)
+                           : QFileInfo(document_->filePath()).completeBaseName();
+  LaunchDialog dialog(document_->config(), name, deviceList_->cudaDeviceCount(), this);
+  if (!document_->filePath().isEmpty())
+    dialog.setFolder(QDir::toNativeSeparators(QFileInfo(document_->filePath()).absolutePath() +
+                                              QLatin1String("/launch")));
+  dialog.exec();
 }
 
 QWidget* MainWindow::createTrainMode() {
@@ -747,7 +818,13 @@ void MainWindow::chooseRunToOpen() {
 void MainWindow::showPreferences() {
   PreferencesDialog dialog(this);
   dialog.load();
-  if (dialog.exec() == QDialog::Accepted) dialog.save();
+  if (dialog.exec() != QDialog::Accepted) return;
+  dialog.save();
+  // The pages ask the engine in the background: from now on the one just chosen.
+  const QString engine = locateEngine(nullptr);
+  modelInfo_->setEngine(engine);
+  modelInfo_->refreshNow();
+  if (!engine.isEmpty()) deviceList_->refresh(engine, session_->workingDirectory());
 }
 
 void MainWindow::confirmKill() {

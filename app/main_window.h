@@ -33,6 +33,10 @@ class RunStore;
 class RunsView;
 class StudioActions;
 class CompareView;
+class DatasetCheck;
+class DatasetPanel;
+class DeviceList;
+class ModelInfo;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -53,6 +57,11 @@ class MainWindow : public QMainWindow {
   RunsView* runsView() const { return runsView_; }
   CompareView* compareView() const { return compareView_; }
   StudioActions* actions() const { return actions_; }
+  DatasetCheck* datasetCheck() const { return datasetCheck_; }
+  ModelInfo* modelInfo() const { return modelInfo_; }
+  DeviceList* deviceList() const { return deviceList_; }
+  DatasetPanel* datasetPanel() const { return datasetPanel_; }
+  ConfigPage* page(const QString& pageId) const;
 
   bool openFile(const QString& path);
   bool saveFile();
@@ -78,6 +87,8 @@ class MainWindow : public QMainWindow {
   // The Export menu's dialogs for `runDirectory` (modal; they run the engine's export/predict).
   void exportWeights(const QString& runDirectory);
   void predictPreview(const QString& runDirectory);
+  // Run > Launch Elsewhere: the configuration for torchrun, Slurm or Kubeflow (modal).
+  void launchElsewhere();
   // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
   // will change and asks before it runs.
   void applyFix(const QString& fix);
@@ -116,6 +127,9 @@ class MainWindow : public QMainWindow {
   bool restartWith(const QList<QPair<QString, QString>>& changes, const QString& title,
                    const QString& why);
   QString enginePath();  // empty after telling the user it is missing
+  // Where the engine is, without asking: the pages' background checks report `why` inline.
+  static QString locateEngine(QString* why);
+  void addFeaturePanels();  // the Dataset, Model and Distributed pages' panels
   void updateActions();
   void updateProjectFolder();
   void updateTitle();
@@ -131,6 +145,10 @@ class MainWindow : public QMainWindow {
   RunHistory* history_;
   StudioActions* actions_;
   EngineTask* task_;
+  DatasetCheck* datasetCheck_;
+  ModelInfo* modelInfo_;
+  DeviceList* deviceList_;
+  DatasetPanel* datasetPanel_ = nullptr;
 
   QTabWidget* modes_ = nullptr;
   QListWidget* pageList_ = nullptr;

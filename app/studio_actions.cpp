@@ -90,6 +90,13 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
                    "SyncBN, and compare them"));
   abTest->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+B")));
 
+  launchElsewhere =
+      make(window, "action.launchElsewhere", icon("network-server", QStyle::SP_DriveNetIcon),
+           tr("&Launch Elsewhere..."),
+           tr("This configuration as a torchrun command per node, a Slurm batch script or a "
+              "Kubernetes PyTorchJob"));
+  launchElsewhere->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+L")));
+
   exportWeights =
       make(window, "action.exportWeights", icon("document-export", QStyle::SP_DialogSaveButton),
            tr("&Export Weights..."),
@@ -137,7 +144,7 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
   connect(aboutQt, &QAction::triggered, qApp, &QApplication::aboutQt);
 
   for (QAction* action : {start, stop, kill, resume, checkpointNow, openRun, abTest, compareRuns,
-                          exportWeights, predictPreview})
+                          exportWeights, predictPreview, launchElsewhere})
     action->setToolTip(withShortcut(action->toolTip(), action));
   update({});
 }

@@ -30,7 +30,8 @@ class StudioActions : public QObject {
   QAction* kill;
   QAction* resume;
   QAction* checkpointNow;
-  QAction* abTest;  // A/B: the configuration once with BN, once with SyncBN
+  QAction* abTest;           // A/B: the configuration once with BN, once with SyncBN
+  QAction* launchElsewhere;  // the configuration for torchrun, Slurm or Kubernetes
 
   QAction* exportWeights;   // the current or selected run's weights as ONNX or TorchScript
   QAction* predictPreview;  // its boxes drawn over images the user picks

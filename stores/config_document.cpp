@@ -38,6 +38,14 @@ syncbn::Topology ConfigDocument::topology() const {
   return syncbn::resolveTopology(config_, host_);
 }
 
+void ConfigDocument::setHostFacts(const syncbn::HostFacts& host) {
+  if (host.cudaDevices == host_.cudaDevices) return;
+  host_ = host;
+  recomputeDiagnostics();
+  emit configChanged();  // the topology changed with the machine
+  emit diagnosticsChanged();
+}
+
 QString ConfigDocument::displayName() const {
   return filePath_.isEmpty() ? tr("Untitled") : QFileInfo(filePath_).fileName();
 }

@@ -28,9 +28,13 @@ class ConfigDocument : public QObject {
   // File problems from the last load, then validation errors, then advice; kept current.
   const syncbn::Diagnostics& diagnostics() const { return diagnostics_; }
   syncbn::Diagnostics diagnosticsFor(const QString& fieldPath) const;
-  // What the configuration resolves to. The GUI links no CUDA runtime, so it assumes a host
-  // without CUDA devices: device "" (auto) previews as CPU.
+  // What the configuration resolves to. The GUI links no CUDA runtime, so until the engine has
+  // listed the devices it assumes a host without CUDA devices: device "" (auto) previews as CPU.
   syncbn::Topology topology() const;
+  // The machine's CUDA devices as the engine counted them (`devices --json`): topology, the
+  // checks and the advice then speak of this machine rather than a CPU-only one.
+  void setHostFacts(const syncbn::HostFacts& host);
+  const syncbn::HostFacts& hostFacts() const { return host_; }
 
   QString filePath() const { return filePath_; }  // empty until loaded or saved
   QString displayName() const;                    // the file's name, or "Untitled"
@@ -63,7 +67,7 @@ class ConfigDocument : public QObject {
   void setFilePath(const QString& path);
 
   syncbn::Config config_;
-  syncbn::HostFacts host_;            // no CUDA devices: see topology()
+  syncbn::HostFacts host_;            // no CUDA devices until setHostFacts
   syncbn::Diagnostics fileProblems_;  // from the last load, until the file is rewritten
   syncbn::Diagnostics diagnostics_;
   QString filePath_;

@@ -37,7 +37,11 @@ class EngineSession : public QObject {
   QString engineProgram() const { return program_; }
   // Where the engine runs: relative paths in the configuration (data, output.project) are
   // resolved against it, as on the command line. Default: the current directory.
-  void setWorkingDirectory(const QString& directory) { workingDirectory_ = directory; }
+  void setWorkingDirectory(const QString& directory) {
+    if (directory == workingDirectory_) return;
+    workingDirectory_ = directory;
+    emit workingDirectoryChanged(directory);
+  }
   QString workingDirectory() const { return workingDirectory_; }
   // Where the socket and the configuration handed to the engine go (owner-only). Default: the
   // user's runtime directory.
@@ -70,6 +74,8 @@ class EngineSession : public QObject {
   QStringList lastArguments() const { return arguments_; }
 
  signals:
+  // Where training runs and relative paths resolve; the pages' engine questions follow it.
+  void workingDirectoryChanged(const QString& directory);
   void stateChanged(studio::EngineSession::State state);
   void connectedChanged(bool connected);
   // The stop grace period passed and the engine is still there: kill() is now offered.

@@ -8,10 +8,13 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -243,6 +246,7 @@ void tally(SplitReport& report, const fs::path& image, Outcome outcome) {
   if (!outcome.error.empty()) {
     ++report.skipped;
     report.problems.push_back({.file = outcome.labelError ? label : image,
+                               .image = image,
                                .line = outcome.errorLine,
                                .skipped = true,
                                .reason = std::move(outcome.error)});
@@ -253,6 +257,7 @@ void tally(SplitReport& report, const fs::path& image, Outcome outcome) {
     const std::size_t n = outcome.duplicatesRemoved;
     report.problems.push_back(
         {.file = label,
+         .image = image,
          .line = 0,
          .skipped = false,
          .reason = std::to_string(n) + " duplicate label" + (n == 1 ? "" : "s") + " removed"});
@@ -273,6 +278,25 @@ void tally(SplitReport& report, const fs::path& image, Outcome outcome) {
                             .rows = std::move(outcome.rows)});
 }
 
+// `count` of `images` at random, in listing order; all of them when count is 0 or not smaller.
+std::vector<fs::path> sampleImages(const std::vector<fs::path>& images, std::size_t count,
+                                   std::uint64_t seed) {
+  if (count == 0 || count >= images.size()) return images;
+  std::vector<std::size_t> picked(images.size());
+  std::iota(picked.begin(), picked.end(), std::size_t{0});
+  std::mt19937_64 random(seed);
+  // A partial Fisher-Yates shuffle draws `count` distinct indices.
+  for (std::size_t i = 0; i < count; ++i)
+    std::swap(picked[i], picked[i + random() % (picked.size() - i)]);
+  picked.resize(count);
+  std::sort(picked.begin(), picked.end());
+  std::vector<fs::path> sample;
+  sample.reserve(count);
+  for (std::size_t i : picked)
+    sample.push_back(images[i]);
+  return sample;
+}
+
 int asInt(std::size_t n) {
   return static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(INT32_MAX)));
 }
@@ -283,6 +307,7 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
                          int classCount, const VerifyOptions& options) {
   SplitReport report;
   report.split = split;
+  report.listed = images.size();
   report.classInstances.assign(static_cast<std::size_t>(std::max(classCount, 0)), 0);
   report.classImages = report.classInstances;
   if (images.empty()) return report;
@@ -294,6 +319,15 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
 
   std::vector<Outcome> outcomes(images.size());
   std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::mutex progressMutex;
+  const std::size_t progressStep = std::max<std::size_t>(1, images.size() / 200);
+  const auto reportProgress = [&] {
+    const std::size_t finished = ++done;
+    if (!options.progress || (finished % progressStep != 0 && finished != images.size())) return;
+    const std::lock_guard lock(progressMutex);
+    options.progress(split, finished, images.size());
+  };
   const auto work = [&] {
     for (std::size_t i = next++; i < images.size(); i = next++) {
       const FileStamp imageStamp = stampOf(images[i]);
@@ -305,6 +339,7 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
       } else {
         outcomes[i] = verifyOne(images[i], imageStamp, labelStamp, classCount);
       }
+      reportProgress();
     }
   };
   {
@@ -321,7 +356,9 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
       ++report.checked;
     }
   }
-  if (options.useCache && (report.checked > 0 || cached.size() != images.size())) {
+  if (options.sample > 0) {
+    if (options.useCache) report.cacheNote = "cache not written: a sample verifies a subset";
+  } else if (options.useCache && (report.checked > 0 || cached.size() != images.size())) {
     try {
       writeCache(report.cacheFile, classCount, images, outcomes);
     } catch (const std::exception& e) {
@@ -335,9 +372,14 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
 
 DatasetReport verifyDataset(const fs::path& yamlFile, const VerifyOptions& options) {
   DatasetReport report{.dataset = loadDataYaml(yamlFile), .splits = {}};
-  for (const auto& split : report.dataset.splits)
-    report.splits.push_back(verifyImages(split.split, listImages(report.dataset, split),
-                                         static_cast<int>(report.dataset.names.size()), options));
+  for (const auto& split : report.dataset.splits) {
+    const std::vector<fs::path> listed = listImages(report.dataset, split);
+    SplitReport splitReport =
+        verifyImages(split.split, sampleImages(listed, options.sample, options.sampleSeed),
+                     static_cast<int>(report.dataset.names.size()), options);
+    splitReport.listed = listed.size();
+    report.splits.push_back(std::move(splitReport));
+  }
   return report;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,16 +27,28 @@ struct Sample {
 };
 
 struct Problem {
-  std::filesystem::path file;  // the image, or the label file for label problems
-  int line = 0;                // 1-based line in a label file; 0 when not about a line
-  bool skipped = true;         // false for warnings: the image is still used
+  std::filesystem::path file;   // the image, or the label file for label problems
+  std::filesystem::path image;  // the image the problem is about (its label: labelPathFor)
+  int line = 0;                 // 1-based line in a label file; 0 when not about a line
+  bool skipped = true;          // false for warnings: the image is still used
   std::string reason;
   bool operator==(const Problem&) const = default;
 };
 
+// Called as images are verified, from whichever worker thread finished one, serialised; `done`
+// counts this split's images so far. At most ~200 calls a split, and always once at the end.
+using VerifyProgress =
+    std::function<void(const std::string& split, std::size_t done, std::size_t total)>;
+
 struct VerifyOptions {
   int workers = 0;       // threads; 0: one per hardware thread, at most 8
-  bool useCache = true;  // read and write the cache file
+  bool useCache = true;  // read the cache file; write it unless sampling
+  // Verify this many images per split, drawn at random (seeded, listing order kept); 0: all. A
+  // sample is a quick look at a very large dataset: its counts are the sample's, and it leaves
+  // the cache as it was (a subset would evict the other images' entries).
+  std::size_t sample = 0;
+  std::uint64_t sampleSeed = 0;
+  VerifyProgress progress = nullptr;
 };
 
 // Bump when what is checked or stored changes, so that old cache files are ignored.
@@ -42,6 +56,7 @@ inline constexpr int kLabelCacheVersion = 1;
 
 struct SplitReport {
   std::string split;
+  std::size_t listed = 0;         // images found in the split's sources, before any sampling
   std::vector<Sample> samples;    // usable images, in listing order
   std::vector<Problem> problems;  // skipped files and warnings, in listing order
   std::size_t backgrounds = 0;    // usable images without a label row

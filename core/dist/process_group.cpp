@@ -173,16 +173,25 @@ Rendezvous Rendezvous::fromEnvironment() {
 }
 
 Store Store::tcp(const Rendezvous& rendezvous) {
+  // torchrun 2.4+ (c10d rendezvous) hosts the store in its agent, says so with
+  // TORCHELASTIC_USE_AGENT_STORE=True and points MASTER_ADDR:MASTER_PORT at it: rank 0 is then
+  // a client like the others, and, as PyTorch's env:// init does, the run's keys live under
+  // /worker/attempt_<restart count> so that they never meet the agent's own.
+  const bool agentStore = env("TORCHELASTIC_USE_AGENT_STORE") == std::optional<std::string>("True");
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(rendezvous.masterPort);
-  options.isServer = rendezvous.rank == 0;
+  options.isServer = rendezvous.rank == 0 && !agentStore;
   options.numWorkers = static_cast<std::size_t>(rendezvous.worldSize);
   options.waitWorkers = true;
   options.timeout = rendezvous.timeout;
   Store store;
   try {
-    store.impl = std::make_shared<Impl>(
-        Impl{c10::make_intrusive<c10d::TCPStore>(rendezvous.masterAddr, options)});
+    c10::intrusive_ptr<c10d::Store> tcp =
+        c10::make_intrusive<c10d::TCPStore>(rendezvous.masterAddr, options);
+    if (agentStore)
+      tcp = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + env("TORCHELASTIC_RESTART_COUNT").value_or("0"), tcp);
+    store.impl = std::make_shared<Impl>(Impl{std::move(tcp)});
   } catch (const std::exception& e) {
     throw std::runtime_error("rendezvous at " + rendezvous.masterAddr + ":" +
                              std::to_string(rendezvous.masterPort) + " failed for " +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 
@@ -32,7 +33,7 @@ void printTopology(const CommandContext& ctx, const Config& config) {
   std::string devices = t.cuda ? "CUDA devices" : "CPU";
   if (t.cuda) {
     for (std::size_t i = 0; i < t.cudaDeviceIds.size(); ++i)
-      devices += (i ? "," : " ") + std::to_string(t.cudaDeviceIds[i]);
+      devices.append(i ? "," : " ").append(std::to_string(t.cudaDeviceIds[i]));
   }
   row(out, "devices",
       devices + ": " + std::to_string(t.ranksPerNode) + " rank(s) per node x " +
@@ -160,11 +161,64 @@ int printPlan(const CommandContext& ctx, const std::string& file,
   return kExitOk;
 }
 
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// docs/engine-json.md, "model-info --json": bump when a field changes meaning.
+constexpr int kModelInfoSchema = 1;
+
+Json modelInfoJson(const std::string& name, const model::ModelDefinition& def, NormKind norm,
+                   const model::ModelSummary& summary) {
+  Json layers = Json::array();
+  for (const model::LayerSummary& layer : summary.layers)
+    layers.push_back({{"index", layer.index},
+                      {"from", layer.from},
+                      {"repeats", layer.repeats},
+                      {"parameters", layer.parameters},
+                      {"module", layer.module},
+                      {"arguments", layer.arguments},
+                      {"gflops", 2.0 * static_cast<double>(layer.multiplyAdds) / 1e9}});
+  return {{"schema", kModelInfoSchema},
+          {"model", name},
+          {"source", def.source},
+          {"scale", def.scale},
+          {"nc", def.nc},
+          {"norm", toString(norm)},
+          {"imgsz", summary.imgsz},
+          {"summary", model::summaryLine(summary)},
+          {"modules", summary.modules},
+          {"parameters", summary.parameters},
+          {"gradients", summary.gradients},
+          {"gflops", summary.gflops},
+          {"conv_output_elements", summary.convOutputElements},
+          {"activation_elements", summary.activationElements},
+          {"layers", std::move(layers)}};
+}
+
+// Where --json puts what went wrong: a configuration's diagnostics or the model file's error.
+Json errorJson(const std::string& file, int line, const std::string& field,
+               const std::string& message) {
+  return {{"schema", kModelInfoSchema},
+          {"error", {{"file", file}, {"line", line}, {"field", field}, {"message", message}}}};
+}
+
+}  // namespace
+
 int printModelInfo(const CommandContext& ctx, const std::string& file,
-                   const std::vector<std::string>& overrides) {
+                   const std::vector<std::string>& overrides, bool json) {
   const bool fileIsModel = !file.empty() && model::isModelArgument(file);
   const CheckedConfig checked = loadAndCheck(ctx, fileIsModel ? "" : file, overrides);
   if (hasErrors(checked.diagnostics)) {
+    if (json) {
+      for (const Diagnostic& d : checked.diagnostics) {
+        if (d.severity != Severity::Error) continue;
+        ctx.out << errorJson(d.source.empty() ? file : d.source, d.line, d.field, d.message).dump(1)
+                << "\n";
+        break;
+      }
+      return kExitInvalid;
+    }
     printDiagnostics(ctx, file.empty() ? "default configuration" : file, checked.diagnostics);
     return kExitInvalid;
   }
@@ -185,11 +239,20 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
     const model::DetectionModel net(model::loadModelDefinition(name, c.model.scale, nc),
                                     model::NormChoice{c.distributed.norm, nullptr});
     const model::ModelDefinition& def = net->definition();
+    const model::ModelSummary summary = model::summarize(*net, c.data.imgsz);
+    if (json) {
+      ctx.out << modelInfoJson(name, def, c.distributed.norm, summary).dump(1) << "\n";
+      return kExitOk;
+    }
     ctx.out << "Model " << name << ": " << def.source
             << (def.scale.empty() ? "" : ", scale " + def.scale) << ", " << def.nc
             << " classes, norm " << toString(c.distributed.norm) << "\n";
-    model::printSummary(ctx.out, model::summarize(*net, c.data.imgsz));
+    model::printSummary(ctx.out, summary);
   } catch (const model::ModelDefinitionError& e) {
+    if (json) {
+      ctx.out << errorJson(e.source(), e.line(), e.field(), e.what()).dump(1) << "\n";
+      return kExitInvalid;
+    }
     ctx.err << "error: " << e.what() << "\n";
     return kExitInvalid;
   }

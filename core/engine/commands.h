@@ -2,6 +2,8 @@
 // command line is a thin layer and every command is testable without spawning a process.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -43,9 +45,10 @@ int printPlan(const CommandContext& ctx, const std::string& file,
 
 // `model-info [CONFIG|MODEL] [key=value ...]`: the model's per-layer table, parameters and
 // GFLOPs at data.imgsz. MODEL is a built-in name (yolov8n.yaml) or a model YAML; otherwise the
-// model comes from the configuration's model.model and model.scale.
+// model comes from the configuration's model.model and model.scale. `json`: the summary, or the
+// first error with its file and line, as JSON on stdout (docs/engine-json.md).
 int printModelInfo(const CommandContext& ctx, const std::string& file,
-                   const std::vector<std::string>& overrides);
+                   const std::vector<std::string>& overrides, bool json = false);
 
 // `default-config`: the default configuration as YAML, ready to edit.
 int printDefaultConfig(const CommandContext& ctx);
@@ -53,6 +56,9 @@ int printDefaultConfig(const CommandContext& ctx);
 struct CheckDataOptions {
   int workers = 0;  // 0: one per hardware thread, at most 8
   bool useCache = true;
+  std::size_t sample = 0;  // images per split, drawn at random; 0: all
+  std::uint64_t sampleSeed = 0;
+  bool json = false;  // the report as JSON on stdout (docs/engine-json.md), progress on stderr
 };
 
 // `check-data DATA.yaml`: verifies every split, prints its summary and every skipped file with

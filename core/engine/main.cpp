@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
       "defaults), then overrides");
   modelInfo->add_option("[CONFIG|MODEL] [key=value ...]", modelArgs,
                         "Configuration or model YAML and/or overrides");
+  bool modelJson = false;
+  modelInfo->add_flag("--json", modelJson,
+                      "Print the summary, or the first error with its file and line, as JSON "
+                      "(docs/engine-json.md)");
 
   auto* defaults = app.add_subcommand("default-config", "Print the default configuration as YAML");
 
@@ -77,6 +81,15 @@ int main(int argc, char** argv) {
   checkDataCmd->add_option("--workers", dataOptions.workers, "Threads (0: one per core, up to 8)")
       ->check(CLI::Range(0, 256));
   checkDataCmd->add_flag("--no-cache", noCache, "Neither read nor write the label cache");
+  checkDataCmd
+      ->add_option("--sample", dataOptions.sample,
+                   "Verify only N images per split, drawn at random (a quick look at a very "
+                   "large dataset; the cache is read, not written)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  checkDataCmd->add_option("--seed", dataOptions.sampleSeed, "Random seed of --sample");
+  checkDataCmd->add_flag("--json", dataOptions.json,
+                         "Print the report as JSON (docs/engine-json.md); progress lines go to "
+                         "stderr");
 
   std::string demoDir;
   syncbn::data::DemoOptions demo;
@@ -291,7 +304,7 @@ int main(int argc, char** argv) {
   }
   if (*modelInfo) {
     if (!splitArguments(modelArgs, file, overrides, std::cerr)) return kExitUsage;
-    return printModelInfo(ctx, file, overrides);
+    return printModelInfo(ctx, file, overrides, modelJson);
   }
   if (*defaults) return printDefaultConfig(ctx);
   if (*checkDataCmd) {

@@ -79,10 +79,10 @@ int64_t countModules(const torch::nn::Module& module) {
 
 using Size = std::array<int64_t, 2>;  // height, width
 
-// Each layer's output size and its convolutions' multiply-adds: every convolution inside a block
+// Each layer's output size and `measure` of its convolutions: every convolution inside a block
 // runs at the block's output resolution (only a Conv's own stride changes it), Detect per level.
-std::vector<int64_t> layerMultiplyAdds(const DetectionModelImpl& model, int64_t height,
-                                       int64_t width) {
+std::vector<int64_t> measureLayers(const DetectionModelImpl& model, int64_t height, int64_t width,
+                                   ConvMeasure measure) {
   const auto& specs = model.definition().layers;
   std::vector<Size> sizes(specs.size());
   std::vector<int64_t> macs(specs.size(), 0);
@@ -100,7 +100,7 @@ std::vector<int64_t> layerMultiplyAdds(const DetectionModelImpl& model, int64_t 
             extent = (extent + 2 * (spec.kernel / 2) - spec.kernel) / spec.stride + 1;
           const auto& copy =
               spec.repeats > 1 ? *module.children()[static_cast<std::size_t>(r)] : module;
-          macs[i] += convMultiplyAdds(copy, size[0] * size[1]);
+          macs[i] += measure(copy, size[0] * size[1]);
         }
         break;
       case LayerType::Upsample:
@@ -111,11 +111,11 @@ std::vector<int64_t> layerMultiplyAdds(const DetectionModelImpl& model, int64_t 
         std::vector<Size> levels;
         for (int input : spec.inputs)
           levels.push_back(sizeOf(input));
-        macs[i] = model.detect()->multiplyAdds(levels);
+        macs[i] = model.detect()->measure(levels, measure);
         break;
       }
       default:
-        macs[i] = convMultiplyAdds(module, size[0] * size[1]);
+        macs[i] = measure(module, size[0] * size[1]);
         break;
     }
     sizes[i] = size;
@@ -127,7 +127,7 @@ std::vector<int64_t> layerMultiplyAdds(const DetectionModelImpl& model, int64_t 
 
 int64_t multiplyAdds(const DetectionModelImpl& model, int64_t height, int64_t width) {
   int64_t total = 0;
-  for (int64_t macs : layerMultiplyAdds(model, height, width))
+  for (int64_t macs : measureLayers(model, height, width, convMultiplyAdds))
     total += macs;
   return total;
 }
@@ -136,7 +136,7 @@ ModelSummary summarize(const DetectionModelImpl& model, int64_t imgsz) {
   ModelSummary summary;
   summary.name = model.definition().name;
   summary.imgsz = imgsz;
-  const std::vector<int64_t> macs = layerMultiplyAdds(model, imgsz, imgsz);
+  const std::vector<int64_t> macs = measureLayers(model, imgsz, imgsz, convMultiplyAdds);
   int64_t totalMacs = 0;
   for (const LayerSpec& spec : model.definition().layers) {
     const auto i = static_cast<std::size_t>(spec.index);
@@ -149,6 +149,9 @@ ModelSummary summarize(const DetectionModelImpl& model, int64_t imgsz) {
   summary.parameters = countParameters(model, false);
   summary.gradients = countParameters(model, true);
   summary.gflops = 2.0 * static_cast<double>(totalMacs) / 1e9;
+  for (int64_t elements : measureLayers(model, imgsz, imgsz, convOutputElements))
+    summary.convOutputElements += elements;
+  summary.activationElements = kSavedTensorsPerConvolution * summary.convOutputElements;
   return summary;
 }
 

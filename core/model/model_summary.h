@@ -33,7 +33,17 @@ struct ModelSummary {
   int64_t gradients = 0;  // parameters that require a gradient
   int64_t imgsz = 640;
   double gflops = 0;  // 2 x multiply-adds of every convolution, one imgsz x imgsz image
+  // Elements every convolution outputs for one imgsz x imgsz image, and an estimate of what
+  // autograd keeps of one image for the backward pass: see kSavedTensorsPerConvolution.
+  int64_t convOutputElements = 0;
+  int64_t activationElements = 0;
 };
+
+// A Conv block keeps three tensors of its output's size for backward: the convolution's output
+// (BatchNorm's input), BatchNorm's output (SiLU's input) and SiLU's output (the next
+// convolution's input). Concatenation, upsampling and additions keep none; the Detect head's
+// last 1x1 convolutions are counted the same way, which slightly overstates them.
+inline constexpr int64_t kSavedTensorsPerConvolution = 3;
 
 // Multiply-adds of all convolutions for one height x width image, from the layer shapes (no
 // forward pass). Norms, activations, pooling and additions are not counted, as in Ultralytics'

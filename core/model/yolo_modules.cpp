@@ -16,6 +16,13 @@ int64_t convMultiplyAdds(const torch::nn::Module& module, int64_t pixels) {
   return total;
 }
 
+int64_t convOutputElements(const torch::nn::Module& module, int64_t pixels) {
+  int64_t total = 0;
+  for (const Tensor& p : module.parameters())
+    if (p.dim() == 4) total += p.size(0) * pixels;
+  return total;
+}
+
 ConvImpl::ConvImpl(int64_t c1, int64_t c2, int64_t kernel, int64_t stride, const NormChoice& norm)
     : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, kernel)
                                                          .stride(stride)
@@ -152,15 +159,16 @@ Tensor DetectImpl::decode(const std::vector<Tensor>& levels) const {
   return torch::cat({boxes.transpose(1, 2), flat.narrow(1, boxChannels, layout_.nc).sigmoid()}, 1);
 }
 
-int64_t DetectImpl::multiplyAdds(const std::vector<std::array<int64_t, 2>>& levelSizes) const {
+int64_t DetectImpl::measure(const std::vector<std::array<int64_t, 2>>& levelSizes,
+                            ConvMeasure measureOne) const {
   int64_t total = 0, anchors = 0;
   for (std::size_t l = 0; l < levelSizes.size(); ++l) {
     const int64_t pixels = levelSizes[l][0] * levelSizes[l][1];
-    total += convMultiplyAdds(*cv2->ptr(l), pixels) + convMultiplyAdds(*cv3->ptr(l), pixels);
+    total += measureOne(*cv2->ptr(l), pixels) + measureOne(*cv3->ptr(l), pixels);
     anchors += pixels;
   }
   // The DFL convolution runs over 4 sides x A anchors.
-  return total + convMultiplyAdds(*dfl, 4 * anchors);
+  return total + measureOne(*dfl, 4 * anchors);
 }
 
 }  // namespace syncbn::model

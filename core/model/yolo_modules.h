@@ -29,6 +29,10 @@ struct NormChoice {
 // Multiply-adds of one pass through every convolution in `module`, each producing `pixels`
 // output positions: sum over 4-D weights of their size (c_out * c_in/groups * kh * kw) * pixels.
 int64_t convMultiplyAdds(const torch::nn::Module& module, int64_t pixels);
+// Elements the convolutions in `module` output at `pixels` positions: sum of c_out * pixels.
+int64_t convOutputElements(const torch::nn::Module& module, int64_t pixels);
+// Either of the two, for the walks that apply one to every convolution of a model.
+using ConvMeasure = int64_t (*)(const torch::nn::Module& module, int64_t pixels);
 
 // Conv2d (no bias, padding k/2) -> norm -> SiLU.
 class ConvImpl : public torch::nn::Module {
@@ -128,8 +132,10 @@ class DetectImpl : public torch::nn::Module {
 
   const HeadLayout& layout() const { return layout_; }
 
-  // Multiply-adds of one pass at the given level sizes (H_l, W_l), DFL included.
-  int64_t multiplyAdds(const std::vector<std::array<int64_t, 2>>& levelSizes) const;
+  // `measure` of every convolution of one pass at the given level sizes (H_l, W_l), DFL
+  // included: convMultiplyAdds gives the head's multiply-adds.
+  int64_t measure(const std::vector<std::array<int64_t, 2>>& levelSizes,
+                  ConvMeasure measureOne) const;
 
   torch::nn::ModuleList cv2{nullptr};  // box branches, one Sequential per level
   torch::nn::ModuleList cv3{nullptr};  // class branches

@@ -221,6 +221,53 @@ TEST_F(PlantedDataset, AnUnwritableCacheIsANoteNotAFailure) {
   EXPECT_NE(report.cacheNote.find("cache not saved"), std::string::npos);
 }
 
+TEST_F(PlantedDataset, ProblemsNameTheImageTheyAreAbout) {
+  const SplitReport report = verify();
+  const Problem* label = problemFor(report, dir / "labels/train/class7.txt");
+  ASSERT_NE(label, nullptr);
+  EXPECT_EQ(label->image, dir / "images/train/class7.jpg");
+  const Problem* image = problemFor(report, dir / "images/train/corrupt.jpg");
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(image->image, image->file);
+}
+
+TEST_F(PlantedDataset, ProgressCountsEveryImageOnceAndEndsAtTheTotal) {
+  std::vector<std::size_t> seen;
+  std::size_t total = 0;
+  const SplitReport report =
+      verify({.workers = 3,
+              .useCache = false,
+              .progress = [&](const std::string& split, std::size_t done, std::size_t all) {
+                EXPECT_EQ(split, "train");
+                seen.push_back(done);
+                total = all;
+              }});
+  const std::size_t images = report.samples.size() + report.skipped;
+  EXPECT_EQ(total, images);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), images);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));  // calls are serialised, in order
+}
+
+TEST_F(PlantedDataset, ASampleVerifiesThatManyImagesAndLeavesTheCacheAsItWas) {
+  const DatasetReport full = verifyDataset(dir / "data.yaml", {.workers = 2, .useCache = true});
+  const std::string cacheBefore = readFile(full.splits[0].cacheFile);
+  const DatasetReport sampled =
+      verifyDataset(dir / "data.yaml", {.workers = 2, .useCache = true, .sample = 4});
+  const SplitReport& split = sampled.splits[0];
+  EXPECT_EQ(split.listed, full.splits[0].listed);
+  EXPECT_EQ(split.samples.size() + split.skipped, 4u);
+  EXPECT_EQ(split.fromCache, 4u);  // every sampled image was in the full run's cache
+  EXPECT_EQ(readFile(split.cacheFile), cacheBefore);
+  EXPECT_NE(split.cacheNote.find("sample"), std::string::npos);
+  // The same seed draws the same images; the sample keeps the listing order.
+  const DatasetReport again =
+      verifyDataset(dir / "data.yaml", {.workers = 1, .useCache = false, .sample = 4});
+  EXPECT_EQ(again.splits[0].samples, split.samples);
+  EXPECT_TRUE(std::is_sorted(split.samples.begin(), split.samples.end(),
+                             [](const Sample& a, const Sample& b) { return a.image < b.image; }));
+}
+
 TEST(VerifyDataset, ASplitWithNoUsableImageIsAnErrorNamingTheFileAndSplit) {
   TempDir dir;
   writeFile(dir / "images/train/ok.jpg", jpegBytes(20, 20));

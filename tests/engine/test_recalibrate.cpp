@@ -210,12 +210,14 @@ TEST_F(Recalibrate, WritesRunningStatisticsEqualToAFloat64RecomputationOverTheSa
   for (const auto& [name, tensor] : inputModel)
     EXPECT_TRUE(torch::equal(tensor, outputModel.at(name))) << name;
   const auto inputEma = tensorsOf(weights_, "ema");
-  for (const auto& [name, tensor] : inputEma)
+  for (const auto& [name, tensor] : inputEma) {
     // The running statistics and their update count (BatchNorm counts the recalibration's
     // forwards) are what recalibration rewrites.
     if (name.find("running_") == std::string::npos &&
-        name.find("num_batches_tracked") == std::string::npos)
+        name.find("num_batches_tracked") == std::string::npos) {
       EXPECT_TRUE(torch::equal(tensor, written.at(name))) << name;
+    }
+  }
   const train::CheckpointMeta meta = train::readCheckpointMeta(output);
   EXPECT_EQ(meta.loop.get<std::int64_t>("iteration"), 40);
   EXPECT_EQ(meta.configYaml, toYaml(config_));

@@ -18,8 +18,9 @@
 //   use NAME                  make connection NAME current
 //   close [NAME]              close a connection (default: the current one)
 //   hello [token=T] [protocol=N] [v=N] [engine_version=S]
-//                             the handshake; default token $SYNCBN_SESSION_TOKEN, protocol kProtocolVersion.
-//                             v=N rewrites the envelope's version (the encoder writes 2).
+//                             the handshake; default token $SYNCBN_SESSION_TOKEN, protocol
+//                             kProtocolVersion. v=N rewrites the envelope's version (the encoder
+//                             writes 2).
 //   run_started [dir=runs/fake] [epochs=1] [iterations=4] [world=2] [device=cpu] [norm=syncbn]
 //               [global_batch=16] [per_rank_batch=8] [start_time=1764579600.5] [config_yaml=S]
 //                             creates DIR/weights; later steps default to `world` ranks
@@ -522,7 +523,11 @@ class FakeEngine {
     protocol::BnStats b;
     b.iteration = c.integer("iteration", 0);
     for (const auto& [key, value] : c.named) {
-      if (key == "layer") b.layers.push_back({value, 0, {}, {}});
+      if (key == "layer") {
+        protocol::BnLayerStats layer;
+        layer.layer = value;
+        b.layers.push_back(std::move(layer));
+      }
       if (b.layers.empty()) continue;
       if (key == "divergence") b.layers.back().divergence = c.toNumber(value);
       if (key == "mean" || key == "var")
@@ -658,6 +663,15 @@ class FakeEngine {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a refused connection is an EPIPE, reported, not a death
+  // The studio's pages ask any engine these in the background; the scripts are for the runs
+  // and one-shot tasks the tests drive, so these are refused without touching them.
+  if (argc > 1) {
+    const std::string command = argv[1];
+    if (command == "devices" || command == "model-info" || command == "check-data") {
+      say(2, "error: " + command + ": not scripted in the fake engine\n");
+      return 1;
+    }
+  }
   const char* script = std::getenv("FAKE_ENGINE_SCRIPT");
   if (script == nullptr) {
     say(2, "fake_engine: FAKE_ENGINE_SCRIPT is not set\n");

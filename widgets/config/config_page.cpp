@@ -26,20 +26,38 @@ ConfigPage::ConfigPage(ConfigDocument* document, const PageSpec& spec, QWidget* 
   setWidgetResizable(true);
   setFrameShape(QFrame::NoFrame);
 
+  // The fields keep to a readable width; a feature panel below them (a table, a grid of
+  // images) takes the page's whole width.
   auto* content = new QWidget(this);
-  content->setMaximumWidth(kMaxContentWidth);
-  auto* column = new QVBoxLayout(content);
+  auto* column = column_ = new QVBoxLayout(content);
   column->setContentsMargins(24, 18, 24, 18);
   column->setSpacing(14);
-  column->addWidget(createHeader(spec));
-  if (spec.showsTopology) column->addWidget(new TopologySummary(document, content));
+  const auto addNarrow = [column](QWidget* widget) {
+    widget->setMaximumWidth(kMaxContentWidth);
+    column->addWidget(widget);
+  };
+  addNarrow(createHeader(spec));
+  if (spec.showsTopology) addNarrow(new TopologySummary(document, content));
   for (const FieldGroup& group : spec.groups)
-    column->addWidget(createGroup(document, group));
+    addNarrow(createGroup(document, group));
   column->addStretch(1);
   alignLabels();
 
   setWidget(content);
   setAlignment(Qt::AlignLeft | Qt::AlignTop);
+}
+
+void ConfigPage::addPanel(QWidget* panel, PanelPlace place) {
+  panel->setParent(widget());
+  if (place == PanelPlace::UnderTitle) {
+    panel->setMaximumWidth(kMaxContentWidth);
+    column_->insertWidget(1, panel);  // 0 is the header
+    return;
+  }
+  // The trailing stretch gives way to the panel, which then takes what height is left.
+  if (QLayoutItem* last = column_->itemAt(column_->count() - 1); last && last->spacerItem())
+    delete column_->takeAt(column_->count() - 1);
+  column_->addWidget(panel, 1);
 }
 
 bool ConfigPage::focusField(const QString& fieldPath) {

@@ -5,6 +5,8 @@
 #include <QMap>
 #include <QScrollArea>
 
+class QVBoxLayout;
+
 #include "widgets/config/page_specs.h"
 
 namespace studio {
@@ -23,6 +25,10 @@ class ConfigPage : public QScrollArea {
   FieldEditor* editorFor(const QString& fieldPath) const { return editors_.value(fieldPath); }
   // Scrolls the field into view and gives its editor the keyboard focus; false if not here.
   bool focusField(const QString& fieldPath);
+  // A feature's panel: below the fields, taking the page's remaining height (the dataset's
+  // report, the model's layers), or right under the page's title (the machine's devices).
+  enum class PanelPlace { BelowFields, UnderTitle };
+  void addPanel(QWidget* panel, PanelPlace place = PanelPlace::BelowFields);
 
  private:
   QWidget* createHeader(const PageSpec& spec);
@@ -31,6 +37,7 @@ class ConfigPage : public QScrollArea {
 
   QString id_;
   QString title_;
+  QVBoxLayout* column_ = nullptr;
   QMap<QString, FieldEditor*> editors_;
 };
 

@@ -1,0 +1,196 @@
+#include "widgets/model/model_panel.h"
+
+#include <QButtonGroup>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLocale>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QTableView>
+#include <QTextBlock>
+#include <QVBoxLayout>
+
+#include "common/config_schema.h"
+#include "stores/config_document.h"
+#include "stores/model_info.h"
+#include "stores/qt_text.h"
+
+namespace studio {
+namespace {
+
+struct Scale {
+  const char* id;
+  const char* tip;
+};
+// Ultralytics' YOLOv8 detection figures at 640 px, for a first choice; the table below is this
+// configuration's own.
+constexpr Scale kScales[] = {
+    {"n", QT_TRANSLATE_NOOP("ModelPanel", "YOLOv8n: 3.2 M parameters, 8.7 GFLOPs")},
+    {"s", QT_TRANSLATE_NOOP("ModelPanel", "YOLOv8s: 11.2 M parameters, 28.6 GFLOPs")},
+    {"m", QT_TRANSLATE_NOOP("ModelPanel", "YOLOv8m: 25.9 M parameters, 78.9 GFLOPs")},
+    {"l", QT_TRANSLATE_NOOP("ModelPanel", "YOLOv8l: 43.7 M parameters, 165.2 GFLOPs")},
+    {"x", QT_TRANSLATE_NOOP("ModelPanel", "YOLOv8x: 68.2 M parameters, 257.8 GFLOPs")},
+};
+
+QString builtInName(const QString& scale) {
+  return QStringLiteral("yolov8%1.yaml").arg(scale);
+}
+
+}  // namespace
+
+ModelPanel::ModelPanel(ConfigDocument* document, ModelInfo* info, QWidget* parent)
+    : QWidget(parent), document_(document), info_(info), layers_(new ModelLayersModel(info, this)) {
+  setObjectName(QStringLiteral("modelPanel"));
+  auto* column = new QVBoxLayout(this);
+  column->setContentsMargins(0, 0, 0, 0);
+
+  auto* row = new QHBoxLayout;
+  row->addWidget(new QLabel(tr("Scale:"), this));
+  auto* group = new QButtonGroup(this);
+  for (const Scale& scale : kScales) {
+    auto* button = new QPushButton(QString::fromLatin1(scale.id), this);
+    button->setObjectName(QStringLiteral("scale_") + QString::fromLatin1(scale.id));
+    button->setCheckable(true);
+    button->setToolTip(QCoreApplication::translate("ModelPanel", scale.tip));
+    button->setMaximumWidth(44);
+    group->addButton(button);
+    scaleButtons_ << button;
+    row->addWidget(button);
+    connect(button, &QPushButton::clicked, this,
+            [this, id = QString::fromLatin1(scale.id)] { setModel(builtInName(id)); });
+  }
+  auto* custom = new QPushButton(tr("Custom &YAML..."), this);
+  custom->setObjectName(QStringLiteral("customModelButton"));
+  custom->setToolTip(
+      tr("Train a model YAML of your own (Ultralytics' format: nc, scales, "
+         "backbone, head)"));
+  auto* refresh = new QPushButton(tr("&Reload"), this);
+  refresh->setToolTip(tr("Read the model file again (after editing it elsewhere)"));
+  row->addSpacing(12);
+  row->addWidget(custom);
+  row->addWidget(refresh);
+  row->addStretch(1);
+  column->addLayout(row);
+  connect(custom, &QPushButton::clicked, this, &ModelPanel::chooseModelFile);
+  connect(refresh, &QPushButton::clicked, info_, &ModelInfo::refreshNow);
+
+  summary_ = new QLabel(this);
+  summary_->setObjectName(QStringLiteral("modelSummary"));
+  summary_->setWordWrap(true);
+  summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  error_ = new QLabel(this);
+  error_->setObjectName(QStringLiteral("modelError"));
+  error_->setWordWrap(true);
+  error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  QPalette red = error_->palette();
+  red.setColor(QPalette::WindowText, QColor(0xc0, 0x30, 0x30));
+  error_->setPalette(red);
+  source_ = new QPlainTextEdit(this);
+  source_->setObjectName(QStringLiteral("modelSource"));
+  source_->setReadOnly(true);
+  source_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  source_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  source_->setMaximumHeight(180);
+  table_ = new QTableView(this);
+  table_->setObjectName(QStringLiteral("layerTable"));
+  table_->setModel(layers_);
+  table_->verticalHeader()->setVisible(false);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setMinimumHeight(380);
+  table_->setAlternatingRowColors(true);
+  column->addWidget(summary_);
+  column->addWidget(error_);
+  column->addWidget(source_);
+  column->addWidget(table_, 1);
+
+  connect(info_, &ModelInfo::changed, this, &ModelPanel::update);
+  connect(info_, &ModelInfo::runningChanged, this, &ModelPanel::update);
+  connect(document_, &ConfigDocument::configChanged, this, [this] {
+    info_->request(document_->config());
+    update();
+  });
+  info_->request(document_->config());
+  update();
+}
+
+void ModelPanel::setModel(const QString& model) {
+  document_->setField(*syncbn::findField("model.model"), toStdString(model));
+}
+
+void ModelPanel::chooseModelFile() {
+  const QString current = toQString(document_->config().model.model);
+  const QString file = QFileDialog::getOpenFileName(
+      this, tr("Model YAML"), QFileInfo(current).isFile() ? current : QDir::currentPath(),
+      tr("YAML files (*.yaml *.yml)"));
+  if (!file.isEmpty()) setModel(file);
+}
+
+void ModelPanel::update() {
+  const QString model = toQString(document_->config().model.model);
+  for (int i = 0; i < scaleButtons_.size(); ++i) {
+    const QString id = QString::fromLatin1(kScales[i].id);
+    scaleButtons_[i]->setChecked(model == builtInName(id) || model == id);
+  }
+
+  const bool running = info_->isRunning();
+  // The last good model's figures would describe another model than the one in the field.
+  summary_->setVisible(!info_->hasError());
+  if (info_->hasSummary()) {
+    const ModelSummaryInfo& s = info_->summary();
+    summary_->setText(
+        tr("<b>%1</b> at %2 x %2 px, %3 classes, from %4.<br>Training keeps about %5 million "
+           "activation values per image for the backward pass.%6")
+            .arg(s.summary.toHtmlEscaped())
+            .arg(s.imgsz)
+            .arg(s.nc)
+            .arg(s.source.toHtmlEscaped())
+            .arg(QLocale().toString(static_cast<double>(s.activationElements) / 1e6, 'f', 1))
+            .arg(running ? tr(" Updating...") : QString()));
+  } else {
+    summary_->setText(running ? tr("Asking the engine about the model...") : QString());
+  }
+
+  error_->setVisible(info_->hasError());
+  source_->setVisible(false);
+  table_->setEnabled(!info_->hasError());
+  if (!info_->hasError()) return;
+  const ModelError& e = info_->error();
+  QString where = e.file.isEmpty() ? QString() : QDir::toNativeSeparators(e.file);
+  if (!where.isEmpty() && e.line > 0) where += QStringLiteral(":%1").arg(e.line);
+  // The engine's message may name the place itself (file:line:column: field: what).
+  error_->setText(where.isEmpty() || e.message.startsWith(e.file)
+                      ? e.message
+                      : tr("%1: %2").arg(where, e.message));
+  // A model YAML of the user's: show it, the error's line marked, so that the fix is obvious.
+  QFile file(e.file);
+  if (e.file.isEmpty() || !file.open(QIODevice::ReadOnly)) return;
+  source_->setPlainText(QString::fromUtf8(file.read(1 << 20)));
+  source_->setVisible(true);
+  const QTextBlock block = source_->document()->findBlockByNumber(e.line - 1);
+  if (e.line <= 0 || !block.isValid()) return;
+  QTextEdit::ExtraSelection mark;
+  mark.format.setBackground(QColor(0xff, 0xd0, 0x60));
+  mark.format.setProperty(QTextFormat::FullWidthSelection, true);
+  mark.cursor = QTextCursor(block);
+  source_->setExtraSelections({mark});
+  source_->setTextCursor(mark.cursor);
+  source_->centerCursor();
+}
+
+QString ModelPanel::summaryText() const {
+  return summary_->text();
+}
+
+QString ModelPanel::errorText() const {
+  return info_->hasError() ? error_->text() : QString();
+}
+
+}  // namespace studio
