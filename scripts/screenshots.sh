@@ -14,4 +14,8 @@ export QT_QPA_PLATFORM=xcb
 export SYNCBN_SCREENSHOT=$out/main-window.png SYNCBN_SCREENSHOT_DIR=$out
 xvfb-run -a -s "-screen 0 1280x860x24" "$build_dir/tests/gui/test_gui" \
   --gtest_filter='Screenshot*:MonitorScreenshots*'
+# The setup pages (Dataset, Model, Distributed, Launch Elsewhere) on a generated dataset with
+# planted problems (tests/gui/test_setup_pages.cpp).
+SYNCBN_SETUP_SCREENSHOTS=$out xvfb-run -a -s "-screen 0 1280x860x24" \
+  "$build_dir/tests/gui/test_gui" --gtest_filter='SetupPages.*'
 ls -l "$out"

@@ -26,7 +26,7 @@ class DatasetImagesModel : public QAbstractListModel {
   };
   // Every image matches a filter left at its default.
   struct Filter {
-    QString split;  // empty: every split
+    QString split = {};  // empty: every split
     int cls = -1;   // only images with an instance of this class; -1: any
     bool backgroundsOnly = false;
     bool problemsOnly = false;  // images with a problem, skipped ones included

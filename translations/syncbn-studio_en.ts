@@ -118,6 +118,14 @@
     </message>
 </context>
 <context>
+    <name>DatasetReport</name>
+    <message>
+        <location filename="../stores/dataset_report.cpp" line="+76" />
+        <source>The engine's dataset report has schema %1; this studio reads schema %2. Are the two from one release?</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>EngineLocator</name>
     <message>
         <location filename="../stores/engine_locator.cpp" line="+26" />
@@ -714,6 +722,34 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>ModelPanel</name>
+    <message>
+        <location filename="../widgets/model/model_panel.cpp" line="+34" />
+        <source>YOLOv8n: 3.2 M parameters, 8.7 GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8s: 11.2 M parameters, 28.6 GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8m: 25.9 M parameters, 78.9 GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8l: 43.7 M parameters, 165.2 GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8x: 68.2 M parameters, 257.8 GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>RunRecord</name>
     <message>
         <location filename="../stores/run_record.cpp" line="+130" />
@@ -991,6 +1027,19 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio::ClassChart</name>
+    <message>
+        <location filename="../widgets/dataset/class_chart.cpp" line="+76" />
+        <source>instances</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>images</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>studio::ClassMetricsModel</name>
     <message>
         <location filename="../stores/monitor_models.cpp" line="+199" />
@@ -1145,13 +1194,447 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::ConfigDocument</name>
     <message>
-        <location filename="../stores/config_document.cpp" line="+42" />
+        <location filename="../stores/config_document.cpp" line="+50" />
         <source>Untitled</source>
         <translation type="unfinished" />
     </message>
     <message>
         <location line="+38" />
         <source>The document has no file name yet; use Save As.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::DatasetCheck</name>
+    <message>
+        <location filename="../stores/dataset_check.cpp" line="+66" />
+        <source>The engine printed no report.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::DatasetClassesModel</name>
+    <message>
+        <location filename="../stores/dataset_models.cpp" line="+227" />
+        <source>Class %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+14" />
+        <source>Class</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>%1 images</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>%1 instances</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::DatasetImagesModel</name>
+    <message numerus="yes">
+        <location line="-150" />
+        <source>
+%1 x %2 px, %n box(es)</source>
+        <translation><numerusform>
+%1 x %2 px, %n box(es)</numerusform><numerusform>
+%1 x %2 px, %n box(es)</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetPanel</name>
+    <message>
+        <location filename="../widgets/dataset/dataset_panel.cpp" line="+58" />
+        <source>&amp;New data.yaml...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Write a data.yaml from folders of train and val images and the class names, and use it</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Verify</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Decode every image and parse every label file again (F5); unchanged files come from the engine's cache</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Cancel</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+20" />
+        <source>Summary</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <location line="+233" />
+        <location line="+28" />
+        <source>Problems</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="-260" />
+        <location line="+47" />
+        <source>Images</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="-31" />
+        <source>Verifying %1...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>%1: %v/%m</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+25" />
+        <source>Split</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Usable</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Backgrounds</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Instances</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Skipped</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Duplicates removed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Image files in the split's folders or lists</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Images training will use</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Usable images without a box</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Images left out: undecodable, too small or with a bad label file (see Problems)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Repeated label rows, dropped</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Instances per class</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Images per class</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+59" />
+        <source>Show the images of one split</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Show only images with an instance of this class</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Backgrounds only</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Problems only</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Skipped images and images with a warning</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+47" />
+        <source>Not verified yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+63" />
+        <source>%1 (sample of %2)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+19" />
+        <source>Problems (%1)</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location line="+1" />
+        <source>%n class(es)</source>
+        <translation><numerusform>%n class(es)</numerusform><numerusform>%n class(es)</numerusform></translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>, %1 %2 images</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location line="+1" />
+        <source>, %n problem(s)</source>
+        <translation><numerusform>, %n problem</numerusform><numerusform>, %n problems</numerusform></translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>, no problems</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source> (as verified %1)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source> (verified %1)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+10" />
+        <source>%1 The report shown is the last one.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Cancelled.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+10" />
+        <source>All splits</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Any class</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location line="+22" />
+        <source>%n image(s)</source>
+        <translation><numerusform>%n image</numerusform><numerusform>%n images</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetProblemsModel</name>
+    <message>
+        <location filename="../stores/dataset_models.cpp" line="+62" />
+        <source>skipped</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>warning</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+22" />
+        <source>%1
+%2
+Double-click to see the image and its label file.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+11" />
+        <source>Kind</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Split</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>File</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Line</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Reason</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::DeviceList</name>
+    <message>
+        <location filename="../stores/model_info.cpp" line="+224" />
+        <source>The engine listed no devices.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::DevicesPanel</name>
+    <message>
+        <location filename="../widgets/distributed/devices_panel.cpp" line="+32" />
+        <source>This machine</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Tick the devices to train on: one rank per GPU</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Copy &amp;Launch Command...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>This configuration as a torchrun command per node, a Slurm batch script or a Kubernetes PyTorchJob, with the configuration file written beside it</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+27" />
+        <source>Asking the engine which devices this machine has...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>The devices are unknown: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+9" />
+        <source>GPU %1: %2, %3, compute capability %4</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+4" />
+        <source>CPU: %1, %2 logical cores, %3</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+8" />
+        <source>&lt;b&gt;No CUDA device on this machine&lt;/b&gt; (LibTorch %1): training runs on the CPU with Gloo, one process per CPU rank (set CPU ranks below). To train on GPUs, copy the launch command to a GPU machine.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>CPU instead (Gloo, distributed.cpu_ranks ranks)</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location line="+3" />
+        <source>%n CUDA device(s), LibTorch %1, NCCL %2.</source>
+        <translation><numerusform>%n CUDA device, LibTorch %1, NCCL %2.</numerusform><numerusform>%n CUDA devices, LibTorch %1, NCCL %2.</numerusform></translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>available</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>not available</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+58" />
+        <source>Memory estimate: the model has an error (Model page).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Memory estimate: waiting for the model's size...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Memory estimate: the batch does not divide among the ranks.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+13" />
+        <source>Memory estimate: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+18" />
+        <source>GPU %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source> Fits in %1's %2.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source> &lt;b&gt;More than %1's %2&lt;/b&gt;: lower the batch or imgsz, or turn on AMP.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>per GPU</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>per CPU rank</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>, CUDA workspace %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&lt;b&gt;Memory %1: about %2&lt;/b&gt; for %3 image(s) of %4 px (activations %5; weights, gradients, optimizer and EMA %6%7).%8</source>
         <translation type="unfinished" />
     </message>
 </context>
@@ -1378,7 +1861,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::EngineTask</name>
     <message>
-        <location filename="../stores/engine_task.cpp" line="+24" />
+        <location filename="../stores/engine_task.cpp" line="+25" />
         <source>The engine is already busy with another task.</source>
         <translation type="unfinished" />
     </message>
@@ -1442,7 +1925,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::ExportDialog</name>
     <message>
-        <location filename="../widgets/deploy/export_dialog.cpp" line="+38" />
+        <location filename="../widgets/deploy/export_dialog.cpp" line="+37" />
         <source>Export Weights</source>
         <translation type="unfinished" />
     </message>
@@ -1587,12 +2070,12 @@ Set its location in Preferences.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+5" />
+        <location line="+4" />
         <source>exit code %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+4" />
+        <location line="+2" />
         <source>Export failed: %1</source>
         <translation type="unfinished" />
     </message>
@@ -1714,6 +2197,208 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio::ImageGrid</name>
+    <message>
+        <location filename="../widgets/dataset/image_grid.cpp" line="+92" />
+        <source>Dataset images</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::ImagePreview</name>
+    <message>
+        <location filename="../widgets/dataset/image_preview.cpp" line="+82" />
+        <source>Label file</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+7" />
+        <source>The label file as it is on disk now: class x_center y_center width height per line, normalised to the image</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+29" />
+        <source>No label file (%1): the image is a background.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Label file %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Cannot read it: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::ImageView</name>
+    <message>
+        <location line="-62" />
+        <source>Double-click a problem or an image to see it here.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Cannot show this image: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::LaunchDialog</name>
+    <message>
+        <location filename="../widgets/distributed/launch_dialog.cpp" line="+48" />
+        <source>Launch Elsewhere</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+10" />
+        <source>Machines taking part (distributed.nnodes)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>CPU ranks per node (distributed.cpu_ranks)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>GPUs per node: one rank each. Every node needs this many visible GPUs.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Node 0's address, reachable from every node (distributed.master_addr)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>The engine on the nodes: a name on their PATH or an absolute path</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The container image with syncbn-engine, for Kubernetes</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Where the configuration and the script are written; a folder the nodes share is simplest</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Browse...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>(the written file's path)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The configuration's path as the nodes see it, when the folder is mounted elsewhere there</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&amp;Nodes:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>CPU &amp;ranks per node:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>&amp;GPUs per node:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Master address:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Master &amp;port:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Engine on the nodes:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Container &amp;image:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Write to &amp;folder:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Configuration &amp;on the nodes:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+12" />
+        <source>torchrun</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Slurm</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Kubernetes (Kubeflow)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+16" />
+        <source>&amp;Write Files and Copy</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Write the configuration and this tab's file into the folder, and copy the command to the clipboard</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Write Launch Files To</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+51" />
+        <source>World size %1: %2 node(s) x %3 rank(s).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+7" />
+        <source>Cannot generate: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+30" />
+        <source>Cannot create %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+26" />
+        <source>Wrote %1 and %2; copied: %3</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>studio::LivePlot</name>
     <message>
         <location filename="../widgets/monitor/live_plot.cpp" line="+115" />
@@ -1809,12 +2494,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+220" />
+        <location filename="../app/main_window.cpp" line="+245" />
         <source>&amp;File</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+34" />
+        <location line="+36" />
         <source>&amp;View</source>
         <translation type="unfinished" />
     </message>
@@ -1829,12 +2514,12 @@ Set its location in Preferences.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+81" />
+        <location line="+125" />
         <source>Problems</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="-289" />
+        <location line="-343" />
         <source>Configure</source>
         <translation type="unfinished" />
     </message>
@@ -1854,12 +2539,12 @@ Set its location in Preferences.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+144" />
+        <location line="+152" />
         <source>&amp;Run</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+12" />
+        <location line="+14" />
         <source>E&amp;xport</source>
         <translation type="unfinished" />
     </message>
@@ -1869,7 +2554,12 @@ Set its location in Preferences.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+56" />
+        <location line="+70" />
+        <source>Wrote %1 and set it as the dataset.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+30" />
         <source>Run:</source>
         <translation type="unfinished" />
     </message>
@@ -2045,7 +2735,7 @@ Epochs for each run:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+11" />
+        <location line="+17" />
         <source>Kill the Engine?</source>
         <translation type="unfinished" />
     </message>
@@ -2144,6 +2834,130 @@ Epochs for each run:</source>
             <numerusform>%n warning</numerusform>
             <numerusform>%n warnings</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>studio::ModelInfo</name>
+    <message>
+        <location filename="../stores/model_info.cpp" line="-156" />
+        <source>Cannot write a temporary file: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+28" />
+        <source>The engine's model report has an unknown schema.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::ModelLayersModel</name>
+    <message>
+        <location line="+92" />
+        <source>The layers this one takes its input from (-1: the previous one)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Repeats after depth scaling</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>GFLOPs of this layer's convolutions for one image at imgsz</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+8" />
+        <source>#</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>From</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>n</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Parameters</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>GFLOPs</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Module</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Arguments</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::ModelPanel</name>
+    <message>
+        <location filename="../widgets/model/model_panel.cpp" line="+16" />
+        <source>Scale:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+14" />
+        <source>Custom &amp;YAML...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Train a model YAML of your own (Ultralytics' format: nc, scales, backbone, head)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Reload</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Read the model file again (after editing it elsewhere)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+57" />
+        <source>Model YAML</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YAML files (*.yaml *.yml)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+17" />
+        <source>&lt;b&gt;%1&lt;/b&gt; at %2 x %2 px, %3 classes, from %4.&lt;br&gt;Training keeps about %5 million activation values per image for the backward pass.%6</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+7" />
+        <source> Updating...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Asking the engine about the model...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+13" />
+        <source>%1: %2</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -2306,6 +3120,132 @@ Epochs for each run:</source>
     </message>
 </context>
 <context>
+    <name>studio::NewDatasetDialog</name>
+    <message>
+        <location filename="../widgets/dataset/new_dataset_dialog.cpp" line="+31" />
+        <source>New data.yaml</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Choose the folders of train and val images and name the classes. Labels are YOLO text files: for &lt;i&gt;.../images/train/a.jpg&lt;/i&gt; the studio reads &lt;i&gt;.../labels/train/a.txt&lt;/i&gt;, elsewhere &lt;i&gt;a.txt&lt;/i&gt; beside the image. An image without a label file is a background.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+17" />
+        <source>&amp;Train images:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Folder of training images, searched recursively</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Val images:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Folder of validation images; the train folder again is allowed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>T&amp;est images:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Optional folder of test images</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+4" />
+        <source>One class name per line, in class-id order:
+scratch
+dent</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Line 1 is class 0, line 2 class 1, ... as in the label files</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Classes:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Where to write the data.yaml</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+5" />
+        <location line="+44" />
+        <source>Browse...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="-42" />
+        <source>&amp;Save as:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Save data.yaml</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+2" />
+        <source>YAML files (*.yaml *.yml)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+15" />
+        <source>Create</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+20" />
+        <source>(none)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+45" />
+        <source>choose where to save the data.yaml</source>
+        <translation type="unfinished" />
+    </message>
+    <message numerus="yes">
+        <location line="+24" />
+        <source>Ready: %n class(es).</source>
+        <translation><numerusform>Ready: %n class(es).</numerusform><numerusform>Ready: %n class(es).</numerusform></translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>To do: %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+12" />
+        <source>Replace data.yaml?</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>%1 exists. Replace it?</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Cannot Write data.yaml</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>studio::OscillationPlot</name>
     <message>
         <location filename="../widgets/monitor/series_plot.cpp" line="+17" />
@@ -2329,7 +3269,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::PredictDialog</name>
     <message>
-        <location filename="../widgets/deploy/predict_dialog.cpp" line="+32" />
+        <location filename="../widgets/deploy/predict_dialog.cpp" line="+31" />
         <source>Predict Preview</source>
         <translation type="unfinished" />
     </message>
@@ -2391,7 +3331,10 @@ Epochs for each run:</source>
     <message numerus="yes">
         <location line="+4" />
         <source>Predicting %n image(s) with %1...</source>
-        <translation><numerusform>Predicting %n image with %1...</numerusform><numerusform>Predicting %n images with %1...</numerusform></translation>
+        <translation>
+            <numerusform>Predicting %n image with %1...</numerusform>
+            <numerusform>Predicting %n images with %1...</numerusform>
+        </translation>
     </message>
     <message>
         <location line="+8" />
@@ -2399,12 +3342,12 @@ Epochs for each run:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+4" />
+        <location line="+3" />
         <source>exit code %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+4" />
+        <location line="+2" />
         <source>Prediction failed: %1</source>
         <translation type="unfinished" />
     </message>
@@ -2421,7 +3364,10 @@ Epochs for each run:</source>
     <message numerus="yes">
         <location line="+7" />
         <source>%n detection(s) in %1 image(s).</source>
-        <translation><numerusform>%n detection in %1 image.</numerusform><numerusform>%n detections in %1 images.</numerusform></translation>
+        <translation>
+            <numerusform>%n detection in %1 image.</numerusform>
+            <numerusform>%n detections in %1 images.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -2604,7 +3550,7 @@ Epochs for each run:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+19" />
+        <location line="+20" />
         <source>Training batches the statistics are computed over</source>
         <translation type="unfinished" />
     </message>
@@ -2629,12 +3575,12 @@ Epochs for each run:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+20" />
+        <location line="+21" />
         <source>%1 has no weights/last.pt or best.pt yet.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+22" />
+        <location line="+23" />
         <source>Cancel</source>
         <translation type="unfinished" />
     </message>
@@ -2657,12 +3603,12 @@ Epochs for each run:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+0" />
+        <location line="+1" />
         <source>exit code %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location line="+10" />
+        <location line="+9" />
         <source>Validation before: mAP50 %1, mAP50-95 %2
 Validation after: mAP50 %3, mAP50-95 %4
 Written: %5</source>
@@ -3073,6 +4019,16 @@ Written: %5</source>
     </message>
     <message>
         <location line="+6" />
+        <source>&amp;Launch Elsewhere...</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>This configuration as a torchrun command per node, a Slurm batch script or a Kubernetes PyTorchJob</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+6" />
         <source>&amp;Export Weights...</source>
         <translation type="unfinished" />
     </message>
@@ -3159,6 +4115,24 @@ Written: %5</source>
     <message>
         <location line="+0" />
         <source>The Qt version in use</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>studio::ThumbnailDelegate</name>
+    <message>
+        <location filename="../widgets/dataset/image_grid.cpp" line="-34" />
+        <source>skipped</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>cannot decode</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location line="+1" />
+        <source>loading...</source>
         <translation type="unfinished" />
     </message>
 </context>

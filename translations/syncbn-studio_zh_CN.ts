@@ -118,6 +118,14 @@
     </message>
 </context>
 <context>
+    <name>DatasetReport</name>
+    <message>
+        <location filename="../stores/dataset_report.cpp" line="+76" />
+        <source>The engine's dataset report has schema %1; this studio reads schema %2. Are the two from one release?</source>
+        <translation>引擎的数据集报告使用模式版本 %1；本 Studio 读取的是模式版本 %2。两者是否来自同一发布版本？</translation>
+    </message>
+</context>
+<context>
     <name>EngineLocator</name>
     <message>
         <location filename="../stores/engine_locator.cpp" line="+26" />
@@ -716,6 +724,34 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>ModelPanel</name>
+    <message>
+        <location filename="../widgets/model/model_panel.cpp" line="+34" />
+        <source>YOLOv8n: 3.2 M parameters, 8.7 GFLOPs</source>
+        <translation>YOLOv8n：3.2 M 参数，8.7 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8s: 11.2 M parameters, 28.6 GFLOPs</source>
+        <translation>YOLOv8s：11.2 M 参数，28.6 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8m: 25.9 M parameters, 78.9 GFLOPs</source>
+        <translation>YOLOv8m：25.9 M 参数，78.9 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8l: 43.7 M parameters, 165.2 GFLOPs</source>
+        <translation>YOLOv8l：43.7 M 参数，165.2 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YOLOv8x: 68.2 M parameters, 257.8 GFLOPs</source>
+        <translation>YOLOv8x：68.2 M 参数，257.8 GFLOPs</translation>
+    </message>
+</context>
+<context>
     <name>RunRecord</name>
     <message>
         <location filename="../stores/run_record.cpp" line="+130" />
@@ -994,6 +1030,19 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio::ClassChart</name>
+    <message>
+        <location filename="../widgets/dataset/class_chart.cpp" line="+76" />
+        <source>instances</source>
+        <translation>实例数</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>images</source>
+        <translation>图像数</translation>
+    </message>
+</context>
+<context>
     <name>studio::ClassMetricsModel</name>
     <message>
         <location filename="../stores/monitor_models.cpp" line="+199" />
@@ -1148,7 +1197,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::ConfigDocument</name>
     <message>
-        <location filename="../stores/config_document.cpp" line="+42" />
+        <location filename="../stores/config_document.cpp" line="+50" />
         <source>Untitled</source>
         <translation>未命名</translation>
     </message>
@@ -1156,6 +1205,441 @@ Set its location in Preferences.</source>
         <location line="+38" />
         <source>The document has no file name yet; use Save As.</source>
         <translation>文档还没有文件名；请使用“另存为”。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetCheck</name>
+    <message>
+        <location filename="../stores/dataset_check.cpp" line="+66" />
+        <source>The engine printed no report.</source>
+        <translation>引擎未输出报告。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetClassesModel</name>
+    <message>
+        <location filename="../stores/dataset_models.cpp" line="+227" />
+        <source>Class %1</source>
+        <translation>类别 %1</translation>
+    </message>
+    <message>
+        <location line="+14" />
+        <source>Class</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>%1 images</source>
+        <translation>%1 图像数</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>%1 instances</source>
+        <translation>%1 实例数</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetImagesModel</name>
+    <message numerus="yes">
+        <location line="-150" />
+        <source>
+%1 x %2 px, %n box(es)</source>
+        <translation><numerusform>
+%1 x %2 像素，%n 个框</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetPanel</name>
+    <message>
+        <location filename="../widgets/dataset/dataset_panel.cpp" line="+58" />
+        <source>&amp;New data.yaml...</source>
+        <translation>新建 data.yaml(&amp;N)...</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Write a data.yaml from folders of train and val images and the class names, and use it</source>
+        <translation>根据训练和验证图像文件夹以及类别名称写出 data.yaml，并使用它</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Verify</source>
+        <translation>验证(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Decode every image and parse every label file again (F5); unchanged files come from the engine's cache</source>
+        <translation>重新解码每张图像并解析每个标签文件 (F5)；未更改的文件取自引擎的缓存</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+20" />
+        <source>Summary</source>
+        <translation>摘要</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <location line="+233" />
+        <location line="+28" />
+        <source>Problems</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <location line="-260" />
+        <location line="+47" />
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <location line="-31" />
+        <source>Verifying %1...</source>
+        <translation>正在验证 %1...</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>%1: %v/%m</source>
+        <translation>%1：%v/%m</translation>
+    </message>
+    <message>
+        <location line="+25" />
+        <source>Split</source>
+        <translation>划分</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Usable</source>
+        <translation>可用</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Backgrounds</source>
+        <translation>背景图</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Instances</source>
+        <translation>实例数</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Duplicates removed</source>
+        <translation>已去除重复</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Image files in the split's folders or lists</source>
+        <translation>该划分的文件夹或列表中的图像文件</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Images training will use</source>
+        <translation>训练将使用的图像</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Usable images without a box</source>
+        <translation>没有任何框的可用图像</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Images left out: undecodable, too small or with a bad label file (see Problems)</source>
+        <translation>被排除的图像：无法解码、尺寸过小或标签文件有误（见“问题”）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Repeated label rows, dropped</source>
+        <translation>重复的标签行，已丢弃</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Instances per class</source>
+        <translation>每类实例数</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Images per class</source>
+        <translation>每类图像数</translation>
+    </message>
+    <message>
+        <location line="+59" />
+        <source>Show the images of one split</source>
+        <translation>显示某一划分的图像</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Show only images with an instance of this class</source>
+        <translation>仅显示含有此类别实例的图像</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Backgrounds only</source>
+        <translation>仅背景图(&amp;B)</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Problems only</source>
+        <translation>仅有问题的图像(&amp;P)</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Skipped images and images with a warning</source>
+        <translation>已跳过的图像和带有警告的图像</translation>
+    </message>
+    <message>
+        <location line="+47" />
+        <source>Not verified yet.</source>
+        <translation>尚未验证。</translation>
+    </message>
+    <message>
+        <location line="+63" />
+        <source>%1 (sample of %2)</source>
+        <translation>%1（抽样 %2）</translation>
+    </message>
+    <message>
+        <location line="+19" />
+        <source>Problems (%1)</source>
+        <translation>问题（%1）</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1" />
+        <source>%n class(es)</source>
+        <translation><numerusform>%n 个类别</numerusform></translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>, %1 %2 images</source>
+        <translation>，%2 %1 张图像</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1" />
+        <source>, %n problem(s)</source>
+        <translation><numerusform>，%n 个问题</numerusform></translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>, no problems</source>
+        <translation>，无问题</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source> (as verified %1)</source>
+        <translation>（%1 时的验证结果）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source> (verified %1)</source>
+        <translation>（验证于 %1）</translation>
+    </message>
+    <message>
+        <location line="+10" />
+        <source>%1 The report shown is the last one.</source>
+        <translation>%1 当前显示的是上一次的报告。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <location line="+10" />
+        <source>All splits</source>
+        <translation>所有划分</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Any class</source>
+        <translation>任意类别</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+22" />
+        <source>%n image(s)</source>
+        <translation><numerusform>%n 张图像</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>studio::DatasetProblemsModel</name>
+    <message>
+        <location filename="../stores/dataset_models.cpp" line="+62" />
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location line="+22" />
+        <source>%1
+%2
+Double-click to see the image and its label file.</source>
+        <translation>%1
+%2
+双击可查看该图像及其标签文件。</translation>
+    </message>
+    <message>
+        <location line="+11" />
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Split</source>
+        <translation>划分</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Line</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DeviceList</name>
+    <message>
+        <location filename="../stores/model_info.cpp" line="+224" />
+        <source>The engine listed no devices.</source>
+        <translation>引擎未列出任何设备。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::DevicesPanel</name>
+    <message>
+        <location filename="../widgets/distributed/devices_panel.cpp" line="+32" />
+        <source>This machine</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Tick the devices to train on: one rank per GPU</source>
+        <translation>勾选用于训练的设备：每个 GPU 一个进程</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Copy &amp;Launch Command...</source>
+        <translation>复制启动命令(&amp;L)...</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>This configuration as a torchrun command per node, a Slurm batch script or a Kubernetes PyTorchJob, with the configuration file written beside it</source>
+        <translation>将此配置生成为每个节点的 torchrun 命令、Slurm 批处理脚本或 Kubernetes PyTorchJob，并在其旁边写入配置文件</translation>
+    </message>
+    <message>
+        <location line="+27" />
+        <source>Asking the engine which devices this machine has...</source>
+        <translation>正在向引擎查询本机有哪些设备...</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>The devices are unknown: %1</source>
+        <translation>设备未知：%1</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>GPU %1: %2, %3, compute capability %4</source>
+        <translation>GPU %1：%2，%3，计算能力 %4</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>CPU: %1, %2 logical cores, %3</source>
+        <translation>CPU：%1，%2 个逻辑核心，%3</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>&lt;b&gt;No CUDA device on this machine&lt;/b&gt; (LibTorch %1): training runs on the CPU with Gloo, one process per CPU rank (set CPU ranks below). To train on GPUs, copy the launch command to a GPU machine.</source>
+        <translation>&lt;b&gt;本机没有 CUDA 设备&lt;/b&gt;（LibTorch %1）：训练将在 CPU 上使用 Gloo 运行，每个 CPU 进程对应一个系统进程（在下方设置 CPU 进程数）。要在 GPU 上训练，请将启动命令复制到 GPU 机器上运行。</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>CPU instead (Gloo, distributed.cpu_ranks ranks)</source>
+        <translation>改用 CPU（Gloo，distributed.cpu_ranks 个进程）</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3" />
+        <source>%n CUDA device(s), LibTorch %1, NCCL %2.</source>
+        <translation><numerusform>%n 个 CUDA 设备，LibTorch %1，NCCL %2。</numerusform></translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>available</source>
+        <translation>可用</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>not available</source>
+        <translation>不可用</translation>
+    </message>
+    <message>
+        <location line="+58" />
+        <source>Memory estimate: the model has an error (Model page).</source>
+        <translation>内存估计：模型有错误（见“模型”页）。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Memory estimate: waiting for the model's size...</source>
+        <translation>内存估计：正在等待模型大小...</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Memory estimate: the batch does not divide among the ranks.</source>
+        <translation>内存估计：批大小不能在各进程间整除。</translation>
+    </message>
+    <message>
+        <location line="+13" />
+        <source>Memory estimate: %1</source>
+        <translation>内存估计：%1</translation>
+    </message>
+    <message>
+        <location line="+18" />
+        <source>GPU %1</source>
+        <translation>GPU %1</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source> Fits in %1's %2.</source>
+        <translation>可放入 %1 的 %2 内存。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source> &lt;b&gt;More than %1's %2&lt;/b&gt;: lower the batch or imgsz, or turn on AMP.</source>
+        <translation>&lt;b&gt;超出 %1 的 %2 内存&lt;/b&gt;：请降低批大小或 imgsz，或开启 AMP。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>per GPU</source>
+        <translation>每 GPU</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>per CPU rank</source>
+        <translation>每 CPU 进程</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>, CUDA workspace %1</source>
+        <translation>，CUDA 工作区 %1</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&lt;b&gt;Memory %1: about %2&lt;/b&gt; for %3 image(s) of %4 px (activations %5; weights, gradients, optimizer and EMA %6%7).%8</source>
+        <translation>&lt;b&gt;内存（%1）：约 %2&lt;/b&gt;，用于 %3 张 %4 像素的图像（激活值 %5；权重、梯度、优化器和 EMA %6%7）。%8</translation>
     </message>
 </context>
 <context>
@@ -1378,7 +1862,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::EngineTask</name>
     <message>
-        <location filename="../stores/engine_task.cpp" line="+24" />
+        <location filename="../stores/engine_task.cpp" line="+25" />
         <source>The engine is already busy with another task.</source>
         <translation>引擎正忙于另一项任务。</translation>
     </message>
@@ -1441,7 +1925,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::ExportDialog</name>
     <message>
-        <location filename="../widgets/deploy/export_dialog.cpp" line="+38" />
+        <location filename="../widgets/deploy/export_dialog.cpp" line="+37" />
         <source>Export Weights</source>
         <translation>导出权重</translation>
     </message>
@@ -1586,12 +2070,12 @@ Set its location in Preferences.</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+4" />
         <source>exit code %1</source>
         <translation>退出码 %1</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+2" />
         <source>Export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
@@ -1712,6 +2196,208 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio::ImageGrid</name>
+    <message>
+        <location filename="../widgets/dataset/image_grid.cpp" line="+92" />
+        <source>Dataset images</source>
+        <translation>数据集图像</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ImagePreview</name>
+    <message>
+        <location filename="../widgets/dataset/image_preview.cpp" line="+82" />
+        <source>Label file</source>
+        <translation>标签文件</translation>
+    </message>
+    <message>
+        <location line="+7" />
+        <source>The label file as it is on disk now: class x_center y_center width height per line, normalised to the image</source>
+        <translation>磁盘上当前的标签文件：每行为 class x_center y_center width height，已按图像尺寸归一化</translation>
+    </message>
+    <message>
+        <location line="+29" />
+        <source>No label file (%1): the image is a background.</source>
+        <translation>没有标签文件（%1）：该图像为背景图。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Label file %1</source>
+        <translation>标签文件 %1</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Cannot read it: %1</source>
+        <translation>无法读取：%1</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ImageView</name>
+    <message>
+        <location line="-62" />
+        <source>Double-click a problem or an image to see it here.</source>
+        <translation>双击某个问题或图像，即可在此查看。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Cannot show this image: %1</source>
+        <translation>无法显示此图像：%1</translation>
+    </message>
+</context>
+<context>
+    <name>studio::LaunchDialog</name>
+    <message>
+        <location filename="../widgets/distributed/launch_dialog.cpp" line="+48" />
+        <source>Launch Elsewhere</source>
+        <translation>在其他机器上启动</translation>
+    </message>
+    <message>
+        <location line="+10" />
+        <source>Machines taking part (distributed.nnodes)</source>
+        <translation>参与的机器数（distributed.nnodes）</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>CPU ranks per node (distributed.cpu_ranks)</source>
+        <translation>每个节点的 CPU 进程数（distributed.cpu_ranks）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>GPUs per node: one rank each. Every node needs this many visible GPUs.</source>
+        <translation>每个节点的 GPU 数：每个 GPU 一个进程。每个节点都需要有这么多可见的 GPU。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Node 0's address, reachable from every node (distributed.master_addr)</source>
+        <translation>节点 0 的地址，须能从每个节点访问（distributed.master_addr）</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>The engine on the nodes: a name on their PATH or an absolute path</source>
+        <translation>节点上的引擎：其 PATH 中的名称或绝对路径</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The container image with syncbn-engine, for Kubernetes</source>
+        <translation>包含 syncbn-engine 的容器镜像，用于 Kubernetes</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Where the configuration and the script are written; a folder the nodes share is simplest</source>
+        <translation>配置和脚本的写入位置；使用各节点共享的文件夹最简单</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>(the written file's path)</source>
+        <translation>（写入文件的路径）</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The configuration's path as the nodes see it, when the folder is mounted elsewhere there</source>
+        <translation>当该文件夹在节点上挂载于其他位置时，节点上看到的配置文件路径</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&amp;Nodes:</source>
+        <translation>节点数(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>CPU &amp;ranks per node:</source>
+        <translation>每节点 CPU 进程数(&amp;R)：</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>&amp;GPUs per node:</source>
+        <translation>每节点 GPU 数(&amp;G)：</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Master address:</source>
+        <translation>主节点地址(&amp;M)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Master &amp;port:</source>
+        <translation>主节点端口(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Engine on the nodes:</source>
+        <translation>节点上的引擎(&amp;E)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Container &amp;image:</source>
+        <translation>容器镜像(&amp;I)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Write to &amp;folder:</source>
+        <translation>写入文件夹(&amp;F)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Configuration &amp;on the nodes:</source>
+        <translation>节点上的配置(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+12" />
+        <source>torchrun</source>
+        <translation>torchrun</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Slurm</source>
+        <translation>Slurm</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Kubernetes (Kubeflow)</source>
+        <translation>Kubernetes (Kubeflow)</translation>
+    </message>
+    <message>
+        <location line="+16" />
+        <source>&amp;Write Files and Copy</source>
+        <translation>写入文件并复制(&amp;W)</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Write the configuration and this tab's file into the folder, and copy the command to the clipboard</source>
+        <translation>将配置和此标签页的文件写入文件夹，并将命令复制到剪贴板</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Write Launch Files To</source>
+        <translation>启动文件写入位置</translation>
+    </message>
+    <message>
+        <location line="+51" />
+        <source>World size %1: %2 node(s) x %3 rank(s).</source>
+        <translation>进程总数 %1：%2 个节点 x %3 个进程。</translation>
+    </message>
+    <message>
+        <location line="+7" />
+        <source>Cannot generate: %1</source>
+        <translation>无法生成：%1</translation>
+    </message>
+    <message>
+        <location line="+30" />
+        <source>Cannot create %1.</source>
+        <translation>无法创建 %1。</translation>
+    </message>
+    <message>
+        <location line="+26" />
+        <source>Wrote %1 and %2; copied: %3</source>
+        <translation>已写入 %1 和 %2；已复制：%3</translation>
+    </message>
+</context>
+<context>
     <name>studio::LivePlot</name>
     <message>
         <location filename="../widgets/monitor/live_plot.cpp" line="+115" />
@@ -1807,12 +2493,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+220" />
+        <location filename="../app/main_window.cpp" line="+245" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location line="+34" />
+        <location line="+36" />
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -1827,12 +2513,12 @@ Set its location in Preferences.</source>
         <translation>页面</translation>
     </message>
     <message>
-        <location line="+81" />
+        <location line="+125" />
         <source>Problems</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-289" />
+        <location line="-343" />
         <source>Configure</source>
         <translation>配置</translation>
     </message>
@@ -1852,12 +2538,12 @@ Set its location in Preferences.</source>
         <translation>对比</translation>
     </message>
     <message>
-        <location line="+144" />
+        <location line="+152" />
         <source>&amp;Run</source>
         <translation>运行(&amp;R)</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+14" />
         <source>E&amp;xport</source>
         <translation>导出(&amp;X)</translation>
     </message>
@@ -1867,7 +2553,12 @@ Set its location in Preferences.</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location line="+56" />
+        <location line="+70" />
+        <source>Wrote %1 and set it as the dataset.</source>
+        <translation>已写入 %1 并将其设为数据集。</translation>
+    </message>
+    <message>
+        <location line="+30" />
         <source>Run:</source>
         <translation>运行：</translation>
     </message>
@@ -2052,7 +2743,7 @@ Epochs for each run:</source>
         <translation>打开运行</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+17" />
         <source>Kill the Engine?</source>
         <translation>强制终止引擎？</translation>
     </message>
@@ -2149,6 +2840,130 @@ Epochs for each run:</source>
         <translation>
             <numerusform>%n 个警告</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>studio::ModelInfo</name>
+    <message>
+        <location filename="../stores/model_info.cpp" line="-156" />
+        <source>Cannot write a temporary file: %1</source>
+        <translation>无法写入临时文件：%1</translation>
+    </message>
+    <message>
+        <location line="+28" />
+        <source>The engine's model report has an unknown schema.</source>
+        <translation>引擎的模型报告使用了未知的模式版本。</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ModelLayersModel</name>
+    <message>
+        <location line="+92" />
+        <source>The layers this one takes its input from (-1: the previous one)</source>
+        <translation>本层的输入来自哪些层（-1：上一层）</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Repeats after depth scaling</source>
+        <translation>深度缩放后的重复次数</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>GFLOPs of this layer's convolutions for one image at imgsz</source>
+        <translation>本层卷积在 imgsz 尺寸下处理一张图像的 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>From</source>
+        <translation>输入自</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>n</source>
+        <translation>n</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Parameters</source>
+        <translation>参数量</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>GFLOPs</source>
+        <translation>GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Module</source>
+        <translation>模块</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Arguments</source>
+        <translation>参数</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ModelPanel</name>
+    <message>
+        <location filename="../widgets/model/model_panel.cpp" line="+16" />
+        <source>Scale:</source>
+        <translation>规模：</translation>
+    </message>
+    <message>
+        <location line="+14" />
+        <source>Custom &amp;YAML...</source>
+        <translation>自定义 YAML(&amp;Y)...</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Train a model YAML of your own (Ultralytics' format: nc, scales, backbone, head)</source>
+        <translation>训练您自己的模型 YAML（Ultralytics 格式：nc、scales、backbone、head）</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Reload</source>
+        <translation>重新加载(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Read the model file again (after editing it elsewhere)</source>
+        <translation>重新读取模型文件（在其他地方编辑之后）</translation>
+    </message>
+    <message>
+        <location line="+57" />
+        <source>Model YAML</source>
+        <translation>模型 YAML</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>YAML files (*.yaml *.yml)</source>
+        <translation>YAML 文件 (*.yaml *.yml)</translation>
+    </message>
+    <message>
+        <location line="+17" />
+        <source>&lt;b&gt;%1&lt;/b&gt; at %2 x %2 px, %3 classes, from %4.&lt;br&gt;Training keeps about %5 million activation values per image for the backward pass.%6</source>
+        <translation>&lt;b&gt;%1&lt;/b&gt;，%2 x %2 像素，%3 个类别，来自 %4。&lt;br&gt;训练时每张图像约保留 %5 百万个激活值用于反向传播。%6</translation>
+    </message>
+    <message>
+        <location line="+7" />
+        <source> Updating...</source>
+        <translation>正在更新...</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Asking the engine about the model...</source>
+        <translation>正在向引擎查询模型信息...</translation>
+    </message>
+    <message>
+        <location line="+13" />
+        <source>%1: %2</source>
+        <translation>%1：%2</translation>
     </message>
 </context>
 <context>
@@ -2311,6 +3126,134 @@ Epochs for each run:</source>
     </message>
 </context>
 <context>
+    <name>studio::NewDatasetDialog</name>
+    <message>
+        <location filename="../widgets/dataset/new_dataset_dialog.cpp" line="+31" />
+        <source>New data.yaml</source>
+        <translation>新建 data.yaml</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Choose the folders of train and val images and name the classes. Labels are YOLO text files: for &lt;i&gt;.../images/train/a.jpg&lt;/i&gt; the studio reads &lt;i&gt;.../labels/train/a.txt&lt;/i&gt;, elsewhere &lt;i&gt;a.txt&lt;/i&gt; beside the image. An image without a label file is a background.</source>
+        <translation>选择训练和验证图像所在的文件夹，并为各类别命名。标签为 YOLO 文本文件：对于 &lt;i&gt;.../images/train/a.jpg&lt;/i&gt;，Studio 读取 &lt;i&gt;.../labels/train/a.txt&lt;/i&gt;；其他情况下读取图像旁边的 &lt;i&gt;a.txt&lt;/i&gt;。没有标签文件的图像视为背景图。</translation>
+    </message>
+    <message>
+        <location line="+17" />
+        <source>&amp;Train images:</source>
+        <translation>训练图像(&amp;T)：</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Folder of training images, searched recursively</source>
+        <translation>训练图像所在的文件夹，将递归搜索</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Val images:</source>
+        <translation>验证图像(&amp;V)：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Folder of validation images; the train folder again is allowed</source>
+        <translation>验证图像所在的文件夹；也可以再次使用训练文件夹</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>T&amp;est images:</source>
+        <translation>测试图像(&amp;E)：</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Optional folder of test images</source>
+        <translation>测试图像所在的文件夹（可选）</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>One class name per line, in class-id order:
+scratch
+dent</source>
+        <translation>每行一个类别名称，按类别 ID 顺序：
+划痕
+凹痕</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Line 1 is class 0, line 2 class 1, ... as in the label files</source>
+        <translation>第 1 行为类别 0，第 2 行为类别 1，...，与标签文件中一致</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Classes:</source>
+        <translation>类别(&amp;C)：</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Where to write the data.yaml</source>
+        <translation>data.yaml 的写入位置</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <location line="+44" />
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <location line="-42" />
+        <source>&amp;Save as:</source>
+        <translation>另存为(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Save data.yaml</source>
+        <translation>保存 data.yaml</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>YAML files (*.yaml *.yml)</source>
+        <translation>YAML 文件 (*.yaml *.yml)</translation>
+    </message>
+    <message>
+        <location line="+15" />
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <location line="+20" />
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <location line="+45" />
+        <source>choose where to save the data.yaml</source>
+        <translation>选择 data.yaml 的保存位置</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+24" />
+        <source>Ready: %n class(es).</source>
+        <translation><numerusform>就绪：%n 个类别。</numerusform></translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>To do: %1.</source>
+        <translation>待完成：%1。</translation>
+    </message>
+    <message>
+        <location line="+12" />
+        <source>Replace data.yaml?</source>
+        <translation>替换 data.yaml？</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>%1 exists. Replace it?</source>
+        <translation>%1 已存在。是否替换？</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Cannot Write data.yaml</source>
+        <translation>无法写入 data.yaml</translation>
+    </message>
+</context>
+<context>
     <name>studio::OscillationPlot</name>
     <message>
         <location filename="../widgets/monitor/series_plot.cpp" line="+17" />
@@ -2333,7 +3276,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::PredictDialog</name>
     <message>
-        <location filename="../widgets/deploy/predict_dialog.cpp" line="+32" />
+        <location filename="../widgets/deploy/predict_dialog.cpp" line="+31" />
         <source>Predict Preview</source>
         <translation>预测预览</translation>
     </message>
@@ -2395,7 +3338,9 @@ Epochs for each run:</source>
     <message numerus="yes">
         <location line="+4" />
         <source>Predicting %n image(s) with %1...</source>
-        <translation><numerusform>正在用 %1 预测 %n 张图像...</numerusform></translation>
+        <translation>
+            <numerusform>正在用 %1 预测 %n 张图像...</numerusform>
+        </translation>
     </message>
     <message>
         <location line="+8" />
@@ -2403,12 +3348,12 @@ Epochs for each run:</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+3" />
         <source>exit code %1</source>
         <translation>退出码 %1</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+2" />
         <source>Prediction failed: %1</source>
         <translation>预测失败：%1</translation>
     </message>
@@ -2425,7 +3370,9 @@ Epochs for each run:</source>
     <message numerus="yes">
         <location line="+7" />
         <source>%n detection(s) in %1 image(s).</source>
-        <translation><numerusform>%1 张图像中共 %n 个检测结果。</numerusform></translation>
+        <translation>
+            <numerusform>%1 张图像中共 %n 个检测结果。</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -2607,7 +3554,7 @@ Epochs for each run:</source>
         <translation>PreciseBN 在训练批次上（仅做 letterbox 缩放填充，不做数据增强）重新计算检查点中 BatchNorm 层（其 EMA 权重）的滑动统计量，使推理时用大量图像的统计量进行归一化，而不是训练遗留下的带噪声的平均值。它会在重新计算前后分别进行验证，并写出一个新的检查点；该运行自身的检查点保持不变。</translation>
     </message>
     <message>
-        <location line="+19" />
+        <location line="+20" />
         <source>Training batches the statistics are computed over</source>
         <translation>用于计算统计量的训练批次数</translation>
     </message>
@@ -2632,12 +3579,12 @@ Epochs for each run:</source>
         <translation>重新校准</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+21" />
         <source>%1 has no weights/last.pt or best.pt yet.</source>
         <translation>%1 中还没有 weights/last.pt 或 best.pt。</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+23" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -2659,12 +3606,12 @@ Epochs for each run:</source>
         <translation>重新校准失败：%1</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+1" />
         <source>exit code %1</source>
         <translation>退出码 %1</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+9" />
         <source>Validation before: mAP50 %1, mAP50-95 %2
 Validation after: mAP50 %3, mAP50-95 %4
 Written: %5</source>
@@ -3075,6 +4022,16 @@ Written: %5</source>
     </message>
     <message>
         <location line="+6" />
+        <source>&amp;Launch Elsewhere...</source>
+        <translation>在其他机器上启动(&amp;L)...</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>This configuration as a torchrun command per node, a Slurm batch script or a Kubernetes PyTorchJob</source>
+        <translation>将此配置生成为每个节点的 torchrun 命令、Slurm 批处理脚本或 Kubernetes PyTorchJob</translation>
+    </message>
+    <message>
+        <location line="+6" />
         <source>&amp;Export Weights...</source>
         <translation>导出权重(&amp;E)...</translation>
     </message>
@@ -3162,6 +4119,24 @@ Written: %5</source>
         <location line="+0" />
         <source>The Qt version in use</source>
         <translation>当前使用的 Qt 版本</translation>
+    </message>
+</context>
+<context>
+    <name>studio::ThumbnailDelegate</name>
+    <message>
+        <location filename="../widgets/dataset/image_grid.cpp" line="-34" />
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>cannot decode</source>
+        <translation>无法解码</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>loading...</source>
+        <translation>正在加载...</translation>
     </message>
 </context>
 <context>

@@ -18,7 +18,8 @@ class ScopedEnvironment {
  public:
   ScopedEnvironment(std::initializer_list<std::pair<const char*, const char*>> values) {
     for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                             "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"}) {
+                             "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
+                             "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"}) {
       const char* old = std::getenv(name);
       saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
       ::unsetenv(name);
@@ -102,6 +103,44 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
           if (gathered[i].item<float>() != i) failures[rank] = "all-gather";
         group->barrier();
         if (group->collectiveCount() != 4) failures[rank] = "collective count";
+      } catch (const std::exception& e) {
+        failures[rank] = e.what();
+      }
+    });
+  }
+  for (auto& t : ranks)
+    t.join();
+  for (int rank = 0; rank < kWorld; ++rank)
+    EXPECT_EQ(failures[rank], "") << "rank " << rank;
+}
+
+// torchrun 2.4+ hosts the store in its agent and says so: rank 0 must then join it as a
+// client (hosting its own on the agent's port would fail), under the attempt's key prefix.
+TEST(ProcessGroup, RanksJoinTorchrunsAgentStoreWhenToldTo) {
+  constexpr int kWorld = 2;
+  const int port = pickFreePort();
+  Rendezvous agent;
+  agent.worldSize = 1;
+  agent.masterPort = port;
+  agent.timeout = std::chrono::seconds(30);
+  const Store agentStore = Store::tcp(agent);  // the agent's server, as torchrun starts it
+  const ScopedEnvironment env{{"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                              {"TORCHELASTIC_RESTART_COUNT", "0"}};
+  std::vector<std::thread> ranks;
+  std::vector<std::string> failures(kWorld);
+  for (int rank = 0; rank < kWorld; ++rank) {
+    ranks.emplace_back([&, rank] {
+      try {
+        Rendezvous r;
+        r.rank = rank;
+        r.worldSize = kWorld;
+        r.masterPort = port;
+        r.timeout = std::chrono::seconds(30);
+        auto group =
+            ProcessGroup::create(Store::tcp(r), rank, kWorld, Backend::Gloo, false, r.timeout);
+        torch::Tensor t = torch::full({1}, static_cast<double>(rank + 1), torch::kDouble);
+        group->allReduceSum(t);
+        if (t.item<double>() != 3.0) failures[rank] = "all-reduce sum";
       } catch (const std::exception& e) {
         failures[rank] = e.what();
       }

@@ -18,6 +18,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTest>
 #include <QTextBlock>
@@ -399,12 +400,12 @@ TEST_F(SetupPages, TheDistributedPageListsThisMachineAndEstimatesMemory) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return window.modelInfo()->hasSummary(); }, kEngineWaitMs));
   EXPECT_TRUE(panel->memoryText().contains(QStringLiteral("per CPU rank")))
       << panel->memoryText().toStdString();
+  screenshot(window, QStringLiteral("distributed-page.png"));
   // The estimate follows the batch as the user edits it.
   window.document()->setField(*syncbn::findField("train.batch"), 2);
   const QString small = panel->memoryText();
   window.document()->setField(*syncbn::findField("train.batch"), 64);
   EXPECT_NE(panel->memoryText(), small);
-  screenshot(window, QStringLiteral("distributed-page.png"));
 }
 
 TEST_F(SetupPages, LaunchElsewhereWritesTheConfigBesideTheFormsAndCopiesTheCommand) {
@@ -444,6 +445,9 @@ TEST_F(SetupPages, LaunchElsewhereWritesTheConfigBesideTheFormsAndCopiesTheComma
       << line.toStdString();
   EXPECT_TRUE(line.contains(QStringLiteral("10.1.2.3:29500"))) << line.toStdString();
   ASSERT_TRUE(dialog.writeAndCopy(LaunchDialog::Kubeflow, &written));
+  dialog.show();
+  dialog.findChild<QTabWidget*>(QStringLiteral("launchTabs"))->setCurrentIndex(LaunchDialog::Slurm);
+  screenshot(dialog, QStringLiteral("launch-elsewhere.png"));
   EXPECT_TRUE(QApplication::clipboard()->text().startsWith(QStringLiteral("kubectl apply -f ")));
 }
 
