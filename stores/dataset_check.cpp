@@ -33,11 +33,13 @@ bool DatasetCheck::verify(const QString& engine, const QString& dataFile, QStrin
   // working directory the studio runs training in.
   if (!task_->start(engine, arguments, workingDirectory_, error)) return false;
   dataFile_ = dataFile;
+  cancelled_ = false;
   emit runningChanged(true);
   return true;
 }
 
 void DatasetCheck::cancel() {
+  if (task_->isRunning()) cancelled_ = true;
   task_->cancel();
 }
 
@@ -62,14 +64,18 @@ void DatasetCheck::onFinished(int exitCode, const QString& message) {
   const QJsonObject object = task_->jsonReport();
   // Exit 1 with a report: a split has no usable image, which the report shows; exit 1 without
   // one: the data.yaml itself was refused, and `message` says where.
+  if (cancelled_) {
+    emit failed(tr("Verification cancelled."), true);
+    return;
+  }
   if (exitCode < 0 || object.isEmpty()) {
-    emit failed(message.isEmpty() ? tr("The engine printed no report.") : message);
+    emit failed(message.isEmpty() ? tr("The engine printed no report.") : message, false);
     return;
   }
   QString error;
   std::optional<DatasetReport> report = parseDatasetReport(object, &error);
   if (!report) {
-    emit failed(error);
+    emit failed(error, false);
     return;
   }
   const QDateTime now = QDateTime::currentDateTime();

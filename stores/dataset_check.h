@@ -54,8 +54,8 @@ class DatasetCheck : public QObject {
   void progress(const QString& split, qint64 done, qint64 total);
   void reportChanged();
   // The check could not produce a report: the engine refused the data.yaml (`message` is its
-  // reason, naming the file and line), failed, or was cancelled.
-  void failed(const QString& message);
+  // reason, naming the file and line), failed, or was cancelled (`cancelled`).
+  void failed(const QString& message, bool cancelled);
 
  private:
   void onLine(const QString& line);
@@ -71,6 +71,7 @@ class DatasetCheck : public QObject {
   DatasetReport report_;
   bool hasReport_ = false;
   bool fromCache_ = false;
+  bool cancelled_ = false;
   QDateTime verifiedAt_;
 };
 

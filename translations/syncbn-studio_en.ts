@@ -1207,7 +1207,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+66"/>
+        <location filename="../stores/dataset_check.cpp" line="+68"/>
+        <source>Verification cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>The engine printed no report.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1451,12 +1456,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Cancelled.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>All splits</source>
         <translation type="unfinished"></translation>
     </message>

@@ -1210,7 +1210,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+66"/>
+        <location filename="../stores/dataset_check.cpp" line="+68"/>
+        <source>Verification cancelled.</source>
+        <translation>验证已取消。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>The engine printed no report.</source>
         <translation>引擎未输出报告。</translation>
     </message>
@@ -1450,12 +1455,7 @@ Set its location in Preferences.</source>
         <translation>%1 当前显示的是上一次的报告。</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Cancelled.</source>
-        <translation>已取消。</translation>
-    </message>
-    <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>All splits</source>
         <translation>所有划分</translation>
     </message>

@@ -11,10 +11,11 @@ namespace {
 
 // torchrun and the engine's process groups both use a TCPStore. torchrun's static rendezvous
 // always, and its c10d rendezvous from PyTorch 2.4 on, hand the workers the agent's own store as
-// MASTER_ADDR:MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True); the engine's rank 0 binds a
-// server there (process_group.cpp, Store::tcp) and would fail with "address in use". With the
-// c10d backend and this variable set, torchrun instead gives the workers a free port for rank 0
-// to host, as every torchrun before 2.4 did with c10d. Older torchruns ignore it.
+// MASTER_ADDR:MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True); the engine's rank 0 then joins it
+// as a client (process_group.cpp, Store::tcp). With the c10d backend and this variable set,
+// torchrun instead gives the workers a free port for rank 0 to host, as every torchrun before 2.4
+// did with c10d: one behaviour on every version, which is what the forms promise. Older
+// torchruns ignore it.
 constexpr const char* kSeparateStoreVariable = "TORCH_DISABLE_SHARE_RDZV_TCP_STORE";
 
 // The training-operator's names (pkg/apis/kubeflow.org/v1/pytorch_types.go): it reads

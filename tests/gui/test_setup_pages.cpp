@@ -293,6 +293,19 @@ TEST_F(SetupPages, TheGridFiltersImagesAndAReverifiedDatasetReopensAtOnce) {
         images.data(images.index(row), DatasetImagesModel::ProblemRole).toString().isEmpty());
   }
 
+  // Cancel: the check ends as cancelled, and the report it had stays.
+  bool cancelled = false;
+  QObject::connect(&check, &DatasetCheck::failed,
+                   [&](const QString&, bool wasCancelled) { cancelled = wasCancelled; });
+  const int problemsBefore = check.report().problemCount();
+  ASSERT_TRUE(check.verify(QStringLiteral(SYNCBN_ENGINE_PATH), yaml, &error));
+  check.cancel();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !check.isRunning(); }, kEngineWaitMs));
+  QTest::qWait(50);
+  EXPECT_TRUE(cancelled);
+  ASSERT_TRUE(check.hasReport());
+  EXPECT_EQ(check.report().problemCount(), problemsBefore);
+
   // Re-opening shows the kept report at once; touching the data.yaml makes it stale.
   DatasetCheck reopened;
   reopened.setWorkingDirectory(scratch_.path());
@@ -308,7 +321,7 @@ TEST_F(SetupPages, TheGridFiltersImagesAndAReverifiedDatasetReopensAtOnce) {
   EXPECT_FALSE(stale.loadCached(yaml));
 }
 
-TEST_F(SetupPages, ABadDataYamlIsRefusedWithItsFileAndLineAndTheLastReportStays) {
+TEST_F(SetupPages, ABadDataYamlIsRefusedWithTheEnginesReasonNamingTheFile) {
   MainWindow window;
   window.session()->setWorkingDirectory(scratch_.path());
   window.datasetCheck()->setCacheFolder(scratch_.filePath(QStringLiteral("cache")));

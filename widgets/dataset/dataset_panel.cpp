@@ -362,10 +362,10 @@ void DatasetPanel::onReport() {
   setStatus(text);
 }
 
-void DatasetPanel::onFailed(const QString& message) {
+void DatasetPanel::onFailed(const QString& message, bool cancelled) {
   progress_->setVisible(false);
   setStatus(check_->hasReport() ? tr("%1 The report shown is the last one.").arg(message) : message,
-            message != tr("Cancelled."));
+            !cancelled);
 }
 
 void DatasetPanel::updateFilterChoices() {

@@ -62,7 +62,7 @@ class DatasetPanel : public QWidget {
   QWidget* createImagesTab();
   void onDataChanged();
   void onReport();
-  void onFailed(const QString& message);
+  void onFailed(const QString& message, bool cancelled);
   void updateFilterChoices();
   void applyFilter();
   void setStatus(const QString& text, bool error = false);
