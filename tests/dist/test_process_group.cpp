@@ -76,33 +76,22 @@ TEST(Rendezvous, MalformedVariablesNameTheVariable) {
   EXPECT_THROW(Rendezvous::fromEnvironment(), std::runtime_error);  // rank outside the world
 }
 
-TEST(ProcessGroup, TcpRendezvousAndCollectives) {
-  constexpr int kWorld = 3;
-  const int port = pickFreePort();
+// Rank threads that meet through a TCPStore at 127.0.0.1:port, each with its own group;
+// `body(rank, group)` returns what went wrong, empty when nothing did.
+template <class Body>
+void runTcpRanks(int world, int port, Body body) {
   std::vector<std::thread> ranks;
-  std::vector<std::string> failures(kWorld);
-  for (int rank = 0; rank < kWorld; ++rank) {
+  std::vector<std::string> failures(world);
+  for (int rank = 0; rank < world; ++rank) {
     ranks.emplace_back([&, rank] {
       try {
         Rendezvous r;
         r.rank = rank;
-        r.worldSize = kWorld;
+        r.worldSize = world;
         r.masterPort = port;
         r.timeout = std::chrono::seconds(30);
-        auto group =
-            ProcessGroup::create(Store::tcp(r), rank, kWorld, Backend::Auto, false, r.timeout);
-        if (group->backend() != Backend::Gloo) failures[rank] = "auto did not pick gloo on CPU";
-        torch::Tensor t = torch::full({2}, static_cast<double>(rank + 1), torch::kDouble);
-        group->allReduceSum(t);
-        if (t[0].item<double>() != 6.0) failures[rank] = "all-reduce sum";
-        torch::Tensor b = torch::full({1}, static_cast<float>(rank == 1 ? 42 : 0));
-        group->broadcast(b, 1);
-        if (b.item<float>() != 42) failures[rank] = "broadcast from rank 1";
-        const auto gathered = group->allGather(torch::full({1}, static_cast<float>(rank)));
-        for (int i = 0; i < kWorld; ++i)
-          if (gathered[i].item<float>() != i) failures[rank] = "all-gather";
-        group->barrier();
-        if (group->collectiveCount() != 4) failures[rank] = "collective count";
+        failures[rank] = body(rank, ProcessGroup::create(Store::tcp(r), rank, world, Backend::Auto,
+                                                         false, r.timeout));
       } catch (const std::exception& e) {
         failures[rank] = e.what();
       }
@@ -110,8 +99,28 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
   }
   for (auto& t : ranks)
     t.join();
-  for (int rank = 0; rank < kWorld; ++rank)
+  for (int rank = 0; rank < world; ++rank)
     EXPECT_EQ(failures[rank], "") << "rank " << rank;
+}
+
+TEST(ProcessGroup, TcpRendezvousAndCollectives) {
+  constexpr int kWorld = 3;
+  runTcpRanks(kWorld, pickFreePort(), [](int rank, const std::shared_ptr<ProcessGroup>& group) {
+    std::string failure;
+    if (group->backend() != Backend::Gloo) failure = "auto did not pick gloo on CPU";
+    torch::Tensor t = torch::full({2}, static_cast<double>(rank + 1), torch::kDouble);
+    group->allReduceSum(t);
+    if (t[0].item<double>() != 6.0) failure = "all-reduce sum";
+    torch::Tensor b = torch::full({1}, static_cast<float>(rank == 1 ? 42 : 0));
+    group->broadcast(b, 1);
+    if (b.item<float>() != 42) failure = "broadcast from rank 1";
+    const auto gathered = group->allGather(torch::full({1}, static_cast<float>(rank)));
+    for (int i = 0; i < kWorld; ++i)
+      if (gathered[i].item<float>() != i) failure = "all-gather";
+    group->barrier();
+    if (group->collectiveCount() != 4) failure = "collective count";
+    return failure;
+  });
 }
 
 // torchrun 2.4+ hosts the store in its agent and says so: rank 0 must then join it as a
@@ -126,30 +135,11 @@ TEST(ProcessGroup, RanksJoinTorchrunsAgentStoreWhenToldTo) {
   const Store agentStore = Store::tcp(agent);  // the agent's server, as torchrun starts it
   const ScopedEnvironment env{{"TORCHELASTIC_USE_AGENT_STORE", "True"},
                               {"TORCHELASTIC_RESTART_COUNT", "0"}};
-  std::vector<std::thread> ranks;
-  std::vector<std::string> failures(kWorld);
-  for (int rank = 0; rank < kWorld; ++rank) {
-    ranks.emplace_back([&, rank] {
-      try {
-        Rendezvous r;
-        r.rank = rank;
-        r.worldSize = kWorld;
-        r.masterPort = port;
-        r.timeout = std::chrono::seconds(30);
-        auto group =
-            ProcessGroup::create(Store::tcp(r), rank, kWorld, Backend::Gloo, false, r.timeout);
-        torch::Tensor t = torch::full({1}, static_cast<double>(rank + 1), torch::kDouble);
-        group->allReduceSum(t);
-        if (t.item<double>() != 3.0) failures[rank] = "all-reduce sum";
-      } catch (const std::exception& e) {
-        failures[rank] = e.what();
-      }
-    });
-  }
-  for (auto& t : ranks)
-    t.join();
-  for (int rank = 0; rank < kWorld; ++rank)
-    EXPECT_EQ(failures[rank], "") << "rank " << rank;
+  runTcpRanks(kWorld, port, [](int rank, const std::shared_ptr<ProcessGroup>& group) {
+    torch::Tensor t = torch::full({1}, static_cast<double>(rank + 1), torch::kDouble);
+    group->allReduceSum(t);
+    return t.item<double>() == 3.0 ? std::string() : std::string("all-reduce sum");
+  });
 }
 
 // Rank threads over one in-process store, each with its own Gloo group.

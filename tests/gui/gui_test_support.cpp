@@ -1,9 +1,10 @@
 #include "tests/gui/gui_test_support.h"
 
-#include <QAbstractSpinBox>
 #include <QAbstractButton>
+#include <QAbstractSpinBox>
 #include <QApplication>
 #include <QFile>
+#include <QProcess>
 #include <QTest>
 
 namespace studio::test {
@@ -35,6 +36,17 @@ void chooseItem(QComboBox* combo, const QString& text) {
 void toggle(QCheckBox* check) {
   ASSERT_NE(check, nullptr);
   QTest::keyClick(check, Qt::Key_Space);
+}
+
+QString makeDemoData(const QString& engine, const QString& dir, int train, int val, int imgsz,
+                     int seed) {
+  QProcess make;
+  make.start(engine, {QStringLiteral("make-demo-data"), dir, QStringLiteral("--train"),
+                      QString::number(train), QStringLiteral("--val"), QString::number(val),
+                      QStringLiteral("--imgsz"), QString::number(imgsz), QStringLiteral("--seed"),
+                      QString::number(seed)});
+  if (!make.waitForFinished(120000)) return QStringLiteral("make-demo-data did not finish");
+  return make.exitCode() == 0 ? QString() : QString::fromUtf8(make.readAllStandardError());
 }
 
 QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& contents) {

@@ -42,6 +42,11 @@ void chooseItem(QComboBox* combo, const QString& text);
 // Toggles the check box with the space bar.
 void toggle(QCheckBox* check);
 
+// Writes a demo dataset (make-demo-data) of `train` and `val` images of `imgsz` px into `dir`
+// with the engine at `engine`; empty on success, else the engine's stderr.
+QString makeDemoData(const QString& engine, const QString& dir, int train, int val, int imgsz,
+                     int seed);
+
 // Writes `contents` to `name` inside `dir`; returns the path.
 QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& contents);
 

@@ -102,14 +102,8 @@ class SetupPages : public GuiTest {
     QSettings().setValue(QString::fromLatin1(kEngineProgramSetting),
                          QStringLiteral(SYNCBN_ENGINE_PATH));
     data_ = scratch_.filePath(QStringLiteral("shots"));
-    QProcess make;
-    make.start(
-        QStringLiteral(SYNCBN_ENGINE_PATH),
-        {QStringLiteral("make-demo-data"), data_, QStringLiteral("--train"), QStringLiteral("24"),
-         QStringLiteral("--val"), QStringLiteral("8"), QStringLiteral("--imgsz"),
-         QStringLiteral("64"), QStringLiteral("--seed"), QStringLiteral("3")});
-    ASSERT_TRUE(make.waitForFinished(kEngineWaitMs));
-    ASSERT_EQ(make.exitCode(), 0) << make.readAllStandardError().toStdString();
+    const QString made = makeDemoData(QStringLiteral(SYNCBN_ENGINE_PATH), data_, 24, 8, 64, 3);
+    ASSERT_TRUE(made.isEmpty()) << made.toStdString();
     QFile::remove(data_ + QStringLiteral("/data.yaml"));  // the user's folders, not a dataset
     // Planted: a label row with a class the dataset does not have, and an undecodable image.
     badLabel_ = data_ + QStringLiteral("/labels/train/train_000005.txt");

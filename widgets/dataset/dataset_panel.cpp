@@ -315,6 +315,8 @@ void DatasetPanel::showProblem(int row) {
 }
 
 void DatasetPanel::onReport() {
+  // A new report may follow edits to the images themselves: decode what is shown afresh.
+  grid_->thumbnails()->clear();
   updateFilterChoices();
   applyFilter();
   splits_->setRowCount(0);

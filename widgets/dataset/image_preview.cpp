@@ -8,10 +8,10 @@
 #include <QPainter>
 #include <QPlainTextEdit>
 #include <QSplitter>
-#include <QTextBlock>
 #include <QVBoxLayout>
 
 #include "stores/dataset_report.h"
+#include "widgets/common/line_marker.h"
 #include "widgets/dataset/box_painter.h"
 
 namespace studio {
@@ -126,20 +126,7 @@ void ImagePreview::showImage(const QString& imagePath, const QString& labelPath,
     return;
   }
   label_->setPlainText(QString::fromUtf8(file.read(kMaxLabelBytes)));
-  QList<QTextEdit::ExtraSelection> marks;
-  if (line > 0) {
-    const QTextBlock block = label_->document()->findBlockByNumber(line - 1);
-    if (block.isValid()) {
-      QTextEdit::ExtraSelection mark;
-      mark.format.setBackground(QColor(0xff, 0xd0, 0x60));
-      mark.format.setProperty(QTextFormat::FullWidthSelection, true);
-      mark.cursor = QTextCursor(block);
-      marks << mark;
-      label_->setTextCursor(mark.cursor);
-      label_->centerCursor();
-    }
-  }
-  label_->setExtraSelections(marks);
+  markLine(label_, line);
 }
 
 QString ImagePreview::labelText() const {

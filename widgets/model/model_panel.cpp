@@ -13,13 +13,13 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QTableView>
-#include <QTextBlock>
 #include <QVBoxLayout>
 
 #include "common/config_schema.h"
 #include "stores/config_document.h"
 #include "stores/model_info.h"
 #include "stores/qt_text.h"
+#include "widgets/common/line_marker.h"
 
 namespace studio {
 namespace {
@@ -174,15 +174,7 @@ void ModelPanel::update() {
   if (e.file.isEmpty() || !file.open(QIODevice::ReadOnly)) return;
   source_->setPlainText(QString::fromUtf8(file.read(1 << 20)));
   source_->setVisible(true);
-  const QTextBlock block = source_->document()->findBlockByNumber(e.line - 1);
-  if (e.line <= 0 || !block.isValid()) return;
-  QTextEdit::ExtraSelection mark;
-  mark.format.setBackground(QColor(0xff, 0xd0, 0x60));
-  mark.format.setProperty(QTextFormat::FullWidthSelection, true);
-  mark.cursor = QTextCursor(block);
-  source_->setExtraSelections({mark});
-  source_->setTextCursor(mark.cursor);
-  source_->centerCursor();
+  markLine(source_, e.line);
 }
 
 QString ModelPanel::summaryText() const {
