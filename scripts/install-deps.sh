@@ -11,6 +11,7 @@ packages=(
   libopencv-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev python3-onnx
+  python3-protobuf protobuf-compiler
   xvfb xauth python3
 )
 

@@ -141,6 +141,11 @@ const std::array kEntries{
           QT_TRANSLATE_NOOP("FieldText",
                             "Continue the run in project/name from its last checkpoint, exactly "
                             "where it stopped.")},
+    Entry{"output.tensorboard", QT_TRANSLATE_NOOP("FieldText", "TensorBoard logs"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Write the losses, learning rate, speed, per-rank timings, validation "
+                            "and BatchNorm figures as TensorBoard event files in the run "
+                            "directory's tb/ folder: tensorboard --logdir runs/train.")},
 
     Entry{"distributed.device", QT_TRANSLATE_NOOP("FieldText", "Devices"),
           QT_TRANSLATE_NOOP("FieldText",

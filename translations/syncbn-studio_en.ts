@@ -550,7 +550,17 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>TensorBoard logs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Write the losses, learning rate, speed, per-rank timings, validation and BatchNorm figures as TensorBoard event files in the run directory&apos;s tb/ folder: tensorboard --logdir runs/train.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Devices</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1288,13 +1298,13 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+233"/>
+        <location line="+235"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-260"/>
+        <location line="-262"/>
         <location line="+47"/>
         <source>Images</source>
         <translation type="unfinished"></translation>
@@ -1405,7 +1415,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+63"/>
+        <location line="+65"/>
         <source>%1 (sample of %2)</source>
         <translation type="unfinished"></translation>
     </message>

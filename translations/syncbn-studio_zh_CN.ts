@@ -552,7 +552,17 @@ Set its location in Preferences.</source>
         <translation>从 project/name 中该运行的最后一个检查点继续训练，从停止处精确接续。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>TensorBoard logs</source>
+        <translation>TensorBoard 日志</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Write the losses, learning rate, speed, per-rank timings, validation and BatchNorm figures as TensorBoard event files in the run directory&apos;s tb/ folder: tensorboard --logdir runs/train.</source>
+        <translation>将损失、学习率、速度、各进程耗时、验证结果和 BatchNorm 指标写为 TensorBoard 事件文件，放在运行目录的 tb/ 文件夹中：tensorboard --logdir runs/train。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Devices</source>
         <translation>设备</translation>
     </message>
@@ -1289,13 +1299,13 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+233"/>
+        <location line="+235"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-260"/>
+        <location line="-262"/>
         <location line="+47"/>
         <source>Images</source>
         <translation>图像</translation>
@@ -1406,7 +1416,7 @@ Set its location in Preferences.</source>
         <translation>尚未验证。</translation>
     </message>
     <message>
-        <location line="+63"/>
+        <location line="+65"/>
         <source>%1 (sample of %2)</source>
         <translation>%1（抽样 %2）</translation>
     </message>

@@ -88,6 +88,7 @@ struct OutputConfig {
   bool exist_ok = false;
   int checkpoint_interval = 0;  // iterations between checkpoints; 0 = at epoch end only
   bool resume = false;          // continue the run in project/name from its weights/last.pt
+  bool tensorboard = true;      // TensorBoard event files in the run dir's tb/
   bool operator==(const OutputConfig&) const = default;
 };
 

@@ -192,6 +192,8 @@ std::vector<FieldSpec> buildFields() {
              0, kInf),
       field("output", "resume", &C::output, &OutputConfig::resume,
             "Continue the run in project/name from its last checkpoint"),
+      field("output", "tensorboard", &C::output, &OutputConfig::tensorboard,
+            "Write TensorBoard event files into the run dir's tb/ (tensorboard --logdir)"),
   };
 }
 

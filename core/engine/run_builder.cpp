@@ -21,6 +21,7 @@
 #include "train/checkpoint_file.h"
 #include "train/console_reporter.h"
 #include "train/progress_channel.h"
+#include "train/tensorboard_events.h"
 #include "train/training_hooks.h"
 
 namespace syncbn::engine {
@@ -89,13 +90,17 @@ struct RankEvents::Console {
 };
 
 RankEvents::RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir,
-                       bool rank0) {
+                       bool rank0, bool tensorboard) {
   if (!rank0) return;
   channel_ = std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir));
   console_ = std::make_unique<Console>();
   fanOut_ = std::make_unique<FanOut>();
   fanOut_->add(channel_.get());
   fanOut_->add(console_->reporter.get());
+  if (tensorboard) {
+    tensorboard_ = std::make_unique<train::TensorBoardSink>(runDir / "tb");
+    fanOut_->add(tensorboard_.get());
+  }
   // Last, so the epoch's `val` reaches the others before the verdict on it.
   verdict_ = std::make_unique<VerdictReporter>(
       std::vector<train::EventSink*>{channel_.get(), console_->reporter.get()});

@@ -26,6 +26,7 @@ class BestFitnessHook;
 class ProgressChannel;
 struct ProgressChannelOptions;
 struct EpochRecord;
+class TensorBoardSink;
 }  // namespace syncbn::train
 
 namespace syncbn::engine {
@@ -41,10 +42,13 @@ std::filesystem::path buildRunDirectory(const OutputConfig& output);
 Config namingRunDir(Config config, const std::filesystem::path& runDir);
 
 // Where rank 0's events go: the run's events.jsonl and the GUI socket (the channel), the console,
-// and the diagnosis verdicts that follow each epoch. Other ranks have none (sink() is null).
+// TensorBoard's event file, and the diagnosis verdicts that follow each epoch. Other ranks have
+// none (sink() is null).
 class RankEvents {
  public:
-  RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir, bool rank0);
+  // `tensorboard`: rank 0 also writes the figures as TensorBoard event files in RUN_DIR/tb/.
+  RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir, bool rank0,
+             bool tensorboard);
   ~RankEvents();
   RankEvents(const RankEvents&) = delete;
   RankEvents& operator=(const RankEvents&) = delete;
@@ -61,6 +65,7 @@ class RankEvents {
   std::unique_ptr<train::ProgressChannel> channel_;
   std::unique_ptr<Console> console_;
   std::unique_ptr<VerdictReporter> verdict_;
+  std::unique_ptr<train::TensorBoardSink> tensorboard_;
   std::unique_ptr<FanOut> fanOut_;
 };
 

@@ -90,7 +90,7 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     // A resumed run's args.yaml changes only once its checkpoint was accepted (resumeRun).
     if (!config.output.resume) writeFileAtomically(runDir / "args.yaml", toYaml(config));
   }
-  RankEvents events(options, runDir, rank0);
+  RankEvents events(options, runDir, rank0, config.output.tensorboard);
 
   try {
     train::TrainerOptions trainerOptions;

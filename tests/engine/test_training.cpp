@@ -25,6 +25,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -34,6 +35,7 @@
 
 #include "common/protocol.h"
 #include "model/detection_model.h"
+#include "tensorboard/read_tfevents.h"
 #include "train/training_state.h"
 
 extern char** environ;
@@ -270,6 +272,28 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   EXPECT_GT(timeOf(lines[1]), 0.0);
   EXPECT_GT(timeOf(lines[2]), timeOf(lines[1]));
   EXPECT_NEAR(timeOf(lines[2]), vals[1].time, 1e-5 * vals[1].time);  // "%.6g"
+
+  // TensorBoard's event file in tb/ holds the same figures as the events (read independently).
+  std::vector<fs::path> tb;
+  for (const auto& entry : fs::directory_iterator(dir / "pbn" / "tb"))
+    tb.push_back(entry.path());
+  ASSERT_EQ(tb.size(), 1u);
+  const nlohmann::json board = test_support::readTensorBoardEvents(tb[0]);
+  ASSERT_FALSE(board.is_null());
+  std::map<std::string, std::map<long long, double>> scalars;
+  for (const auto& s : board["scalars"])
+    scalars[s[0]][s[1].get<long long>()] = s[2];
+  const auto steps = eventsOf<protocol::Step>(events);
+  ASSERT_EQ(scalars["train/box_loss"].size(), steps.size());
+  for (const auto& step : steps) {
+    EXPECT_EQ(scalars["train/box_loss"][step.iteration], static_cast<float>(step.losses.at("box")));
+    EXPECT_EQ(scalars["lr/pg0"][step.iteration], static_cast<float>(step.lr));
+    EXPECT_EQ(scalars["rank1/compute_ms"][step.iteration],
+              static_cast<float>(step.ranks.at(1).compute_ms));
+  }
+  for (const auto& v : vals)
+    EXPECT_EQ(scalars["metrics/mAP50-95(B)"][v.epoch], static_cast<float>(v.map50_95));
+  EXPECT_EQ(scalars["bn/noise_median"][10], static_cast<float>(bnStats[1].noise_median));
 }
 
 TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
