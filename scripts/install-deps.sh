@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev python3-onnx
   python3-protobuf protobuf-compiler
+  help2man desktop-file-utils appstream dpkg-dev
   xvfb xauth python3
 )
 

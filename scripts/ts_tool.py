@@ -6,6 +6,9 @@
   ts_tool.py unfinished FILE.ts            list the sources still unfinished (exit 1 if any)
   ts_tool.py english-plurals FILE_en.ts     fill the English plural forms: "%n error(s)" ->
                                            "%n error" / "%n errors"
+  ts_tool.py same CHECKED.ts FRESH.ts       exit 1 unless both hold the same messages (context,
+                                           source, comment), locations aside: FRESH is what
+                                           lupdate makes of CHECKED from today's sources
 
 lupdate keys messages by (context, source); moving a string to another class leaves it
 unfinished although its words did not change. Plural (numerus) forms are kept as lists.
@@ -116,6 +119,27 @@ def english_plurals(path):
     print(f"filled {filled} plural messages in {path}")
 
 
+def message_keys(path):
+    keys = set()
+    for context in ET.parse(path).getroot().iter("context"):
+        name = context.findtext("name")
+        for message in context.iter("message"):
+            translation = message.find("translation")
+            if translation is not None and translation.get("type") in ("vanished", "obsolete"):
+                continue
+            keys.add((name, message.findtext("source"), message.findtext("comment") or ""))
+    return keys
+
+
+def same(checked, fresh):
+    old, new = message_keys(checked), message_keys(fresh)
+    for context, source, _ in sorted(new - old):
+        print(f"new in the sources, not in {checked}: [{context}] {json.dumps(source, ensure_ascii=False)}")
+    for context, source, _ in sorted(old - new):
+        print(f"in {checked}, gone from the sources: [{context}] {json.dumps(source, ensure_ascii=False)}")
+    return 0 if old == new else 1
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "harvest":
@@ -126,5 +150,7 @@ if __name__ == "__main__":
         english_plurals(args[0])
     elif command == "unfinished":
         sys.exit(unfinished(args[0]))
+    elif command == "same":
+        sys.exit(same(args[0], args[1]))
     else:
         sys.exit(__doc__)
