@@ -1,8 +1,10 @@
 #include "app/main_window.h"
 
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDesktopServices>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -20,12 +22,14 @@
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include "app/file_controller.h"
 #include "app/recent_files.h"
 #include "app/recent_files_menu.h"
 #include "app/studio_actions.h"
+#include "app/support_info.h"
 #include "common/bn_diagnosis.h"
 #include "common/config_schema.h"
 #include "common/version.h"
@@ -126,6 +130,8 @@ MainWindow::MainWindow(QWidget* parent)
   connect(document_, &ConfigDocument::diagnosticsChanged, this, &MainWindow::updateStatus);
   connect(document_, &ConfigDocument::configChanged, this, &MainWindow::updateProjectFolder);
   connect(actions_->launchElsewhere, &QAction::triggered, this, &MainWindow::launchElsewhere);
+  connect(actions_->documentation, &QAction::triggered, this, &MainWindow::openDocumentation);
+  connect(actions_->reportProblem, &QAction::triggered, this, &MainWindow::reportProblem);
   // The machine's GPUs, once: the Distributed page's checklist, and a topology, checks and
   // advice that speak of this machine.
   connect(deviceList_, &DeviceList::changed, this, [this] {
@@ -289,6 +295,9 @@ void MainWindow::createMenus() {
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->setObjectName(QStringLiteral("helpMenu"));
+  help->addAction(actions_->documentation);
+  help->addAction(actions_->reportProblem);
+  help->addSeparator();
   help->addAction(actions_->about);
   help->addAction(actions_->aboutQt);
 }
@@ -927,14 +936,33 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   event->accept();
 }
 
+SupportInfo MainWindow::supportInfo() const {
+  return gatherSupportInfo(locateEngine(nullptr), deviceList_,
+                           runs_->current() ? runs_->current()->log() : nullptr,
+                           document_->filePath());
+}
+
 void MainWindow::showAbout() {
-  QMessageBox::about(
-      this, tr("About SyncBN Studio"),
-      tr("<h3>SyncBN Studio %1</h3>"
-         "<p>Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.</p>"
-         "<p>Built with Qt %2; running on Qt %3.</p>")
-          .arg(QString::fromLatin1(syncbn::kVersion), QStringLiteral(QT_VERSION_STR),
-               QString::fromLatin1(qVersion())));
+  QMessageBox::about(this, tr("About SyncBN Studio"), aboutText(supportInfo()));
+}
+
+void MainWindow::openDocumentation() {
+  const QString file = documentationFile(QCoreApplication::applicationDirPath());
+  if (file.isEmpty() || !QDesktopServices::openUrl(QUrl::fromLocalFile(file))) {
+    QMessageBox::information(
+        this, tr("Documentation"),
+        file.isEmpty() ? tr("The documentation is not installed beside this program "
+                            "(share/doc/syncbn-studio).")
+                       : tr("No program is set to open %1.").arg(QDir::toNativeSeparators(file)));
+  }
+}
+
+void MainWindow::reportProblem() {
+  QApplication::clipboard()->setText(problemReport(supportInfo()));
+  statusBar()->showMessage(
+      tr("Copied the versions, system, devices and the run's last log lines: paste them into "
+         "the report."),
+      kStatusMessageMs);
 }
 
 void MainWindow::updateActions() {

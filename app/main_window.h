@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+#include "app/support_info.h"
 #include "common/config.h"
 
 class QComboBox;
@@ -89,6 +90,10 @@ class MainWindow : public QMainWindow {
   void predictPreview(const QString& runDirectory);
   // Run > Launch Elsewhere: the configuration for torchrun, Slurm or Kubeflow (modal).
   void launchElsewhere();
+  // Help: the installation's README; the bug-report text to the clipboard; what About shows.
+  void openDocumentation();
+  void reportProblem();
+  SupportInfo supportInfo() const;
   // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
   // will change and asks before it runs.
   void applyFix(const QString& fix);

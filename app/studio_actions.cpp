@@ -136,6 +136,15 @@ StudioActions::StudioActions(QWidget* window) : QObject(window) {
   }
   configureMode->setChecked(true);
 
+  documentation =
+      make(window, "action.documentation", icon("help-contents", QStyle::SP_DialogHelpButton),
+           tr("&Documentation"), tr("Open the README and docs/ of this installation"));
+  setShortcut(documentation, QKeySequence::HelpContents, QStringLiteral("F1"));
+  reportProblem =
+      make(window, "action.reportProblem", icon("tools-report-bug", QStyle::SP_MessageBoxWarning),
+           tr("&Report a Problem..."),
+           tr("Copy the versions, system, devices and the run's last log lines for a "
+              "bug report"));
   about = make(window, "action.about", icon("help-about", QStyle::SP_MessageBoxInformation),
                tr("&About SyncBN Studio"), tr("Versions and what SyncBN Studio is"));
   about->setMenuRole(QAction::AboutRole);

@@ -44,6 +44,8 @@ class StudioActions : public QObject {
   // Runs
   QAction* compareRuns;  // the Runs list's selection, overlaid in the Compare mode
   // Help
+  QAction* documentation;  // the README of this installation
+  QAction* reportProblem;  // versions, system, devices and the last log lines to the clipboard
   QAction* about;
   QAction* aboutQt;
 

@@ -21,6 +21,9 @@ if(SYNCBN_HAVE_GUI)
   install(FILES ${CMAKE_CURRENT_BINARY_DIR}/packaging/${SYNCBN_APP_ID}.metainfo.xml
           DESTINATION share/metainfo)
 endif()
+# Help > Documentation opens share/doc/syncbn-studio/README.md (app/support_info.cpp).
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/syncbn-studio)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/syncbn-studio/docs)
 if(TARGET syncbn-engine)
   install(FILES ${PROJECT_SOURCE_DIR}/packaging/syncbn-engine.bash-completion
           DESTINATION share/bash-completion/completions RENAME syncbn-engine)

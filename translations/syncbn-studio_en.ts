@@ -877,6 +877,34 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio</name>
+    <message>
+        <location filename="../app/support_info.cpp" line="+21"/>
+        <source>no CUDA device (CPU ranks, Gloo)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>CUDA: %1%2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>unknown (the engine has not answered)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Engine:&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch:&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Accelerator:&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Qt:&lt;/td&gt;&lt;td&gt;built with %5, running on %6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;System:&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>not found (File &gt; Preferences)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>studio::BnHeatmap</name>
     <message>
         <location filename="../widgets/bn/bn_view.cpp" line="+50"/>
@@ -2519,7 +2547,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+245"/>
+        <location filename="../app/main_window.cpp" line="+251"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2534,7 +2562,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+36"/>
         <source>Pages</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2544,7 +2572,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-343"/>
+        <location line="-348"/>
         <source>Configure</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2564,7 +2592,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+152"/>
+        <location line="+154"/>
         <source>&amp;Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2574,7 +2602,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+24"/>
         <source>Main</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2825,17 +2853,32 @@ Epochs for each run:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+36"/>
         <source>About SyncBN Studio</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.&lt;/p&gt;&lt;p&gt;Built with Qt %2; running on Qt %3.&lt;/p&gt;</source>
+        <location line="+7"/>
+        <source>Documentation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+1"/>
+        <source>The documentation is not installed beside this program (share/doc/syncbn-studio).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No program is set to open %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Copied the versions, system, devices and the run&apos;s last log lines: paste them into the report.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>%1[*] — SyncBN Studio</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4126,7 +4169,27 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
+        <source>&amp;Documentation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Open the README and docs/ of this installation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Report a Problem...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy the versions, system, devices and the run&apos;s last log lines for a bug report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;About SyncBN Studio</source>
         <translation type="unfinished"></translation>
     </message>

@@ -879,6 +879,34 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>studio</name>
+    <message>
+        <location filename="../app/support_info.cpp" line="+21"/>
+        <source>no CUDA device (CPU ranks, Gloo)</source>
+        <translation>无 CUDA 设备（CPU 进程，Gloo）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>CUDA: %1%2</source>
+        <translation>CUDA：%1%2</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>unknown (the engine has not answered)</source>
+        <translation>未知（引擎尚未应答）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;Engine:&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch:&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Accelerator:&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Qt:&lt;/td&gt;&lt;td&gt;built with %5, running on %6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;System:&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</source>
+        <translation>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;配置并监控使用同步批归一化的多 GPU YOLO 训练。&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;引擎：&lt;/td&gt;&lt;td&gt;%2&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;LibTorch：&lt;/td&gt;&lt;td&gt;%3&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;加速器：&lt;/td&gt;&lt;td&gt;%4&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;Qt：&lt;/td&gt;&lt;td&gt;编译于 %5，运行于 %6&lt;/td&gt;&lt;/tr&gt;&lt;tr&gt;&lt;td&gt;系统：&lt;/td&gt;&lt;td&gt;%7&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>not found (File &gt; Preferences)</source>
+        <translation>未找到（文件 &gt; 首选项）</translation>
+    </message>
+</context>
+<context>
     <name>studio::BnHeatmap</name>
     <message>
         <location filename="../widgets/bn/bn_view.cpp" line="+50"/>
@@ -2513,7 +2541,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+245"/>
+        <location filename="../app/main_window.cpp" line="+251"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -2528,7 +2556,7 @@ Double-click to see the image and its label file.</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+36"/>
         <source>Pages</source>
         <translation>页面</translation>
     </message>
@@ -2538,7 +2566,7 @@ Double-click to see the image and its label file.</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-343"/>
+        <location line="-348"/>
         <source>Configure</source>
         <translation>配置</translation>
     </message>
@@ -2558,7 +2586,7 @@ Double-click to see the image and its label file.</source>
         <translation>对比</translation>
     </message>
     <message>
-        <location line="+152"/>
+        <location line="+154"/>
         <source>&amp;Run</source>
         <translation>运行(&amp;R)</translation>
     </message>
@@ -2568,7 +2596,7 @@ Double-click to see the image and its label file.</source>
         <translation>导出(&amp;X)</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+24"/>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
@@ -2828,17 +2856,32 @@ Epochs for each run:</source>
         <translation>正在停止运行；保存 weights/last.pt 后 Studio 将关闭。</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+36"/>
         <source>About SyncBN Studio</source>
         <translation>关于 SyncBN Studio</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;Configure and monitor multi-GPU YOLO training with synchronized BatchNorm.&lt;/p&gt;&lt;p&gt;Built with Qt %2; running on Qt %3.&lt;/p&gt;</source>
-        <translation>&lt;h3&gt;SyncBN Studio %1&lt;/h3&gt;&lt;p&gt;配置并监控使用同步 BatchNorm 的多 GPU YOLO 训练。&lt;/p&gt;&lt;p&gt;基于 Qt %2 构建；运行于 Qt %3。&lt;/p&gt;</translation>
+        <location line="+7"/>
+        <source>Documentation</source>
+        <translation>文档</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+1"/>
+        <source>The documentation is not installed beside this program (share/doc/syncbn-studio).</source>
+        <translation>本程序旁未安装文档（share/doc/syncbn-studio）。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No program is set to open %1.</source>
+        <translation>没有设置用于打开 %1 的程序。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Copied the versions, system, devices and the run&apos;s last log lines: paste them into the report.</source>
+        <translation>已复制版本、系统、设备以及本次运行的最后几行日志：请粘贴到问题报告中。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>%1[*] — SyncBN Studio</source>
         <translation>%1[*] — SyncBN Studio</translation>
     </message>
@@ -4123,7 +4166,27 @@ Written: %5</source>
         <translation>叠加显示在“运行记录”中选中的运行：损失、振荡、验证和 BatchNorm 图表</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
+        <source>&amp;Documentation</source>
+        <translation>文档(&amp;D)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Open the README and docs/ of this installation</source>
+        <translation>打开本安装的 README 和 docs/</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Report a Problem...</source>
+        <translation>报告问题(&amp;R)...</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy the versions, system, devices and the run&apos;s last log lines for a bug report</source>
+        <translation>复制版本、系统、设备以及本次运行的最后几行日志，用于问题报告</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;About SyncBN Studio</source>
         <translation>关于 SyncBN Studio(&amp;A)</translation>
     </message>
