@@ -13,6 +13,7 @@ packages=(
   libonnx-dev python3-onnx
   python3-protobuf protobuf-compiler
   help2man desktop-file-utils appstream dpkg-dev
+  fonts-wqy-microhei
   xvfb xauth python3
 )
 

@@ -22,9 +22,11 @@
 #include <QTableView>
 #include <QTest>
 #include <QTextBlock>
+#include <QTranslator>
 #include <map>
 #include <set>
 
+#include "app/application.h"
 #include "app/main_window.h"
 #include "app/studio_actions.h"
 #include "common/config_schema.h"
@@ -456,6 +458,34 @@ TEST_F(SetupPages, LaunchElsewhereWritesTheConfigBesideTheFormsAndCopiesTheComma
   dialog.findChild<QTabWidget*>(QStringLiteral("launchTabs"))->setCurrentIndex(LaunchDialog::Slurm);
   screenshot(dialog, QStringLiteral("launch-elsewhere.png"));
   EXPECT_TRUE(QApplication::clipboard()->text().startsWith(QStringLiteral("kubectl apply -f ")));
+}
+
+// docs/screenshots/zh_CN-*.png: the setup pages in Chinese, to look for clipped labels
+// (SYNCBN_SETUP_SCREENSHOTS, with a CJK font such as fonts-wqy-microhei installed).
+TEST_F(SetupPages, ChineseScreenshots) {
+  if (qEnvironmentVariable("SYNCBN_SETUP_SCREENSHOTS").isEmpty())
+    GTEST_SKIP() << "set SYNCBN_SETUP_SCREENSHOTS to the folder to write";
+  QTranslator chinese;
+  ASSERT_TRUE(loadTranslation(chinese, QLocale(QLocale::Chinese, QLocale::China)));
+  QCoreApplication::installTranslator(&chinese);
+  {
+    MainWindow window;
+    window.session()->setWorkingDirectory(scratch_.path());
+    window.datasetCheck()->setCacheFolder(scratch_.filePath(QStringLiteral("cache")));
+    window.resize(1280, 860);
+    window.show();
+    window.showPage(QStringLiteral("dataset"));
+    const QString yaml = createDataYaml(window.datasetPanel());
+    ASSERT_FALSE(yaml.isEmpty());
+    waitForReport(window.datasetCheck());
+    screenshot(window, QStringLiteral("zh_CN-dataset-page.png"));
+    window.showPage(QStringLiteral("distributed"));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.modelInfo()->hasSummary(); }, kEngineWaitMs));
+    screenshot(window, QStringLiteral("zh_CN-distributed-page.png"));
+    window.showPage(QStringLiteral("training"));
+    screenshot(window, QStringLiteral("zh_CN-training-page.png"));
+  }
+  QCoreApplication::removeTranslator(&chinese);
 }
 
 // Ten thousand images: the grid lays them all out but decodes only what it shows, however far
