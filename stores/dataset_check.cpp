@@ -61,13 +61,13 @@ void DatasetCheck::onLine(const QString& line) {
 
 void DatasetCheck::onFinished(int exitCode, const QString& message) {
   emit runningChanged(false);
-  const QJsonObject object = task_->jsonReport();
-  // Exit 1 with a report: a split has no usable image, which the report shows; exit 1 without
-  // one: the data.yaml itself was refused, and `message` says where.
   if (cancelled_) {
     emit failed(tr("Verification cancelled."), true);
     return;
   }
+  // Exit 1 with a report: a split has no usable image, which the report shows; exit 1 without
+  // one: the data.yaml itself was refused, and `message` says where.
+  const QJsonObject object = task_->jsonReport();
   if (exitCode < 0 || object.isEmpty()) {
     emit failed(message.isEmpty() ? tr("The engine printed no report.") : message, false);
     return;
