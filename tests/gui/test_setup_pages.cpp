@@ -145,6 +145,16 @@ class SetupPages : public GuiTest {
     return written;
   }
 
+  // The window as the tests use it: the scratch folder as the place training runs, its own
+  // report cache, on the Dataset page.
+  void showDatasetPage(MainWindow& window) {
+    window.session()->setWorkingDirectory(scratch_.path());
+    window.datasetCheck()->setCacheFolder(scratch_.filePath(QStringLiteral("cache")));
+    window.resize(1280, 860);
+    window.show();
+    window.showPage(QStringLiteral("dataset"));
+  }
+
   static void waitForReport(DatasetCheck* check) {
     ASSERT_TRUE(
         QTest::qWaitFor([&] { return !check->isRunning() && check->hasReport(); }, kEngineWaitMs));
@@ -164,11 +174,7 @@ class SetupPages : public GuiTest {
 
 TEST_F(SetupPages, ANewUserCreatesADatasetSeesItsProblemsFixesOneAndTrains) {
   MainWindow window;
-  window.session()->setWorkingDirectory(scratch_.path());
-  window.datasetCheck()->setCacheFolder(scratch_.filePath(QStringLiteral("cache")));
-  window.resize(1280, 860);
-  window.show();
-  window.showPage(QStringLiteral("dataset"));
+  showDatasetPage(window);
   DatasetPanel* panel = window.datasetPanel();
   ASSERT_NE(panel, nullptr);
 
@@ -470,11 +476,7 @@ TEST_F(SetupPages, ChineseScreenshots) {
   QCoreApplication::installTranslator(&chinese);
   {
     MainWindow window;
-    window.session()->setWorkingDirectory(scratch_.path());
-    window.datasetCheck()->setCacheFolder(scratch_.filePath(QStringLiteral("cache")));
-    window.resize(1280, 860);
-    window.show();
-    window.showPage(QStringLiteral("dataset"));
+    showDatasetPage(window);
     const QString yaml = createDataYaml(window.datasetPanel());
     ASSERT_FALSE(yaml.isEmpty());
     waitForReport(window.datasetCheck());
