@@ -492,11 +492,9 @@ void MainWindow::connectSession() {
 }
 
 QString MainWindow::enginePath() {
-  const EngineLocation engine = EngineLocator::locate(
-      QSettings().value(QString::fromLatin1(kEngineProgramSetting)).toString());
-  if (engine.error.isEmpty()) return engine.program;
-  QMessageBox box(QMessageBox::Warning, tr("Engine Not Found"), engine.error, QMessageBox::Cancel,
-                  this);
+  QString why;
+  if (const QString program = locateEngine(&why); !program.isEmpty()) return program;
+  QMessageBox box(QMessageBox::Warning, tr("Engine Not Found"), why, QMessageBox::Cancel, this);
   box.setObjectName(QStringLiteral("engineNotFoundBox"));
   QPushButton* preferences = box.addButton(tr("Preferences..."), QMessageBox::AcceptRole);
   box.exec();

@@ -109,6 +109,8 @@ QVariant DatasetImagesModel::data(const QModelIndex& index, int role) const {
         if (p.image == path) reasons << p.reason;
       return reasons.join(QLatin1String("; "));
     }
+    case HasProblemRole:
+      return problem != nullptr;
     case SkippedRole:
       return image == nullptr;
     default:

@@ -21,13 +21,14 @@ class DatasetImagesModel : public QAbstractListModel {
     ImagePathRole = Qt::UserRole + 1,
     LabelPathRole,
     SplitRole,
-    ProblemRole,  // the image's problems' reasons, "; "-joined; empty when none
-    SkippedRole,  // bool: verification skipped the image (it has no boxes)
+    ProblemRole,     // the image's problems' reasons, "; "-joined; empty when none
+    HasProblemRole,  // bool: it has one (cheap, for painting)
+    SkippedRole,     // bool: verification skipped the image (it has no boxes)
   };
   // Every image matches a filter left at its default.
   struct Filter {
     QString split = {};  // empty: every split
-    int cls = -1;   // only images with an instance of this class; -1: any
+    int cls = -1;        // only images with an instance of this class; -1: any
     bool backgroundsOnly = false;
     bool problemsOnly = false;  // images with a problem, skipped ones included
     bool operator==(const Filter&) const = default;

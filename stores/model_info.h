@@ -1,5 +1,6 @@
 // The Model page's store: `syncbn-engine model-info --json` for the configuration being edited
-// (its model, scale, dataset classes, norm and imgsz), re-run shortly after any of them changes.
+// (its model, scale, dataset classes, norm and imgsz), asked by the pages that show it while they
+// are visible, and again shortly after any of those settings changes.
 // Holds the layer table and totals, or the model file's error with its line. The Distributed
 // page's memory estimate reads the parameter and activation counts from here.
 #pragma once

@@ -34,7 +34,7 @@ void ThumbnailDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
 
   const QString path = index.data(DatasetImagesModel::ImagePathRole).toString();
   const bool skipped = index.data(DatasetImagesModel::SkippedRole).toBool();
-  const bool problem = !index.data(DatasetImagesModel::ProblemRole).toString().isEmpty();
+  const bool problem = index.data(DatasetImagesModel::HasProblemRole).toBool();
   const QRect frame(option.rect.left() + kPadding, option.rect.top() + kPadding, cache_->side(),
                     cache_->side());
 

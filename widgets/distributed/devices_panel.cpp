@@ -60,11 +60,17 @@ DevicesPanel::DevicesPanel(ConfigDocument* document, DeviceList* devices, ModelI
   connect(list_, &QListWidget::itemChanged, this, &DevicesPanel::onItemChanged);
   connect(devices_, &DeviceList::changed, this, &DevicesPanel::rebuildList);
   connect(document_, &ConfigDocument::configChanged, this, [this] {
+    if (isVisible()) model_->request(document_->config());  // the estimate needs its size
     updateChecks();
     updateEstimate();
   });
   connect(model_, &ModelInfo::changed, this, &DevicesPanel::updateEstimate);
   rebuildList();
+}
+
+void DevicesPanel::showEvent(QShowEvent* event) {
+  QGroupBox::showEvent(event);
+  model_->request(document_->config());  // a no-op when the Model page asked already
 }
 
 void DevicesPanel::rebuildList() {

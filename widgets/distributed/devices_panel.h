@@ -31,6 +31,9 @@ class DevicesPanel : public QGroupBox {
  signals:
   void launchRequested();  // the shell opens the Launch Elsewhere dialog
 
+ protected:
+  void showEvent(QShowEvent* event) override;
+
  private:
   void rebuildList();
   void updateChecks();

@@ -113,12 +113,17 @@ ModelPanel::ModelPanel(ConfigDocument* document, ModelInfo* info, QWidget* paren
 
   connect(info_, &ModelInfo::changed, this, &ModelPanel::update);
   connect(info_, &ModelInfo::runningChanged, this, &ModelPanel::update);
+  // The engine is asked when the page is looked at (and as it is edited), not at start-up.
   connect(document_, &ConfigDocument::configChanged, this, [this] {
-    info_->request(document_->config());
+    if (isVisible()) info_->request(document_->config());
     update();
   });
-  info_->request(document_->config());
   update();
+}
+
+void ModelPanel::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  info_->request(document_->config());  // a no-op when nothing it depends on changed
 }
 
 void ModelPanel::setModel(const QString& model) {

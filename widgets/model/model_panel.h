@@ -26,6 +26,9 @@ class ModelPanel : public QWidget {
   QString errorText() const;
   QTableView* layerTable() const { return table_; }
 
+ protected:
+  void showEvent(QShowEvent* event) override;
+
  private:
   void update();
   void chooseModelFile();
