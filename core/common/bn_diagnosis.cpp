@@ -24,13 +24,10 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-std::string images(int n) {
-  return std::to_string(n) + (n == 1 ? " image" : " images");
-}
-
-std::string capitalised(std::string text) {
-  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') text[0] = static_cast<char>(text[0] - 'a' + 'A');
-  return text;
+// A finding's words: its template and values (common/engine_text.h), and the English message.
+void say(Finding& f, Text text) {
+  f.message = render(text);
+  f.text = std::move(text);
 }
 
 // At or below this many images per step the loss of a step varies visibly with which images it
@@ -61,7 +58,7 @@ void RunDiagnosis::add(const protocol::Message& message) {
   if (const auto* started = std::get_if<protocol::RunStarted>(&message)) {
     run_ = *started;
     adviceRules_.clear();
-    adviceText_.clear();
+    adviceText_ = {};
     LoadedConfig loaded = parseConfigYaml(started->config_yaml, "run_started.config_yaml");
     lr0_ = loaded.config.train.lr0;
     HostFacts host;
@@ -69,7 +66,7 @@ void RunDiagnosis::add(const protocol::Message& message) {
     for (const Diagnostic& advice : advise(loaded.config, host)) {
       if (advice.rule.empty() || advice.severity == syncbn::Severity::Info) continue;
       adviceRules_.push_back(advice.rule);
-      if (adviceText_.empty()) adviceText_ = advice.message;
+      if (adviceText_.empty()) adviceText_ = advice.text;
     }
   } else if (const auto* step = std::get_if<protocol::Step>(&message)) {
     // A resumed run repeats iterations: the index starts over with them.
@@ -145,11 +142,11 @@ Verdict RunDiagnosis::verdict() const {
   const std::string norm = run_ ? run_->norm : "";
   const bool batchNorm = norm == "bn";
   const bool syncBn = norm == "syncbn";
-  const std::optional<double> oscillation =
-      recentOscillation_.empty()
-          ? std::nullopt
-          : std::optional(median({recentOscillation_.begin(), recentOscillation_.end()}));
-  const bool oscillating = oscillation && *oscillation >= thresholds_.oscillation;
+  // A bool and a double rather than an optional: GCC 12 warns falsely of its use uninitialized.
+  const bool hasOscillation = !recentOscillation_.empty();
+  const double oscillationIndex =
+      hasOscillation ? median({recentOscillation_.begin(), recentOscillation_.end()}) : 0.0;
+  const bool oscillating = hasOscillation && oscillationIndex >= thresholds_.oscillation;
 
   // Validation: the largest relative fall of mAP50 from one epoch to the next.
   std::optional<std::pair<int, std::pair<double, double>>> drop;
@@ -159,15 +156,25 @@ Verdict RunDiagnosis::verdict() const {
         (!drop || after / before < drop->second.second / drop->second.first))
       drop = {{map50_[i].first, {before, after}}};
   }
-  std::string validationClause;
-  if (!map50_.empty()) {
+  const Text dropText{
+      "",
+      drop ? std::map<std::string, std::string>{{"before", fixed(drop->second.first, 3)},
+                                                {"after", fixed(drop->second.second, 3)},
+                                                {"epoch", std::to_string(drop->first + 1)}}
+           : std::map<std::string, std::string>{},
+      {}};
+  Text validationClause;
+  if (drop) {
+    validationClause = dropText;
+    validationClause.id = "diagnosis.validation.drop";
+  } else if (!map50_.empty()) {
     const auto& [epoch, map50] = map50_.back();
-    validationClause = drop ? " Validation jumps: mAP50 fell from " + fixed(drop->second.first, 3) +
-                                  " to " + fixed(drop->second.second, 3) + " at epoch " +
-                                  std::to_string(drop->first + 1) + "."
-                            : " Validation is at mAP50 " + fixed(map50, 3) + " after epoch " +
-                                  std::to_string(epoch + 1) + ".";
+    validationClause = Text{"diagnosis.validation.at",
+                            {{"map50", fixed(map50, 3)}, {"epoch", std::to_string(epoch + 1)}},
+                            {}};
   }
+  validationClause.slot = "validation";
+  const std::string oscillationText = hasOscillation ? fixed(oscillationIndex, 3) : std::string();
 
   const bool noisy = bn && bn->noiseMedian > thresholds_.noise;
   const bool disagree = bn && (bn->disagreementMedian > thresholds_.disagreement ||
@@ -177,31 +184,34 @@ Verdict RunDiagnosis::verdict() const {
     f.rule = noisy ? "bn-normaliser-noise" : "bn-rank-disagreement";
     f.severity = Severity::Problem;
     const int total = world * perRank;
-    const std::string noiseClause =
-        "the statistics training normalises with are " + fixed(bn->noiseMedian) +
-        " running-std away from the ones inference uses (median over layers; worst: " +
-        bn->worstLayer + ", " + fixed(bn->noiseMax) + ")";
-    const std::string disagreementClause =
-        "the ranks disagree by " + fixed(bn->disagreementMedian) + " (" +
-        fixed(bn->disagreementMax) + " in the worst layer)";
     // The figure that fired comes first.
-    const std::string evidence =
-        noisy || world == 1
-            ? capitalised(noiseClause) + (world > 1 ? ", and " + disagreementClause : "")
-            : capitalised(disagreementClause) + ", and " + noiseClause;
-    f.message = "Each of " + std::to_string(world) + (world == 1 ? " rank" : " ranks") +
-                " normalises over " + images(perRank) + ". " + evidence + "." + validationClause +
-                (oscillating ? " The loss oscillates (index " + fixed(*oscillation, 3) + ")." : "") +
-                (world > 1 ? " Fix: SyncBN, which normalises over all " + images(total) + "."
-                           : " Fix: GroupNorm, which does not depend on the batch, or a larger "
-                             "batch.");
+    const char* evidence = world == 1 ? "diagnosis.evidence.noise"
+                           : noisy    ? "diagnosis.evidence.noise-disagreement"
+                                      : "diagnosis.evidence.disagreement-noise";
+    Text text{"diagnosis.bn-problem",
+              {{"world", std::to_string(world)}, {"per_rank", std::to_string(perRank)}},
+              {clause("evidence", {evidence,
+                                   {{"noise", fixed(bn->noiseMedian)},
+                                    {"noise_max", fixed(bn->noiseMax)},
+                                    {"layer", bn->worstLayer},
+                                    {"disagreement", fixed(bn->disagreementMedian)},
+                                    {"disagreement_max", fixed(bn->disagreementMax)}},
+                                   {}}),
+               validationClause}};
+    if (oscillating)
+      text.parts.push_back(
+          clause("oscillation", {"diagnosis.oscillation", {{"index", oscillationText}}, {}}));
+    text.parts.push_back(clause(
+        "fix", world > 1 ? Text{"diagnosis.fix.syncbn", {{"total", std::to_string(total)}}, {}}
+                         : Text{"diagnosis.fix.groupnorm"}));
+    say(f, std::move(text));
     f.numbers = {{"noise_median", bn->noiseMedian},
                  {"noise_max", bn->noiseMax},
                  {"disagreement_median", bn->disagreementMedian},
                  {"disagreement_max", bn->disagreementMax},
                  {"per_rank_batch", perRank},
                  {"world_size", world}};
-    if (oscillation) f.numbers["oscillation"] = *oscillation;
+    if (hasOscillation) f.numbers["oscillation"] = oscillationIndex;
     if (!map50_.empty()) f.numbers["map50"] = map50_.back().second;
     f.layers = {bn->worstLayer};
     f.fixes = world > 1 ? std::vector<std::string>{kFixSyncBnResume, kFixPreciseBn, kFixGroupNorm}
@@ -212,18 +222,19 @@ Verdict RunDiagnosis::verdict() const {
     Finding f;
     f.rule = "bn-rank-drift";
     f.severity = Severity::Warning;
-    f.message = "The ranks normalise apart in some layers: " + fixed(bn->disagreementMax) +
-                " global-std in the worst layer (" + fixed(bn->disagreementMedian) +
-                " at the median), with " + images(perRank) + " per rank. The statistics are " +
-                fixed(bn->noiseMedian) + " running-std from the running ones." + validationClause +
-                " SyncBN would make every rank normalise over all " + images(world * perRank) +
-                ".";
+    say(f, {"diagnosis.bn-rank-drift",
+            {{"disagreement_max", fixed(bn->disagreementMax)},
+             {"disagreement", fixed(bn->disagreementMedian)},
+             {"per_rank", std::to_string(perRank)},
+             {"noise", fixed(bn->noiseMedian)},
+             {"total", std::to_string(world * perRank)}},
+            {validationClause}});
     f.numbers = {{"noise_median", bn->noiseMedian},
                  {"disagreement_median", bn->disagreementMedian},
                  {"disagreement_max", bn->disagreementMax},
                  {"per_rank_batch", perRank},
                  {"world_size", world}};
-    if (oscillation) f.numbers["oscillation"] = *oscillation;
+    if (hasOscillation) f.numbers["oscillation"] = oscillationIndex;
     f.layers = {bn->worstLayer};
     f.fixes = {kFixSyncBnResume, kFixPreciseBn};
     v.findings.push_back(std::move(f));
@@ -231,11 +242,11 @@ Verdict RunDiagnosis::verdict() const {
     Finding f;
     f.rule = "syncbn-noise";
     f.severity = Severity::Warning;
-    f.message = "Even synchronized over all " + images(world * perRank) +
-                ", the statistics training normalises with are " + fixed(bn->noiseMedian) +
-                " running-std away from the ones inference uses (worst: " + bn->worstLayer +
-                ")." + validationClause +
-                " Fix: GroupNorm, or PreciseBN to recompute the running statistics at the end.";
+    say(f, {"diagnosis.syncbn-noise",
+            {{"total", std::to_string(world * perRank)},
+             {"noise", fixed(bn->noiseMedian)},
+             {"layer", bn->worstLayer}},
+            {validationClause}});
     f.numbers = {{"noise_median", bn->noiseMedian}, {"noise_max", bn->noiseMax}};
     f.layers = {bn->worstLayer};
     f.fixes = {kFixGroupNorm, kFixPreciseBn};
@@ -247,25 +258,28 @@ Verdict RunDiagnosis::verdict() const {
     Finding f;
     f.rule = "loss-oscillation";
     f.severity = Severity::Problem;
-    f.message = "The loss oscillates (index " + fixed(*oscillation, 3) + ", threshold " +
-                fixed(thresholds_.oscillation) + "), but BatchNorm is not the cause: " +
-                (bn ? "the statistics training normalises with are within " +
-                          fixed(bn->noiseMedian) + " running-std of the running ones" +
-                          (world > 1 && !syncBn
-                               ? " and the ranks agree to " + fixed(bn->disagreementMedian)
-                               : std::string())
-                    : std::string(norm == "groupnorm" || norm == "frozen"
-                                      ? "this run's norm (" + norm + ") uses no batch statistics"
-                                      : "no BatchNorm statistics were recorded")) +
-                ". Likely the learning rate (lr0 " + fixed(lr0_, 4) +
-                ") or the data; try a lower lr0 or a longer warmup." +
-                // A step's loss is a mean over its images: over few, it moves with them.
-                (world * perRank > 0 && world * perRank <= kFewImagesPerStep
-                     ? " With only " + images(world * perRank) +
-                           " per step, each step's loss also varies with its images; a larger "
-                           "batch (or nbs accumulation) steadies it."
-                     : std::string());
-    f.numbers = {{"oscillation", *oscillation}, {"lr0", lr0_}};
+    Text cause;
+    if (bn)
+      cause =
+          Text{world > 1 && !syncBn ? "diagnosis.cause.bn-sound-ranks-agree"
+                                    : "diagnosis.cause.bn-sound",
+               {{"noise", fixed(bn->noiseMedian)}, {"disagreement", fixed(bn->disagreementMedian)}},
+               {}};
+    else if (norm == "groupnorm" || norm == "frozen")
+      cause = Text{"diagnosis.cause.no-batch-statistics", {{"norm", norm}}, {}};
+    else
+      cause = Text{"diagnosis.cause.no-bn-statistics"};
+    Text text{"diagnosis.loss-oscillation",
+              {{"index", oscillationText},
+               {"threshold", fixed(thresholds_.oscillation)},
+               {"lr0", fixed(lr0_, 4)}},
+              {clause("cause", std::move(cause))}};
+    // A step's loss is a mean over its images: over few, it moves with them.
+    if (world * perRank > 0 && world * perRank <= kFewImagesPerStep)
+      text.parts.push_back(clause(
+          "few", {"diagnosis.few-images", {{"images", std::to_string(world * perRank)}}, {}}));
+    say(f, std::move(text));
+    f.numbers = {{"oscillation", oscillationIndex}, {"lr0", lr0_}};
     if (bn) f.numbers["noise_median"] = bn->noiseMedian;
     f.fixes = {kFixLowerLr};
     v.findings.push_back(std::move(f));
@@ -274,9 +288,9 @@ Verdict RunDiagnosis::verdict() const {
     Finding f;
     f.rule = "validation-drop";
     f.severity = Severity::Warning;
-    f.message = "Validation jumps: mAP50 fell from " + fixed(drop->second.first, 3) + " to " +
-                fixed(drop->second.second, 3) + " at epoch " + std::to_string(drop->first + 1) +
-                ".";
+    Text text = dropText;
+    text.id = "diagnosis.validation-drop";
+    say(f, std::move(text));
     f.numbers = {{"map50_before", drop->second.first}, {"map50_after", drop->second.second}};
     v.findings.push_back(std::move(f));
   }
@@ -284,13 +298,17 @@ Verdict RunDiagnosis::verdict() const {
     Finding f;
     f.rule = "advice:" + rule;
     f.severity = Severity::Info;
-    f.message = "Configuration advice [" + rule + "]" +
-                (rule == adviceRules_.front() ? ": " + adviceText_ : std::string());
+    Text text{"diagnosis.advice", {{"rule", rule}}, {}};
+    if (rule == adviceRules_.front())
+      text.parts.push_back(
+          clause("advice", {"diagnosis.advice.text", {}, {clause("text", adviceText_)}}));
+    say(f, std::move(text));
     v.findings.push_back(std::move(f));
   }
 
-  std::stable_sort(v.findings.begin(), v.findings.end(),
-                   [](const Finding& a, const Finding& b) { return rank(a.severity) > rank(b.severity); });
+  std::stable_sort(v.findings.begin(), v.findings.end(), [](const Finding& a, const Finding& b) {
+    return rank(a.severity) > rank(b.severity);
+  });
   v.problem = std::any_of(v.findings.begin(), v.findings.end(),
                           [](const Finding& f) { return f.severity == Severity::Problem; });
   v.healthy = std::none_of(v.findings.begin(), v.findings.end(),
@@ -303,20 +321,28 @@ Verdict RunDiagnosis::verdict() const {
   f.rule = "healthy";
   f.severity = Severity::Info;
   if (!v.enoughData) {
-    f.message = "Not enough data yet for a verdict.";
+    say(f, Text{"diagnosis.not-enough-data"});
   } else {
-    const std::string batch = syncBn ? "all " + images(world * perRank) + " (SyncBN)"
-                                     : images(perRank) + (world > 1 ? " per rank" : "");
-    f.message = "Healthy: BatchNorm normalises over " + batch +
-                (bn ? ", " + fixed(bn->noiseMedian) + " running-std from the running statistics" +
-                          (world > 1 && !syncBn
-                               ? ", and the ranks agree to " + fixed(bn->disagreementMedian)
-                               : std::string())
-                    : std::string()) +
-                (oscillation ? "; the loss is steady (index " + fixed(*oscillation, 3) + ")" : "") +
-                "." + validationClause;
-    if (bn) f.numbers = {{"noise_median", bn->noiseMedian}, {"disagreement_median", bn->disagreementMedian}};
-    if (oscillation) f.numbers["oscillation"] = *oscillation;
+    Text batch =
+        syncBn ? Text{"diagnosis.batch.syncbn", {{"images", std::to_string(world * perRank)}}, {}}
+        : world > 1 ? Text{"diagnosis.batch.per-rank", {{"images", std::to_string(perRank)}}, {}}
+                    : Text{"diagnosis.batch.one-rank", {{"images", std::to_string(perRank)}}, {}};
+    Text text{"diagnosis.healthy", {}, {clause("batch", std::move(batch)), validationClause}};
+    if (bn)
+      text.parts.push_back(clause(
+          "statistics",
+          {world > 1 && !syncBn ? "diagnosis.statistics.ranks-agree" : "diagnosis.statistics",
+           {{"noise", fixed(bn->noiseMedian)}, {"disagreement", fixed(bn->disagreementMedian)}},
+           {}}));
+    if (bn)
+      f.numbers = {{"noise_median", bn->noiseMedian},
+                   {"disagreement_median", bn->disagreementMedian}};
+    if (hasOscillation) {
+      f.numbers["oscillation"] = oscillationIndex;
+      text.parts.push_back(
+          clause("steady", {"diagnosis.steady", {{"index", oscillationText}}, {}}));
+    }
+    say(f, std::move(text));
   }
   v.headline = f.message;
   v.findings.insert(v.findings.begin(), std::move(f));

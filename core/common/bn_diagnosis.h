@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/engine_text.h"
 #include "common/protocol.h"
 #include "common/smoothing.h"
 
@@ -55,7 +56,8 @@ struct Finding {
                      // "syncbn-noise",
                      // "loss-oscillation", "validation-drop", "advice:<rule>", "healthy"
   Severity severity = Severity::Info;
-  std::string message;                    // plain words, with the numbers behind them
+  std::string message;  // plain words, with the numbers behind them
+  Text text;            // the message as a template and its values, for the studio's translation
   std::map<std::string, double> numbers;  // the same numbers, by name, for --json and the GUI
   std::vector<std::string> layers;        // the layers involved, worst first
   std::vector<std::string> fixes;         // kFix... ids, most fitting first
@@ -63,9 +65,9 @@ struct Finding {
 };
 
 struct Verdict {
-  bool healthy = true;     // no warning or problem
-  bool problem = false;    // a problem (diagnose exits 1)
-  std::string headline;    // the first warning or problem's message, or the healthy one
+  bool healthy = true;            // no warning or problem
+  bool problem = false;           // a problem (diagnose exits 1)
+  std::string headline;           // the first warning or problem's message, or the healthy one
   std::vector<Finding> findings;  // problems first, then warnings, then information
   long long iteration = -1;       // the latest step seen
   int epochs = 0;                 // validated epochs seen
@@ -95,7 +97,7 @@ class RunDiagnosis {
   Thresholds thresholds_;
   std::optional<protocol::RunStarted> run_;
   std::vector<std::string> adviceRules_;
-  std::string adviceText_;
+  Text adviceText_;  // the first advice's
   double lr0_ = 0;
   OscillationIndex oscillation_;
   std::deque<double> recentOscillation_;  // the index over the last window

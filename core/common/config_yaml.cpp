@@ -81,7 +81,7 @@ class YamlReader {
   }
 
   void error(const std::string& field, int line, std::string message) {
-    out_.diagnostics.push_back({Severity::Error, field, std::move(message), {}, source_, line});
+    out_.diagnostics.push_back({Severity::Error, field, std::move(message), {}, source_, line, {}});
   }
 
   LoadedConfig& out_;
@@ -101,7 +101,8 @@ LoadedConfig parseConfigYaml(std::string_view text, std::string_view sourceName)
                                "YAML syntax: " + e.msg,
                                {},
                                std::string(sourceName),
-                               e.mark.is_null() ? 0 : e.mark.line + 1});
+                               e.mark.is_null() ? 0 : e.mark.line + 1,
+                               {}});
   }
   return out;
 }
@@ -109,7 +110,7 @@ LoadedConfig parseConfigYaml(std::string_view text, std::string_view sourceName)
 LoadedConfig loadConfigFile(const std::filesystem::path& path) {
   const auto fail = [&](std::string message) {
     LoadedConfig out;
-    out.diagnostics.push_back({Severity::Error, "", std::move(message), {}, path.string(), 0});
+    out.diagnostics.push_back({Severity::Error, "", std::move(message), {}, path.string(), 0, {}});
     return out;
   };
   std::error_code ec;
@@ -127,7 +128,7 @@ LoadedConfig loadConfigFile(const std::filesystem::path& path) {
 void applyOverrides(LoadedConfig& loaded, const std::vector<std::string>& arguments) {
   const auto error = [&](std::string field, std::string message) {
     loaded.diagnostics.push_back(
-        {Severity::Error, std::move(field), std::move(message), {}, "command line", 0});
+        {Severity::Error, std::move(field), std::move(message), {}, "command line", 0, {}});
   };
   for (const auto& argument : arguments) {
     const auto equals = argument.find('=');

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/engine_text.h"
+
 namespace syncbn {
 
 enum class Severity { Info, Warning, Error };
@@ -16,6 +18,9 @@ struct Diagnostic {
   std::string rule;     // stable id of an advice rule ("small-batch-bn"); empty for validation
   std::string source;   // file the value came from, when known
   int line = 0;         // 1-based line in source; 0 when unknown
+  // An advice rule's message as a template and its values (common/engine_text.h), so the studio
+  // shows it in the user's language; empty for validation errors, which stay in English.
+  Text text;
   bool operator==(const Diagnostic&) const = default;
 };
 

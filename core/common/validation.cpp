@@ -7,7 +7,7 @@ namespace syncbn {
 Diagnostics validate(const Config& config, const HostFacts& host) {
   Diagnostics out;
   const auto error = [&](std::string field, std::string message) {
-    out.push_back({Severity::Error, std::move(field), std::move(message), {}, {}, 0});
+    out.push_back({Severity::Error, std::move(field), std::move(message), {}, {}, 0, {}});
   };
 
   for (const auto& spec : configFields()) {
