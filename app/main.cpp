@@ -44,7 +44,7 @@ int main(int argc, char* argv[]) {
 
   QApplication app(argc, argv);
   studio::setApplicationIdentity();
-  studio::installTranslations(app, QLocale::system());
+  studio::installTranslations(app, studio::localeOf(studio::savedLanguage()));
 
   // QApplication has removed its own options; anything left but one file name is a mistake.
   QCommandLineParser parser;

@@ -1,5 +1,6 @@
 #include "app/main_window.h"
 
+#include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
@@ -103,21 +104,10 @@ MainWindow::MainWindow(QWidget* parent)
     modelInfo_->setWorkingDirectory(dir);
   });
   setObjectName(QStringLiteral("mainWindow"));
-  modes_ = new QTabWidget(this);
-  modes_->setObjectName(QStringLiteral("modes"));
-  modes_->setDocumentMode(true);
-  modes_->addTab(createConfigureMode(), actions_->configureMode->icon(), tr("Configure"));
-  modes_->addTab(createTrainMode(), actions_->trainMode->icon(), tr("Train"));
-  runsView_ = new RunsView(history_, modes_);
-  modes_->addTab(runsView_, actions_->runsMode->icon(), tr("Runs"));
-  compareView_ = new CompareView(modes_);
-  modes_->addTab(compareView_, actions_->compareMode->icon(), tr("Compare"));
-  setCentralWidget(modes_);
-  createProblemsDock();
-  createMenus();
-  createToolBar();
   createStatusBar();
+  buildViews();
   connectSession();
+  connectActions();
 
   connect(files_, &FileController::statusMessage, this,
           [this](const QString& text) { statusBar()->showMessage(text, kStatusMessageMs); });
@@ -140,6 +130,42 @@ MainWindow::MainWindow(QWidget* parent)
   if (const QString engine = locateEngine(nullptr); !engine.isEmpty())
     deviceList_->refresh(engine, session_->workingDirectory());
 
+  connect(actions_->languages, &QActionGroup::triggered, this, [this](QAction* chosen) {
+    if (chosen == actions_->languageEnglish)
+      setLanguage(Language::English);
+    else if (chosen == actions_->languageChinese)
+      setLanguage(Language::SimplifiedChinese);
+    else
+      setLanguage(Language::System);
+  });
+  shownLanguage_ = installedLanguage();
+  checkLanguageAction(savedLanguage());
+
+  readSettings();
+  updateProjectFolder();
+  updateTitle();
+  updateStatus();
+  updateActions();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildViews() {
+  modes_ = new QTabWidget(this);
+  modes_->setObjectName(QStringLiteral("modes"));
+  modes_->setDocumentMode(true);
+  modes_->addTab(createConfigureMode(), actions_->configureMode->icon(), tr("Configure"));
+  modes_->addTab(createTrainMode(), actions_->trainMode->icon(), tr("Train"));
+  runsView_ = new RunsView(history_, modes_);
+  modes_->addTab(runsView_, actions_->runsMode->icon(), tr("Runs"));
+  compareView_ = new CompareView(modes_);
+  modes_->addTab(compareView_, actions_->compareMode->icon(), tr("Compare"));
+  setCentralWidget(modes_);
+  createProblemsDock();
+  createMenus();
+  createToolBar();
+
+  // Every connection to a view has the view as sender or context, so it ends with the view.
   connect(modes_, &QTabWidget::currentChanged, this, [this](int index) {
     const std::array modeActions{actions_->configureMode, actions_->trainMode, actions_->runsMode,
                                  actions_->compareMode};
@@ -156,6 +182,23 @@ MainWindow::MainWindow(QWidget* parent)
     previousMode_ = mode();
     updateActions();
   });
+  connect(monitor_->diagnosisPanel(), &DiagnosisPanel::fixRequested, this, &MainWindow::applyFix);
+  connect(runsView_, &RunsView::openRequested, this, &MainWindow::openRun);
+  connect(runsView_, &RunsView::resumeRequested, this,
+          [this](const QString& run) { resumeRun(run); });
+  connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
+  connect(runsView_, &RunsView::compareRequested, this, &MainWindow::compareRuns);
+  connect(runsView_, &RunsView::exportRequested, this, &MainWindow::exportWeights);
+  connect(runsView_, &RunsView::predictRequested, this, &MainWindow::predictPreview);
+  connect(monitor_->statusLine(), &RunStatusLine::textChanged, runSummary_, [this] {
+    const RunStore* store = runs_->current();
+    runSummary_->setText(
+        store ? tr("%1: %2").arg(RunLibrary::title(store), runStateName(store->state()))
+              : QString());
+  });
+}
+
+void MainWindow::connectActions() {
   connect(actions_->configureMode, &QAction::triggered, this,
           [this] { showMode(Mode::Configure); });
   connect(actions_->trainMode, &QAction::triggered, this, [this] { showMode(Mode::Train); });
@@ -184,24 +227,78 @@ MainWindow::MainWindow(QWidget* parent)
   });
   connect(actions_->checkpointNow, &QAction::triggered, session_, &EngineSession::checkpointNow);
   connect(actions_->about, &QAction::triggered, this, &MainWindow::showAbout);
+}
 
-  connect(monitor_->diagnosisPanel(), &DiagnosisPanel::fixRequested, this, &MainWindow::applyFix);
-  connect(runsView_, &RunsView::openRequested, this, &MainWindow::openRun);
-  connect(runsView_, &RunsView::resumeRequested, this,
-          [this](const QString& run) { resumeRun(run); });
-  connect(runsView_, &RunsView::selectionChanged, this, &MainWindow::updateActions);
-  connect(runsView_, &RunsView::compareRequested, this, &MainWindow::compareRuns);
-  connect(runsView_, &RunsView::exportRequested, this, &MainWindow::exportWeights);
-  connect(runsView_, &RunsView::predictRequested, this, &MainWindow::predictPreview);
+void MainWindow::setLanguage(Language language) {
+  saveLanguage(language);
+  checkLanguageAction(language);
+  installTranslations(*QCoreApplication::instance(), localeOf(language));
+  if (installedLanguage() != shownLanguage_) retranslateUi();
+}
 
-  readSettings();
-  updateProjectFolder();
+void MainWindow::checkLanguageAction(Language language) {
+  switch (language) {
+    case Language::System:
+      actions_->languageSystem->setChecked(true);
+      break;
+    case Language::English:
+      actions_->languageEnglish->setChecked(true);
+      break;
+    case Language::SimplifiedChinese:
+      actions_->languageChinese->setChecked(true);
+      break;
+  }
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+  // Qt posts LanguageChange to every window once translators change. setLanguage has rebuilt
+  // this one already; another source of a new language (a test, a plugin) gets the rebuild here.
+  if (event->type() == QEvent::LanguageChange && installedLanguage() != shownLanguage_) {
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+          if (installedLanguage() != shownLanguage_) retranslateUi();
+        },
+        Qt::QueuedConnection);
+  }
+  QMainWindow::changeEvent(event);
+}
+
+void MainWindow::retranslateUi() {
+  // The views hold no data of their own: the stores (document, runs, checks) do. So a language
+  // change rebuilds the views over them, which is surer than a retranslate() in each of some
+  // forty views that set their texts once; only what the user looks at is carried over.
+  const Mode shownMode = mode();
+  const QString shownPage = currentPageId();
+  const bool problemsWanted =
+      mode() == Mode::Configure ? problemsDock_->isVisible() : problemsWanted_;
+  const QByteArray layout = saveState();
+  const QList<RunStore*> compared = compareView_->runs();
+
+  delete takeCentralWidget();
+  pages_.clear();
+  datasetPanel_ = nullptr;
+  removeDockWidget(problemsDock_);
+  delete problemsDock_;
+  removeToolBar(toolBar_);
+  delete toolBar_;
+
+  actions_->retranslate();
+  previousMode_ = Mode::Configure;
+  buildViews();
+  restoreState(layout);
+  problemsDock_->setVisible(problemsWanted);
+  problemsWanted_ = problemsWanted;
+  showPage(shownPage);
+  showMode(shownMode);
+  if (compared.size() >= 2) compareView_->setRuns(compared);
+  monitor_->setStore(runs_->current());
+  shownLanguage_ = installedLanguage();
+  updateRunSelector();
   updateTitle();
   updateStatus();
   updateActions();
 }
-
-MainWindow::~MainWindow() = default;
 
 bool MainWindow::openFile(const QString& path) {
   return files_->openFile(path);
@@ -248,6 +345,9 @@ MainWindow::Mode MainWindow::mode() const {
 }
 
 void MainWindow::createMenus() {
+  // A new bar each time the views are built; setMenuBar deletes the old one later, so a menu
+  // whose action changed the language is not deleted under itself.
+  setMenuBar(new QMenuBar(this));
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->setObjectName(QStringLiteral("fileMenu"));
   file->addAction(actions_->newFile);
@@ -292,6 +392,10 @@ void MainWindow::createMenus() {
   view->addAction(actions_->compareMode);
   view->addSeparator();
   view->addAction(problemsDock_->toggleViewAction());
+  view->addSeparator();
+  QMenu* language = view->addMenu(tr("&Language"));
+  language->setObjectName(QStringLiteral("languageMenu"));
+  language->addActions(actions_->languages->actions());
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->setObjectName(QStringLiteral("helpMenu"));
@@ -303,7 +407,8 @@ void MainWindow::createMenus() {
 }
 
 void MainWindow::createToolBar() {
-  QToolBar* toolBar = addToolBar(tr("Main"));
+  toolBar_ = addToolBar(tr("Main"));
+  QToolBar* toolBar = toolBar_;
   toolBar->setObjectName(QStringLiteral("fileToolBar"));
   toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
   toolBar->setMovable(false);
@@ -430,8 +535,8 @@ QWidget* MainWindow::createTrainMode() {
     for (RunStore* store : stores)
       if (store == chosen) runs_->setCurrent(store);
   });
-  connect(runs_, &RunLibrary::runsChanged, this, &MainWindow::updateRunSelector);
-  connect(runs_, &RunLibrary::currentChanged, this, [this](RunStore* store) {
+  connect(runs_, &RunLibrary::runsChanged, runSelector_, [this] { updateRunSelector(); });
+  connect(runs_, &RunLibrary::currentChanged, monitor_, [this](RunStore* store) {
     monitor_->setStore(store);
     if (store)
       connect(store, &RunStore::stateChanged, this, &MainWindow::updateActions,
@@ -470,12 +575,6 @@ void MainWindow::createStatusBar() {
   statusSummary_ = new QLabel(this);
   statusSummary_->setObjectName(QStringLiteral("diagnosticsSummary"));
   statusBar()->addPermanentWidget(statusSummary_);
-  connect(monitor_->statusLine(), &RunStatusLine::textChanged, runSummary_, [this] {
-    const RunStore* store = runs_->current();
-    runSummary_->setText(
-        store ? tr("%1: %2").arg(RunLibrary::title(store), runStateName(store->state()))
-              : QString());
-  });
 }
 
 void MainWindow::connectSession() {

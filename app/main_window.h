@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+#include "app/application.h"
 #include "app/support_info.h"
 #include "common/config.h"
 
@@ -17,6 +18,7 @@ class QLabel;
 class QListWidget;
 class QStackedWidget;
 class QTabWidget;
+class QToolBar;
 
 namespace studio {
 
@@ -94,6 +96,9 @@ class MainWindow : public QMainWindow {
   void openDocumentation();
   void reportProblem();
   SupportInfo supportInfo() const;
+  // View > Language: installs the language's translation, rebuilds the views in it at once and
+  // remembers the choice for the next start.
+  void setLanguage(Language language);
   // The one-click fixes of the BatchNorm diagnosis (common/bn_diagnosis.h ids): each says what
   // will change and asks before it runs.
   void applyFix(const QString& fix);
@@ -108,8 +113,15 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void changeEvent(QEvent* event) override;
 
  private:
+  // The views over the stores: the modes, the Problems dock, the menus and the toolbar, with
+  // their connections. Built once at start and again in a new language (retranslateUi).
+  void buildViews();
+  void retranslateUi();
+  void connectActions();  // the actions' triggers, once
+  void checkLanguageAction(Language language);
   void createMenus();
   void createToolBar();
   QWidget* createConfigureMode();
@@ -164,6 +176,7 @@ class MainWindow : public QMainWindow {
   RunsView* runsView_ = nullptr;
   CompareView* compareView_ = nullptr;
   QDockWidget* problemsDock_ = nullptr;
+  QToolBar* toolBar_ = nullptr;
   ProblemsView* problemsView_ = nullptr;
   QLabel* statusSummary_ = nullptr;
   QLabel* runSummary_ = nullptr;
@@ -176,6 +189,7 @@ class MainWindow : public QMainWindow {
   QList<QPointer<RunStore>> abRuns_;
   bool problemsWanted_ = true;  // the Problems dock's visibility in the Configure mode
   Mode previousMode_ = Mode::Configure;
+  Language shownLanguage_ = Language::English;  // the language the views were built in
 };
 
 }  // namespace studio

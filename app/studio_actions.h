@@ -43,6 +43,11 @@ class StudioActions : public QObject {
   QActionGroup* modes;
   // Runs
   QAction* compareRuns;  // the Runs list's selection, overlaid in the Compare mode
+  // View > Language, one checked at a time
+  QAction* languageSystem;
+  QAction* languageEnglish;
+  QAction* languageChinese;
+  QActionGroup* languages;
   // Help
   QAction* documentation;  // the README of this installation
   QAction* reportProblem;  // versions, system, devices and the last log lines to the clipboard
@@ -59,6 +64,8 @@ class StudioActions : public QObject {
     bool exportable = false;  // the current or selected run has weights
   };
   void update(const RunState& state);
+  // The texts and tooltips in the language installed now (after a language change).
+  void retranslate();
 };
 
 }  // namespace studio

@@ -19,8 +19,10 @@ for ts in "$@"; do
   cp "$ts" "$scratch/"
   copies+=("$scratch/$(basename "$ts")")
 done
+# The options of qt_add_lupdate in app/CMakeLists.txt.
 (cd "$(dirname "$project")" && "$lupdate" -project "$scratch/project.json" -no-obsolete \
-  -locations relative -ts "${copies[@]}") >"$scratch/lupdate.log" 2>&1 ||
+  -locations relative -tr-function-alias QT_TRANSLATE_NOOP+=SYNCBN_ENGINE_TEXT \
+  -ts "${copies[@]}") >"$scratch/lupdate.log" 2>&1 ||
   { cat "$scratch/lupdate.log"; exit 1; }
 
 status=0

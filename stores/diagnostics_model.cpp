@@ -7,6 +7,7 @@
 #include "stores/field_text.h"
 #include "stores/qt_text.h"
 #include "stores/severity_text.h"
+#include "stores/translated_text.h"
 
 namespace studio {
 
@@ -77,7 +78,7 @@ QVariant DiagnosticsModel::display(const syncbn::Diagnostic& d, int column) cons
       return hasFieldText(path) ? tr("%1 (%2)").arg(fieldText(path).label, path) : path;
     }
     case MessageColumn:
-      return toQString(d.message);
+      return messageOf(d);
     case LocationColumn: {
       if (d.source.empty()) return {};
       const QString file = QFileInfo(toQString(d.source)).fileName();

@@ -111,7 +111,10 @@ void ModelInfo::onFinished(int exitCode, const QString& message) {
     s.nc = object.value(QLatin1String("nc")).toInt();
     s.imgsz = object.value(QLatin1String("imgsz")).toInt();
     s.summary = object.value(QLatin1String("summary")).toString();
+    s.name = s.summary.section(QStringLiteral(" summary:"), 0, 0);
+    s.modules = object.value(QLatin1String("modules")).toInt();
     s.parameters = object.value(QLatin1String("parameters")).toInteger();
+    s.gradients = object.value(QLatin1String("gradients")).toInteger();
     s.gflops = object.value(QLatin1String("gflops")).toDouble();
     s.activationElements = object.value(QLatin1String("activation_elements")).toInteger();
     for (const QJsonValue& v : object.value(QLatin1String("layers")).toArray()) {

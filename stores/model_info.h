@@ -37,8 +37,11 @@ struct ModelSummaryInfo {
   QString scale;
   int nc = 0;
   int imgsz = 0;
-  QString summary;  // "YOLOv8n summary: 224 layers, ..."
+  QString summary;  // the engine's English line, "YOLOv8n summary: 224 layers, ..."
+  QString name;     // the model's name in that line, "YOLOv8n"
+  int modules = 0;  // the line's "layers": modules, as Ultralytics counts them
   qint64 parameters = 0;
+  qint64 gradients = 0;  // trainable parameters
   double gflops = 0;
   qint64 activationElements = 0;  // per image, what autograd keeps for backward (estimate)
   QVector<ModelLayer> layers;

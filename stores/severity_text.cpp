@@ -3,6 +3,7 @@
 #include <QCoreApplication>
 
 #include "stores/qt_text.h"
+#include "stores/translated_text.h"
 
 namespace studio {
 
@@ -19,7 +20,7 @@ QString severityName(syncbn::Severity severity) {
 }
 
 QString diagnosticText(const syncbn::Diagnostic& diagnostic) {
-  const QString message = toQString(diagnostic.message);
+  const QString message = messageOf(diagnostic);
   if (diagnostic.line <= 0) return message;
   return QCoreApplication::translate("Severity", "line %1: %2").arg(diagnostic.line).arg(message);
 }

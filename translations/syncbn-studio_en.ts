@@ -146,6 +146,189 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>EngineText</name>
+    <message>
+        <location filename="../core/common/engine_text.cpp" line="+15"/>
+        <source>each of the {world} ranks normalises over only {per_rank} image(s): BatchNorm statistics from so few images are noise, so the loss oscillates and the ranks&apos; statistics drift apart. Use norm=syncbn to compute them over all {total} images{groupnorm}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>, or norm=groupnorm, which does not depend on the batch at all</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>with a single rank SyncBN has nothing to synchronise: it behaves as plain BN and only adds cost; use norm=bn, or train on more ranks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>nbs={nbs} accumulates gradients over {accumulate} iterations, which enlarges the optimizer&apos;s batch but not BatchNorm&apos;s: its statistics still come from {bn_batch} image(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>mixed precision needs CUDA; on the CPU it is ignored and training runs in float32</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>NCCL only moves CUDA tensors and this run has no CUDA device; use backend=gloo or auto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>with nnodes={nnodes} the other machines cannot reach {address}; give node 0&apos;s network address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>PreciseBN recalibrates BatchNorm running statistics; with norm={norm} there are none to recalibrate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Each of {world|rank|ranks} normalises over {per_rank|image|images}. {evidence}.{validation}{oscillation}{fix}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max}), and the ranks disagree by {disagreement} ({disagreement_max} in the worst layer)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The ranks disagree by {disagreement} ({disagreement_max} in the worst layer), and the statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source> The loss oscillates (index {index}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> Fix: SyncBN, which normalises over all {total|image|images}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> Fix: GroupNorm, which does not depend on the batch, or a larger batch.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> Validation is at mAP50 {map50} after epoch {epoch}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> Validation jumps: mAP50 fell from {before} to {after} at epoch {epoch}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The ranks normalise apart in some layers: {disagreement_max} global-std in the worst layer ({disagreement} at the median), with {per_rank|image|images} per rank. The statistics are {noise} running-std from the running ones.{validation} SyncBN would make every rank normalise over all {total|image|images}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Even synchronized over all {total|image|images}, the statistics training normalises with are {noise} running-std away from the ones inference uses (worst: {layer}).{validation} Fix: GroupNorm, or PreciseBN to recompute the running statistics at the end.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The loss oscillates (index {index}, threshold {threshold}), but BatchNorm is not the cause: {cause}. Likely the learning rate (lr0 {lr0}) or the data; try a lower lr0 or a longer warmup.{few}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the statistics training normalises with are within {noise} running-std of the running ones</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>the statistics training normalises with are within {noise} running-std of the running ones and the ranks agree to {disagreement}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>this run&apos;s norm ({norm}) uses no batch statistics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>no BatchNorm statistics were recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> With only {images|image|images} per step, each step&apos;s loss also varies with its images; a larger batch (or nbs accumulation) steadies it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Validation jumps: mAP50 fell from {before} to {after} at epoch {epoch}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Configuration advice [{rule}]{advice}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not enough data yet for a verdict.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Healthy: BatchNorm normalises over {batch}{statistics}{steady}.{validation}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>all {images|image|images} (SyncBN)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{images|image|images} per rank</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{images|image|images}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>, {noise} running-std from the running statistics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>, {noise} running-std from the running statistics, and the ranks agree to {disagreement}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>; the loss is steady (index {index})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FieldText</name>
     <message>
         <location filename="../stores/field_text.cpp" line="+27"/>
@@ -848,7 +1031,7 @@ Set its location in Preferences.</source>
 <context>
     <name>Severity</name>
     <message>
-        <location filename="../stores/severity_text.cpp" line="+12"/>
+        <location filename="../stores/severity_text.cpp" line="+13"/>
         <source>Error</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1118,7 +1301,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::CompareView</name>
     <message>
-        <location filename="../widgets/runs/compare_view.cpp" line="+46"/>
+        <location filename="../widgets/runs/compare_view.cpp" line="+47"/>
         <source>Select two or more runs in Runs and choose Compare (Ctrl+Shift+C), or run Train &gt; A/B: BN vs SyncBN.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1188,7 +1371,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>running std</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1208,7 +1391,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>epoch</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1218,12 +1401,12 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+39"/>
         <source>%1 x %2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <location line="+2"/>
         <source>-</source>
         <translation type="unfinished"></translation>
@@ -1245,12 +1428,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+68"/>
+        <location filename="../stores/dataset_check.cpp" line="+65"/>
         <source>Verification cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+7"/>
         <source>The engine printed no report.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1258,7 +1441,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetClassesModel</name>
     <message>
-        <location filename="../stores/dataset_models.cpp" line="+227"/>
+        <location filename="../stores/dataset_models.cpp" line="+229"/>
         <source>Class %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1281,7 +1464,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetImagesModel</name>
     <message numerus="yes">
-        <location line="-150"/>
+        <location line="-152"/>
         <source>
 %1 x %2 px, %n box(es)</source>
         <translation>
@@ -1326,29 +1509,29 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+235"/>
+        <location line="+245"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-262"/>
-        <location line="+47"/>
+        <location line="-272"/>
+        <location line="+49"/>
         <source>Images</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-31"/>
+        <location line="+126"/>
         <source>Verifying %1...</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-159"/>
         <source>%1: %v/%m</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+33"/>
         <source>Split</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1438,7 +1621,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+55"/>
         <source>Not verified yet.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1515,7 +1698,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetProblemsModel</name>
     <message>
-        <location filename="../stores/dataset_models.cpp" line="+62"/>
+        <location filename="../stores/dataset_models.cpp" line="+64"/>
         <source>skipped</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1560,7 +1743,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DeviceList</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="+224"/>
+        <location filename="../stores/model_info.cpp" line="+227"/>
         <source>The engine listed no devices.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1588,7 +1771,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+33"/>
         <source>Asking the engine which devices this machine has...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1694,7 +1877,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DiagnosisPanel</name>
     <message>
-        <location filename="../widgets/bn/diagnosis_panel.cpp" line="+53"/>
+        <location filename="../widgets/bn/diagnosis_panel.cpp" line="+54"/>
         <source>Switch to SyncBN and Resume</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1729,7 +1912,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>A new run with GroupNorm, which does not depend on the batch</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1760,7 +1943,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DiagnosticsModel</name>
     <message>
-        <location filename="../stores/diagnostics_model.cpp" line="+48"/>
+        <location filename="../stores/diagnostics_model.cpp" line="+49"/>
         <source>Severity</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2301,7 +2484,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::LaunchDialog</name>
     <message>
-        <location filename="../widgets/distributed/launch_dialog.cpp" line="+48"/>
+        <location filename="../widgets/distributed/launch_dialog.cpp" line="+49"/>
         <source>Launch Elsewhere</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2547,7 +2730,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+251"/>
+        <location filename="../app/main_window.cpp" line="+351"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2557,12 +2740,12 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+13"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+37"/>
         <source>Pages</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2572,7 +2755,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-348"/>
+        <location line="-405"/>
         <source>Configure</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2592,7 +2775,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+154"/>
+        <location line="+206"/>
         <source>&amp;Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2602,12 +2785,12 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+28"/>
         <source>Main</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+70"/>
+        <location line="+71"/>
         <source>Wrote %1 and set it as the dataset.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2627,22 +2810,27 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="-358"/>
         <source>%1: %2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+200"/>
+        <source>&amp;Language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+192"/>
         <source>The engine is still saving; Run &gt; Kill ends it at once.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>Engine Not Found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>Preferences...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2907,7 +3095,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelInfo</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="-156"/>
+        <location filename="../stores/model_info.cpp" line="-159"/>
         <source>Cannot write a temporary file: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2920,7 +3108,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelLayersModel</name>
     <message>
-        <location line="+92"/>
+        <location line="+95"/>
         <source>The layers this one takes its input from (-1: the previous one)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2998,7 +3186,7 @@ Epochs for each run:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+62"/>
         <source>Model YAML</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3009,6 +3197,11 @@ Epochs for each run:</source>
     </message>
     <message>
         <location line="+17"/>
+        <source>%1 summary: %2 layers, %3 parameters, %4 gradients, %5 GFLOPs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>&lt;b&gt;%1&lt;/b&gt; at %2 x %2 px, %3 classes, from %4.&lt;br&gt;Training keeps about %5 million activation values per image for the backward pass.%6</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3031,7 +3224,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::MonitorView</name>
     <message>
-        <location filename="../widgets/monitor/monitor_view.cpp" line="+84"/>
+        <location filename="../widgets/monitor/monitor_view.cpp" line="+85"/>
         <source>Overview</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3959,17 +4152,17 @@ Written: %5</source>
 <context>
     <name>studio::StudioActions</name>
     <message>
-        <location filename="../app/studio_actions.cpp" line="+44"/>
+        <location filename="../app/studio_actions.cpp" line="+134"/>
         <source>&amp;New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Start a new configuration with default values</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Open...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3979,7 +4172,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3989,7 +4182,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>Save &amp;As...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3999,7 +4192,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>Open &amp;Run...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4009,7 +4202,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Preferences...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4019,7 +4212,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4029,7 +4222,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+2"/>
         <source>&amp;Start Training</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4039,27 +4232,27 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>S&amp;top</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Stop after this iteration and save weights/last.pt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>&amp;Kill</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>End the engine and its ranks at once, without saving</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Resume</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4069,7 +4262,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Checkpoint Now</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4079,7 +4272,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+2"/>
         <source>&amp;A/B: BN vs SyncBN...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4089,7 +4282,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+3"/>
         <source>&amp;Launch Elsewhere...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4099,7 +4292,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+4"/>
         <source>&amp;Export Weights...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4109,7 +4302,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <source>&amp;Predict Preview...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4119,17 +4312,17 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+2"/>
         <source>&amp;Configure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Edit the dataset, model, training and distributed settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Train</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4139,17 +4332,17 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>R&amp;uns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>The runs of the project folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>Co&amp;mpare</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4159,7 +4352,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Compare Selected Runs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4169,17 +4362,27 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+11"/>
-        <source>&amp;Documentation</source>
+        <location line="+6"/>
+        <source>&amp;System</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Open the README and docs/ of this installation</source>
+        <source>The language of this computer&apos;s settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+4"/>
+        <source>&amp;Documentation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open the README and docs/ of this installation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>&amp;Report a Problem...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4189,7 +4392,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>&amp;About SyncBN Studio</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4199,7 +4402,7 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>About &amp;Qt</source>
         <translation type="unfinished"></translation>
     </message>

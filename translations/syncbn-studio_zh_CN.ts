@@ -148,6 +148,189 @@ Set its location in Preferences.</source>
     </message>
 </context>
 <context>
+    <name>EngineText</name>
+    <message>
+        <location filename="../core/common/engine_text.cpp" line="+15"/>
+        <source>each of the {world} ranks normalises over only {per_rank} image(s): BatchNorm statistics from so few images are noise, so the loss oscillates and the ranks&apos; statistics drift apart. Use norm=syncbn to compute them over all {total} images{groupnorm}</source>
+        <translation>{world} 个进程各自只在 {per_rank} 张图像上归一化：来自这么少图像的 BatchNorm 统计量只是噪声，因此损失会振荡，各进程的统计量也会彼此偏离。请使用 norm=syncbn，在全部 {total} 张图像上计算统计量{groupnorm}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>, or norm=groupnorm, which does not depend on the batch at all</source>
+        <translation>，或使用完全不依赖批次的 norm=groupnorm</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>with a single rank SyncBN has nothing to synchronise: it behaves as plain BN and only adds cost; use norm=bn, or train on more ranks</source>
+        <translation>只有一个进程时 SyncBN 没有可同步的内容：它与普通 BN 相同，只会增加开销；请使用 norm=bn，或在更多进程上训练</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>nbs={nbs} accumulates gradients over {accumulate} iterations, which enlarges the optimizer&apos;s batch but not BatchNorm&apos;s: its statistics still come from {bn_batch} image(s)</source>
+        <translation>nbs={nbs} 会在 {accumulate} 次迭代上累积梯度，这只增大优化器的批次，而不增大 BatchNorm 的批次：其统计量仍只来自 {bn_batch} 张图像</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>mixed precision needs CUDA; on the CPU it is ignored and training runs in float32</source>
+        <translation>混合精度需要 CUDA；在 CPU 上该设置会被忽略，训练以 float32 进行</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>NCCL only moves CUDA tensors and this run has no CUDA device; use backend=gloo or auto</source>
+        <translation>NCCL 只能传输 CUDA 张量，而此次运行没有 CUDA 设备；请使用 backend=gloo 或 auto</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>with nnodes={nnodes} the other machines cannot reach {address}; give node 0&apos;s network address</source>
+        <translation>nnodes={nnodes} 时其他机器无法访问 {address}；请填写 0 号节点的网络地址</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>PreciseBN recalibrates BatchNorm running statistics; with norm={norm} there are none to recalibrate</source>
+        <translation>PreciseBN 用于重新校准 BatchNorm 的滑动统计量；norm={norm} 时没有可校准的统计量</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Each of {world|rank|ranks} normalises over {per_rank|image|images}. {evidence}.{validation}{oscillation}{fix}</source>
+        <translation>{world} 个进程各自只在 {per_rank} 张图像上归一化。{evidence}。{validation}{oscillation}{fix}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max})</source>
+        <translation>训练时用于归一化的统计量与推理所用的统计量相差 {noise} 个滑动标准差（各层中位数；最差层：{layer}，{noise_max}）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max}), and the ranks disagree by {disagreement} ({disagreement_max} in the worst layer)</source>
+        <translation>训练时用于归一化的统计量与推理所用的统计量相差 {noise} 个滑动标准差（各层中位数；最差层：{layer}，{noise_max}），各进程之间的分歧为 {disagreement}（最差层为 {disagreement_max}）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The ranks disagree by {disagreement} ({disagreement_max} in the worst layer), and the statistics training normalises with are {noise} running-std away from the ones inference uses (median over layers; worst: {layer}, {noise_max})</source>
+        <translation>各进程之间的分歧为 {disagreement}（最差层为 {disagreement_max}），训练时用于归一化的统计量与推理所用的统计量相差 {noise} 个滑动标准差（各层中位数；最差层：{layer}，{noise_max}）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source> The loss oscillates (index {index}).</source>
+        <translation>损失在振荡（指数 {index}）。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> Fix: SyncBN, which normalises over all {total|image|images}.</source>
+        <translation>解决方法：使用 SyncBN，在全部 {total} 张图像上归一化。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> Fix: GroupNorm, which does not depend on the batch, or a larger batch.</source>
+        <translation>解决方法：使用不依赖批次的 GroupNorm，或增大批次。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> Validation is at mAP50 {map50} after epoch {epoch}.</source>
+        <translation>第 {epoch} 轮后验证 mAP50 为 {map50}。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> Validation jumps: mAP50 fell from {before} to {after} at epoch {epoch}.</source>
+        <translation>验证结果跳变：第 {epoch} 轮 mAP50 从 {before} 降至 {after}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The ranks normalise apart in some layers: {disagreement_max} global-std in the worst layer ({disagreement} at the median), with {per_rank|image|images} per rank. The statistics are {noise} running-std from the running ones.{validation} SyncBN would make every rank normalise over all {total|image|images}.</source>
+        <translation>部分层中各进程的归一化彼此偏离：最差层为 {disagreement_max} 个全局标准差（中位数为 {disagreement}），每个进程 {per_rank} 张图像。统计量与滑动统计量相差 {noise} 个滑动标准差。{validation}使用 SyncBN 可让每个进程都在全部 {total} 张图像上归一化。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Even synchronized over all {total|image|images}, the statistics training normalises with are {noise} running-std away from the ones inference uses (worst: {layer}).{validation} Fix: GroupNorm, or PreciseBN to recompute the running statistics at the end.</source>
+        <translation>即使在全部 {total} 张图像上同步，训练时用于归一化的统计量仍与推理所用的统计量相差 {noise} 个滑动标准差（最差层：{layer}）。{validation}解决方法：使用 GroupNorm，或在结束时用 PreciseBN 重新计算滑动统计量。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The loss oscillates (index {index}, threshold {threshold}), but BatchNorm is not the cause: {cause}. Likely the learning rate (lr0 {lr0}) or the data; try a lower lr0 or a longer warmup.{few}</source>
+        <translation>损失在振荡（指数 {index}，阈值 {threshold}），但原因不在 BatchNorm：{cause}。可能是学习率（lr0 {lr0}）或数据的问题；请尝试更小的 lr0 或更长的预热。{few}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the statistics training normalises with are within {noise} running-std of the running ones</source>
+        <translation>训练时用于归一化的统计量与滑动统计量相差不超过 {noise} 个滑动标准差</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>the statistics training normalises with are within {noise} running-std of the running ones and the ranks agree to {disagreement}</source>
+        <translation>训练时用于归一化的统计量与滑动统计量相差不超过 {noise} 个滑动标准差，且各进程之间的分歧仅为 {disagreement}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>this run&apos;s norm ({norm}) uses no batch statistics</source>
+        <translation>此次运行的归一化方式（{norm}）不使用批统计量</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>no BatchNorm statistics were recorded</source>
+        <translation>没有记录到 BatchNorm 统计量</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> With only {images|image|images} per step, each step&apos;s loss also varies with its images; a larger batch (or nbs accumulation) steadies it.</source>
+        <translation>每步只有 {images} 张图像，每一步的损失也会随所含图像而变化；更大的批次（或 nbs 梯度累积）能使其平稳。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Validation jumps: mAP50 fell from {before} to {after} at epoch {epoch}.</source>
+        <translation>验证结果跳变：第 {epoch} 轮 mAP50 从 {before} 降至 {after}。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Configuration advice [{rule}]{advice}</source>
+        <translation>配置建议 [{rule}]{advice}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>: {text}</source>
+        <translation>：{text}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Not enough data yet for a verdict.</source>
+        <translation>数据尚不足以给出结论。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Healthy: BatchNorm normalises over {batch}{statistics}{steady}.{validation}</source>
+        <translation>正常：BatchNorm 在{batch}上归一化{statistics}{steady}。{validation}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>all {images|image|images} (SyncBN)</source>
+        <translation>全部 {images} 张图像（SyncBN）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{images|image|images} per rank</source>
+        <translation>每个进程 {images} 张图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{images|image|images}</source>
+        <translation>{images} 张图像</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>, {noise} running-std from the running statistics</source>
+        <translation>，与滑动统计量相差 {noise} 个滑动标准差</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>, {noise} running-std from the running statistics, and the ranks agree to {disagreement}</source>
+        <translation>，与滑动统计量相差 {noise} 个滑动标准差，且各进程之间的分歧仅为 {disagreement}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>; the loss is steady (index {index})</source>
+        <translation>；损失平稳（指数 {index}）</translation>
+    </message>
+</context>
+<context>
     <name>FieldText</name>
     <message>
         <location filename="../stores/field_text.cpp" line="+27"/>
@@ -850,7 +1033,7 @@ Set its location in Preferences.</source>
 <context>
     <name>Severity</name>
     <message>
-        <location filename="../stores/severity_text.cpp" line="+12"/>
+        <location filename="../stores/severity_text.cpp" line="+13"/>
         <source>Error</source>
         <translation>错误</translation>
     </message>
@@ -1121,7 +1304,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::CompareView</name>
     <message>
-        <location filename="../widgets/runs/compare_view.cpp" line="+46"/>
+        <location filename="../widgets/runs/compare_view.cpp" line="+47"/>
         <source>Select two or more runs in Runs and choose Compare (Ctrl+Shift+C), or run Train &gt; A/B: BN vs SyncBN.</source>
         <translation>在“运行记录”中选择两个或更多运行，然后选择“对比” (Ctrl+Shift+C)，或使用“训练 &gt; A/B 测试：BN 与 SyncBN”。</translation>
     </message>
@@ -1191,7 +1374,7 @@ Set its location in Preferences.</source>
         <translation>归一化统计量噪声：各层中位数（最差层为点线）</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>running std</source>
         <translation>滑动标准差</translation>
     </message>
@@ -1211,7 +1394,7 @@ Set its location in Preferences.</source>
         <translation>所有曲线均以轮次为横轴，因此批大小不同的运行也能对齐。噪声：训练时归一化所用的统计量与推理所用的滑动统计量之间的偏离程度。分歧：各进程的归一化统计量之间的差距（使用 SyncBN 时为 0）。</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>epoch</source>
         <translation>轮次</translation>
     </message>
@@ -1221,12 +1404,12 @@ Set its location in Preferences.</source>
         <translation>%1（%2）</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+39"/>
         <source>%1 x %2</source>
         <translation>%1 x %2</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <location line="+2"/>
         <source>-</source>
         <translation>-</translation>
@@ -1248,12 +1431,12 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+68"/>
+        <location filename="../stores/dataset_check.cpp" line="+65"/>
         <source>Verification cancelled.</source>
         <translation>验证已取消。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+7"/>
         <source>The engine printed no report.</source>
         <translation>引擎未输出报告。</translation>
     </message>
@@ -1261,7 +1444,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetClassesModel</name>
     <message>
-        <location filename="../stores/dataset_models.cpp" line="+227"/>
+        <location filename="../stores/dataset_models.cpp" line="+229"/>
         <source>Class %1</source>
         <translation>类别 %1</translation>
     </message>
@@ -1284,7 +1467,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetImagesModel</name>
     <message numerus="yes">
-        <location line="-150"/>
+        <location line="-152"/>
         <source>
 %1 x %2 px, %n box(es)</source>
         <translation>
@@ -1327,29 +1510,29 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+235"/>
+        <location line="+245"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-262"/>
-        <location line="+47"/>
+        <location line="-272"/>
+        <location line="+49"/>
         <source>Images</source>
         <translation>图像</translation>
     </message>
     <message>
-        <location line="-31"/>
+        <location line="+126"/>
         <source>Verifying %1...</source>
         <translation>正在验证 %1...</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-159"/>
         <source>%1: %v/%m</source>
         <translation>%1：%v/%m</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+33"/>
         <source>Split</source>
         <translation>划分</translation>
     </message>
@@ -1439,7 +1622,7 @@ Set its location in Preferences.</source>
         <translation>已跳过的图像和带有警告的图像</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+55"/>
         <source>Not verified yet.</source>
         <translation>尚未验证。</translation>
     </message>
@@ -1513,7 +1696,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetProblemsModel</name>
     <message>
-        <location filename="../stores/dataset_models.cpp" line="+62"/>
+        <location filename="../stores/dataset_models.cpp" line="+64"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
@@ -1560,7 +1743,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DeviceList</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="+224"/>
+        <location filename="../stores/model_info.cpp" line="+227"/>
         <source>The engine listed no devices.</source>
         <translation>引擎未列出任何设备。</translation>
     </message>
@@ -1588,7 +1771,7 @@ Double-click to see the image and its label file.</source>
         <translation>将此配置生成为每个节点的 torchrun 命令、Slurm 批处理脚本或 Kubernetes PyTorchJob，并在其旁边写入配置文件</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+33"/>
         <source>Asking the engine which devices this machine has...</source>
         <translation>正在向引擎查询本机有哪些设备...</translation>
     </message>
@@ -1693,7 +1876,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DiagnosisPanel</name>
     <message>
-        <location filename="../widgets/bn/diagnosis_panel.cpp" line="+53"/>
+        <location filename="../widgets/bn/diagnosis_panel.cpp" line="+54"/>
         <source>Switch to SyncBN and Resume</source>
         <translation>切换到 SyncBN 并继续训练</translation>
     </message>
@@ -1728,7 +1911,7 @@ Double-click to see the image and its label file.</source>
         <translation>在训练批次上重新计算检查点的滑动统计量，并在前后分别进行验证</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>A new run with GroupNorm, which does not depend on the batch</source>
         <translation>开始使用 GroupNorm 的新运行，它不依赖于批次</translation>
     </message>
@@ -1758,7 +1941,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DiagnosticsModel</name>
     <message>
-        <location filename="../stores/diagnostics_model.cpp" line="+48"/>
+        <location filename="../stores/diagnostics_model.cpp" line="+49"/>
         <source>Severity</source>
         <translation>严重性</translation>
     </message>
@@ -2295,7 +2478,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::LaunchDialog</name>
     <message>
-        <location filename="../widgets/distributed/launch_dialog.cpp" line="+48"/>
+        <location filename="../widgets/distributed/launch_dialog.cpp" line="+49"/>
         <source>Launch Elsewhere</source>
         <translation>在其他机器上启动</translation>
     </message>
@@ -2541,7 +2724,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+251"/>
+        <location filename="../app/main_window.cpp" line="+351"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -2551,12 +2734,12 @@ Double-click to see the image and its label file.</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+13"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+37"/>
         <source>Pages</source>
         <translation>页面</translation>
     </message>
@@ -2566,7 +2749,7 @@ Double-click to see the image and its label file.</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-348"/>
+        <location line="-405"/>
         <source>Configure</source>
         <translation>配置</translation>
     </message>
@@ -2586,7 +2769,7 @@ Double-click to see the image and its label file.</source>
         <translation>对比</translation>
     </message>
     <message>
-        <location line="+154"/>
+        <location line="+206"/>
         <source>&amp;Run</source>
         <translation>运行(&amp;R)</translation>
     </message>
@@ -2596,12 +2779,12 @@ Double-click to see the image and its label file.</source>
         <translation>导出(&amp;X)</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+28"/>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location line="+70"/>
+        <location line="+71"/>
         <source>Wrote %1 and set it as the dataset.</source>
         <translation>已写入 %1 并将其设为数据集。</translation>
     </message>
@@ -2621,22 +2804,27 @@ Double-click to see the image and its label file.</source>
         <translation>%1（训练中）</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="-358"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+200"/>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <location line="+192"/>
         <source>The engine is still saving; Run &gt; Kill ends it at once.</source>
         <translation>引擎仍在保存；“运行 &gt; 强制终止”可立即结束它。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>Engine Not Found</source>
         <translation>未找到引擎</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>Preferences...</source>
         <translation>首选项...</translation>
     </message>
@@ -2908,7 +3096,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelInfo</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="-156"/>
+        <location filename="../stores/model_info.cpp" line="-159"/>
         <source>Cannot write a temporary file: %1</source>
         <translation>无法写入临时文件：%1</translation>
     </message>
@@ -2921,7 +3109,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelLayersModel</name>
     <message>
-        <location line="+92"/>
+        <location line="+95"/>
         <source>The layers this one takes its input from (-1: the previous one)</source>
         <translation>本层的输入来自哪些层（-1：上一层）</translation>
     </message>
@@ -2999,7 +3187,7 @@ Epochs for each run:</source>
         <translation>重新读取模型文件（在其他地方编辑之后）</translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+62"/>
         <source>Model YAML</source>
         <translation>模型 YAML</translation>
     </message>
@@ -3010,6 +3198,11 @@ Epochs for each run:</source>
     </message>
     <message>
         <location line="+17"/>
+        <source>%1 summary: %2 layers, %3 parameters, %4 gradients, %5 GFLOPs</source>
+        <translation>%1 概要：%2 层，%3 个参数，%4 个梯度，%5 GFLOPs</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>&lt;b&gt;%1&lt;/b&gt; at %2 x %2 px, %3 classes, from %4.&lt;br&gt;Training keeps about %5 million activation values per image for the backward pass.%6</source>
         <translation>&lt;b&gt;%1&lt;/b&gt;，%2 x %2 像素，%3 个类别，来自 %4。&lt;br&gt;训练时每张图像约保留 %5 百万个激活值用于反向传播。%6</translation>
     </message>
@@ -3032,7 +3225,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::MonitorView</name>
     <message>
-        <location filename="../widgets/monitor/monitor_view.cpp" line="+84"/>
+        <location filename="../widgets/monitor/monitor_view.cpp" line="+85"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
@@ -3956,17 +4149,17 @@ Written: %5</source>
 <context>
     <name>studio::StudioActions</name>
     <message>
-        <location filename="../app/studio_actions.cpp" line="+44"/>
+        <location filename="../app/studio_actions.cpp" line="+134"/>
         <source>&amp;New</source>
         <translation>新建(&amp;N)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Start a new configuration with default values</source>
         <translation>以默认值新建配置</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Open...</source>
         <translation>打开(&amp;O)...</translation>
     </message>
@@ -3976,7 +4169,7 @@ Written: %5</source>
         <translation>打开配置 YAML 文件</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Save</source>
         <translation>保存(&amp;S)</translation>
     </message>
@@ -3986,7 +4179,7 @@ Written: %5</source>
         <translation>保存配置</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>Save &amp;As...</source>
         <translation>另存为(&amp;A)...</translation>
     </message>
@@ -3996,7 +4189,7 @@ Written: %5</source>
         <translation>以新名称保存配置</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>Open &amp;Run...</source>
         <translation>打开运行(&amp;R)...</translation>
     </message>
@@ -4006,7 +4199,7 @@ Written: %5</source>
         <translation>显示某个运行目录的曲线：已完成的运行，或仍在终端中训练的运行</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Preferences...</source>
         <translation>首选项(&amp;P)...</translation>
     </message>
@@ -4016,7 +4209,7 @@ Written: %5</source>
         <translation>选择 Studio 启动的引擎</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
@@ -4026,7 +4219,7 @@ Written: %5</source>
         <translation>退出 SyncBN Studio</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+2"/>
         <source>&amp;Start Training</source>
         <translation>开始训练(&amp;S)</translation>
     </message>
@@ -4036,27 +4229,27 @@ Written: %5</source>
         <translation>使用此配置进行训练</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Stop after this iteration and save weights/last.pt</source>
         <translation>在本次迭代后停止并保存 weights/last.pt</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>&amp;Kill</source>
         <translation>强制终止(&amp;K)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>End the engine and its ranks at once, without saving</source>
         <translation>立即结束引擎及其所有进程，不保存</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Resume</source>
         <translation>继续训练(&amp;R)</translation>
     </message>
@@ -4066,7 +4259,7 @@ Written: %5</source>
         <translation>从 weights/last.pt 继续训练该运行</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Checkpoint Now</source>
         <translation>立即保存检查点(&amp;C)</translation>
     </message>
@@ -4076,7 +4269,7 @@ Written: %5</source>
         <translation>在本次迭代后保存 weights/last.pt</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+2"/>
         <source>&amp;A/B: BN vs SyncBN...</source>
         <translation>A/B 测试：BN 与 SyncBN(&amp;A)...</translation>
     </message>
@@ -4086,7 +4279,7 @@ Written: %5</source>
         <translation>将此配置分别用 BN 和 SyncBN 各训练几轮，并进行对比</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+3"/>
         <source>&amp;Launch Elsewhere...</source>
         <translation>在其他机器上启动(&amp;L)...</translation>
     </message>
@@ -4096,7 +4289,7 @@ Written: %5</source>
         <translation>将此配置生成为每个节点的 torchrun 命令、Slurm 批处理脚本或 Kubernetes PyTorchJob</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+4"/>
         <source>&amp;Export Weights...</source>
         <translation>导出权重(&amp;E)...</translation>
     </message>
@@ -4106,7 +4299,7 @@ Written: %5</source>
         <translation>将运行的最佳或最新权重写为 ONNX 或 TorchScript，并在其自身的运行时中检查</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <source>&amp;Predict Preview...</source>
         <translation>预测预览(&amp;P)...</translation>
     </message>
@@ -4116,17 +4309,17 @@ Written: %5</source>
         <translation>选择图像，查看运行的权重在其中找到的框</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+2"/>
         <source>&amp;Configure</source>
         <translation>配置(&amp;C)</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Edit the dataset, model, training and distributed settings</source>
         <translation>编辑数据集、模型、训练和分布式设置</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <source>&amp;Train</source>
         <translation>训练(&amp;T)</translation>
     </message>
@@ -4136,17 +4329,17 @@ Written: %5</source>
         <translation>查看当前运行：损失、验证、进程、日志</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>R&amp;uns</source>
         <translation>运行记录(&amp;U)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>The runs of the project folder</source>
         <translation>项目文件夹中的运行记录</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>Co&amp;mpare</source>
         <translation>对比(&amp;M)</translation>
     </message>
@@ -4156,7 +4349,7 @@ Written: %5</source>
         <translation>在共享坐标轴上叠加显示两个或更多运行</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Compare Selected Runs</source>
         <translation>对比所选运行(&amp;C)</translation>
     </message>
@@ -4166,17 +4359,27 @@ Written: %5</source>
         <translation>叠加显示在“运行记录”中选中的运行：损失、振荡、验证和 BatchNorm 图表</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+6"/>
+        <source>&amp;System</source>
+        <translation>跟随系统(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>The language of this computer&apos;s settings</source>
+        <translation>使用本机系统设置中的语言</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>&amp;Documentation</source>
         <translation>文档(&amp;D)</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Open the README and docs/ of this installation</source>
         <translation>打开本安装的 README 和 docs/</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>&amp;Report a Problem...</source>
         <translation>报告问题(&amp;R)...</translation>
     </message>
@@ -4186,7 +4389,7 @@ Written: %5</source>
         <translation>复制版本、系统、设备以及本次运行的最后几行日志，用于问题报告</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>&amp;About SyncBN Studio</source>
         <translation>关于 SyncBN Studio(&amp;A)</translation>
     </message>
@@ -4196,7 +4399,7 @@ Written: %5</source>
         <translation>版本信息及 SyncBN Studio 简介</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>About &amp;Qt</source>
         <translation>关于 &amp;Qt</translation>
     </message>

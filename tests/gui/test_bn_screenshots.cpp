@@ -3,6 +3,8 @@
 // tab with the diagnosis, then Compare with the others. Run by scripts/bn-screenshots.sh:
 //   SYNCBN_SCREENSHOT_DIR=docs/screenshots SYNCBN_SCREENSHOT_RUNS=RUN_BN:RUN_SYNCBN[:...]
 //   xvfb-run ... build/tests/gui/test_gui --gtest_filter='BnScreenshots*'
+// With SYNCBN_SCREENSHOT_LANGUAGE=zh_CN the window is switched to Chinese first (View > Language)
+// and the files are named zh_CN-*.png.
 #include <gtest/gtest.h>
 
 #include <QDir>
@@ -12,6 +14,7 @@
 #include <QTest>
 
 #include "app/main_window.h"
+#include "app/studio_actions.h"
 #include "stores/run_library.h"
 #include "stores/run_store.h"
 #include "tests/gui/gui_test_support.h"
@@ -39,18 +42,25 @@ TEST_F(BnScreenshots, OfRecordedRuns) {
   MainWindow window;
   window.resize(1280, 820);
   window.show();
+  QString prefix;
+  if (qEnvironmentVariable("SYNCBN_SCREENSHOT_LANGUAGE") == QLatin1String("zh_CN")) {
+    window.actions()->languageChinese->trigger();
+    prefix = QStringLiteral("zh_CN-");
+  }
   ASSERT_TRUE(window.openRun(runs.first()));
   RunStore* store = window.runs()->current();
   ASSERT_TRUE(QTest::qWaitFor([&] { return isFinal(store->state()); }, 30000));
-  save(window, dir, QStringLiteral("train-diagnosis.png"));  // the banner over the overview
+  save(window, dir,
+       prefix + QStringLiteral("train-diagnosis.png"));  // the banner over the overview
   window.monitor()->showBatchNorm();
   auto* layers = window.findChild<QTableView*>(QStringLiteral("bnLayers"));
   ASSERT_NE(layers, nullptr);
   layers->selectRow(0);  // the noisiest layer
-  save(window, dir, QStringLiteral("bn-view.png"));
+  save(window, dir, prefix + QStringLiteral("bn-view.png"));
   ASSERT_TRUE(window.compareRuns(runs));
   QTest::qWait(1500);  // the records replay, the view redraws
-  save(window, dir, QStringLiteral("compare.png"));
+  save(window, dir, prefix + QStringLiteral("compare.png"));
+  if (!prefix.isEmpty()) window.actions()->languageEnglish->trigger();
 }
 
 }  // namespace

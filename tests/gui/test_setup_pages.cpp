@@ -357,13 +357,17 @@ TEST_F(SetupPages, TheModelPageShowsTheLayersAndAModelYamlErrorAtItsLine) {
       kEngineWaitMs));
   const ModelSummaryInfo& n = info->summary();
   EXPECT_TRUE(n.summary.startsWith(QStringLiteral("YOLOv8n summary"))) << n.summary.toStdString();
+  // The page says it in the user's language from the figures; in English, as the engine does.
+  auto* panel = window.findChild<ModelPanel*>();
+  ASSERT_NE(panel, nullptr);
+  EXPECT_TRUE(panel->summaryText().contains(n.summary.toHtmlEscaped()))
+      << panel->summaryText().toStdString();
   ASSERT_EQ(n.layers.size(), 23);  // YOLOv8's 22 backbone and neck layers and Detect
   qint64 sum = 0;
   for (const ModelLayer& layer : n.layers)
     sum += layer.parameters;
   EXPECT_EQ(sum, n.parameters);
   EXPECT_EQ(n.layers.back().module, QStringLiteral("Detect"));
-  auto* panel = window.findChild<ModelPanel*>();
   EXPECT_EQ(panel->layerTable()->model()->rowCount(), 23);
   screenshot(window, QStringLiteral("model-page.png"));
 

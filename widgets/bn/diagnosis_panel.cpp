@@ -8,6 +8,7 @@
 #include "common/bn_diagnosis.h"
 #include "stores/qt_text.h"
 #include "stores/run_store.h"
+#include "stores/translated_text.h"
 
 namespace studio {
 namespace diagnosis = syncbn::diagnosis;
@@ -62,8 +63,9 @@ QString DiagnosisPanel::fixDescription(const QString& fix) {
   if (fix == QLatin1String(diagnosis::kFixSyncBnResume))
     return tr("Continue this run from weights/last.pt with BatchNorm synchronized over all ranks");
   if (fix == QLatin1String(diagnosis::kFixPreciseBn))
-    return tr("Recompute a checkpoint's running statistics over training batches, and validate "
-              "before and after");
+    return tr(
+        "Recompute a checkpoint's running statistics over training batches, and validate "
+        "before and after");
   if (fix == QLatin1String(diagnosis::kFixGroupNorm))
     return tr("A new run with GroupNorm, which does not depend on the batch");
   if (fix == QLatin1String(diagnosis::kFixFrozenBn))
@@ -83,7 +85,7 @@ void DiagnosisPanel::update() {
                               : tr("No run"));
     colour = QStringLiteral("#555555");
   } else {
-    headline_->setText(toQString(verdict->headline));
+    headline_->setText(headlineOf(*verdict));
     if (verdict->problem)
       colour = QStringLiteral("#c62828");
     else if (!verdict->healthy)
@@ -96,8 +98,8 @@ void DiagnosisPanel::update() {
   if (verdict) {
     for (const diagnosis::Finding& f : verdict->findings) {
       if (f.message != verdict->headline)
-        lines << QStringLiteral("<b>%1</b> %2").arg(toQString(f.rule).toHtmlEscaped(),
-                                                    toQString(f.message).toHtmlEscaped());
+        lines << QStringLiteral("<b>%1</b> %2")
+                     .arg(toQString(f.rule).toHtmlEscaped(), messageOf(f).toHtmlEscaped());
       for (const std::string& fix : f.fixes)
         if (!fixes.contains(toQString(fix))) fixes << toQString(fix);
     }

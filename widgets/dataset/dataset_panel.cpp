@@ -98,13 +98,7 @@ DatasetPanel::DatasetPanel(ConfigDocument* document, DatasetCheck* check, Engine
   refresh->setContext(Qt::WidgetWithChildrenShortcut);
   connect(refresh, &QShortcut::activated, this, &DatasetPanel::verify);
 
-  connect(check_, &DatasetCheck::runningChanged, this, [this](bool running) {
-    cancelButton_->setEnabled(running);
-    verifyButton_->setEnabled(!running);
-    progress_->setVisible(running);
-    progress_->setRange(0, 0);  // busy until the first progress line
-    if (running) setStatus(tr("Verifying %1...").arg(QDir::toNativeSeparators(check_->dataFile())));
-  });
+  connect(check_, &DatasetCheck::runningChanged, this, &DatasetPanel::onRunningChanged);
   connect(check_, &DatasetCheck::progress, this,
           [this](const QString& split, qint64 done, qint64 total) {
             progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
@@ -126,7 +120,15 @@ DatasetPanel::DatasetPanel(ConfigDocument* document, DatasetCheck* check, Engine
     if (data == QLatin1String("demo") || QFileInfo(data).isFile()) verify();
   });
   connect(document_, &ConfigDocument::configChanged, this, &DatasetPanel::onDataChanged);
-  onDataChanged();
+  if (check_->dataFile() == dataOf(document_) && (check_->isRunning() || check_->hasReport())) {
+    // Built over a check of this very data (the shell rebuilds its views in a new language):
+    // show it as it stands rather than cancel it and start over.
+    data_ = check_->dataFile();
+    onReport();
+    if (check_->isRunning()) onRunningChanged(true);
+  } else {
+    onDataChanged();
+  }
 }
 
 QWidget* DatasetPanel::createSummaryTab() {
@@ -253,6 +255,14 @@ QWidget* DatasetPanel::createImagesTab() {
                 images_->data(images_->index(row), DatasetImagesModel::ProblemRole).toString());
           });
   return tab;
+}
+
+void DatasetPanel::onRunningChanged(bool running) {
+  cancelButton_->setEnabled(running);
+  verifyButton_->setEnabled(!running);
+  progress_->setVisible(running);
+  progress_->setRange(0, 0);  // busy until the first progress line
+  if (running) setStatus(tr("Verifying %1...").arg(QDir::toNativeSeparators(check_->dataFile())));
 }
 
 void DatasetPanel::onDataChanged() {

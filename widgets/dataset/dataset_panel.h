@@ -61,6 +61,7 @@ class DatasetPanel : public QWidget {
   QWidget* createProblemsTab();
   QWidget* createImagesTab();
   void onDataChanged();
+  void onRunningChanged(bool running);
   void onReport();
   void onFailed(const QString& message, bool cancelled);
   void updateFilterChoices();

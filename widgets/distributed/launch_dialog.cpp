@@ -24,6 +24,7 @@
 #include "common/topology.h"
 #include "common/validation.h"
 #include "stores/qt_text.h"
+#include "stores/translated_text.h"
 
 namespace studio {
 namespace {
@@ -211,7 +212,7 @@ void LaunchDialog::regenerate() {
   for (const auto& all : {syncbn::validate(config, host), syncbn::advise(config, host)})
     for (const auto& d : all)
       if (d.field.rfind("distributed.", 0) == 0 || d.field == "train.batch")
-        advice << toQString(d.field + ": " + d.message);
+        advice << toQString(d.field) + QStringLiteral(": ") + messageOf(d);
   advice_->setText(advice.join(QLatin1Char('\n')));
   advice_->setVisible(!advice.isEmpty());
 }

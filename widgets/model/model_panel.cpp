@@ -150,10 +150,17 @@ void ModelPanel::update() {
   summary_->setVisible(!info_->hasError());
   if (info_->hasSummary()) {
     const ModelSummaryInfo& s = info_->summary();
+    // The engine's summary line in the user's words, from its figures.
+    const QString line = tr("%1 summary: %2 layers, %3 parameters, %4 gradients, %5 GFLOPs")
+                             .arg(s.name)
+                             .arg(s.modules)
+                             .arg(s.parameters)
+                             .arg(s.gradients)
+                             .arg(QString::number(s.gflops, 'f', 1));
     summary_->setText(
         tr("<b>%1</b> at %2 x %2 px, %3 classes, from %4.<br>Training keeps about %5 million "
            "activation values per image for the backward pass.%6")
-            .arg(s.summary.toHtmlEscaped())
+            .arg(line.toHtmlEscaped())
             .arg(s.imgsz)
             .arg(s.nc)
             .arg(s.source.toHtmlEscaped())

@@ -6,8 +6,8 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QSettings>
 #include <QScrollArea>
+#include <QSettings>
 #include <QSlider>
 #include <QSplitter>
 #include <QStyledItemDelegate>
@@ -18,6 +18,7 @@
 #include "stores/monitor_models.h"
 #include "stores/qt_text.h"
 #include "stores/run_store.h"
+#include "stores/translated_text.h"
 #include "widgets/bn/bn_view.h"
 #include "widgets/bn/diagnosis_panel.h"
 #include "widgets/common/titled_panel.h"
@@ -261,7 +262,7 @@ void MonitorView::updateBanner() {
                              .arg(colour, border));
   banner_->setText(tr("<b>%1</b> %2 <a href=\"#batchnorm\">Diagnosis and fixes</a>")
                        .arg(verdict->problem ? tr("Problem:") : tr("Warning:"),
-                            toQString(verdict->headline).toHtmlEscaped()));
+                            headlineOf(*verdict).toHtmlEscaped()));
   banner_->show();
 }
 

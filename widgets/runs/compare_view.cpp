@@ -13,6 +13,7 @@
 #include "stores/qt_text.h"
 #include "stores/run_library.h"
 #include "stores/run_store.h"
+#include "stores/translated_text.h"
 #include "widgets/monitor/series_plot.h"
 
 namespace studio {
@@ -74,8 +75,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   place(addPlot(QStringLiteral("oscillation"), tr("Oscillation index"), tr("index")), 0, 1);
   place(addPlot(QStringLiteral("map50"), tr("Validation mAP50"), tr("mAP50")), 0, 2);
   place(addPlot(QStringLiteral("noise"),
-                tr("Normaliser noise: median over layers (worst layer dotted)"),
-                tr("running std")),
+                tr("Normaliser noise: median over layers (worst layer dotted)"), tr("running std")),
         1, 0);
   place(addPlot(QStringLiteral("disagreement"),
                 tr("Rank disagreement: worst layer (median dotted)"), tr("global std")),
@@ -100,7 +100,8 @@ QCustomPlot* CompareView::addPlot(const QString& name, const QString& title,
   auto* p = new QCustomPlot(this);
   p->setObjectName(QStringLiteral("compare_") + name);
   p->plotLayout()->insertRow(0);
-  auto* heading = new QCPTextElement(p, title, QFont(font().family(), font().pointSize(), QFont::Bold));
+  auto* heading =
+      new QCPTextElement(p, title, QFont(font().family(), font().pointSize(), QFont::Bold));
   p->plotLayout()->addElement(0, 0, heading);
   p->xAxis->setLabel(tr("epoch"));
   p->yAxis->setLabel(yLabel);
@@ -168,8 +169,8 @@ void CompareView::rebuild() {
     drawSeries(add(QStringLiteral("oscillation")), run.oscillation(), run, 0);
     // Solid: the figure the diagnosis judges (docs/syncbn.md); dotted: its companion.
     drawSeries(add(QStringLiteral("noise")), run.bnSummary(BnSummary::NoiseMedian), run, 0);
-    drawSeries(add(QStringLiteral("disagreement")), run.bnSummary(BnSummary::DisagreementMax),
-               run, 0);
+    drawSeries(add(QStringLiteral("disagreement")), run.bnSummary(BnSummary::DisagreementMax), run,
+               0);
     const auto dotted = [&](const QString& plotName, BnSummary summary) {
       QCPGraph* g = add(plotName);
       g->setPen(QPen(color, 1, Qt::DotLine));
@@ -194,15 +195,14 @@ void CompareView::rebuild() {
     };
     cell(0, title, run.runDirectory());
     cell(1, norm);
-    cell(2, run.hasRunInfo() ? tr("%1 x %2")
-                                   .arg(run.runInfo().world_size)
-                                   .arg(run.runInfo().per_rank_batch)
-                             : QString());
+    cell(2, run.hasRunInfo()
+                ? tr("%1 x %2").arg(run.runInfo().world_size).arg(run.runInfo().per_rank_batch)
+                : QString());
     const auto best = run.bestMap50_95();
     cell(3, best ? QString::number(*best, 'f', 3) : tr("-"));
     const SeriesPoint* osc = run.oscillation().last();
     cell(4, osc ? QString::number(osc->value, 'f', 3) : tr("-"));
-    cell(5, toQString(run.verdict().headline));
+    cell(5, headlineOf(run.verdict()));
   }
   // The oscillation plot's threshold, the same line the monitor draws.
   if (QCustomPlot* p = plot(QStringLiteral("oscillation"))) {
@@ -213,10 +213,11 @@ void CompareView::rebuild() {
   }
   for (const auto& [name, p] : plots_) {
     p->rescaleAxes();
-    if (name == QLatin1String("map50")) p->yAxis->setRange(0, 1);
+    if (name == QLatin1String("map50"))
+      p->yAxis->setRange(0, 1);
     else if (name == QLatin1String("oscillation"))
-      p->yAxis->setRange(0, std::max(p->yAxis->range().upper,
-                                     syncbn::OscillationIndex::kDefaultThreshold * 1.5));
+      p->yAxis->setRange(
+          0, std::max(p->yAxis->range().upper, syncbn::OscillationIndex::kDefaultThreshold * 1.5));
     else  // a little below 0, so a SyncBN run's line at exactly 0 stays in sight
       p->yAxis->setRange(-0.03 * std::max(p->yAxis->range().upper, 0.1),
                          std::max(p->yAxis->range().upper, 0.1) * 1.05);
