@@ -28,7 +28,10 @@ done
 status=0
 for ts in "$@"; do
   python3 "$tools/ts_tool.py" same "$ts" "$scratch/$(basename "$ts")" || status=1
-  if [[ $ts == *_en.ts ]]; then continue; fi  # English is the source text, but for its plurals
+  if [[ $ts == *_en.ts ]]; then  # English is the source text, but for its plurals
+    python3 "$tools/ts_tool.py" english-forms "$ts" || status=1
+    continue
+  fi
   python3 "$tools/ts_tool.py" unfinished "$ts" || status=1
 done
 if ((status != 0)); then

@@ -6,6 +6,8 @@
   ts_tool.py unfinished FILE.ts            list the sources still unfinished (exit 1 if any)
   ts_tool.py english-plurals FILE_en.ts     fill the English plural forms: "%n error(s)" ->
                                            "%n error" / "%n errors"
+  ts_tool.py english-forms FILE_en.ts       exit 1 if an English plural form still says "(s)" or
+                                           "(es)" (the singular and plural were never written)
   ts_tool.py same CHECKED.ts FRESH.ts       exit 1 unless both hold the same messages (context,
                                            source, comment), locations aside: FRESH is what
                                            lupdate makes of CHECKED from today's sources
@@ -111,12 +113,27 @@ def english_plurals(path):
         for child in list(translation):
             translation.remove(child)
         translation.text = None
-        for form in (source.replace("(s)", ""), source.replace("(s)", "s")):
+        singular = source.replace("(es)", "").replace("(s)", "")
+        plural = source.replace("(es)", "es").replace("(s)", "s")
+        for form in (singular, plural):
             ET.SubElement(translation, "numerusform").text = form
         translation.attrib.pop("type", None)
         filled += 1
     write(tree, path)
     print(f"filled {filled} plural messages in {path}")
+
+
+def english_forms(path):
+    bad = []
+    for message in messages(ET.parse(path)):
+        if message.get("numerus") != "yes":
+            continue
+        forms = [f.text or "" for f in message.find("translation").iter("numerusform")]
+        if any("(s)" in f or "(es)" in f for f in forms):
+            bad.append(message.findtext("source"))
+    for source in bad:
+        print(f'"{source}": its English forms still say (s) or (es)')
+    return 1 if bad else 0
 
 
 def message_keys(path):
@@ -150,6 +167,8 @@ if __name__ == "__main__":
         english_plurals(args[0])
     elif command == "unfinished":
         sys.exit(unfinished(args[0]))
+    elif command == "english-forms":
+        sys.exit(english_forms(args[0]))
     elif command == "same":
         sys.exit(same(args[0], args[1]))
     else:

@@ -1469,9 +1469,9 @@ Set its location in Preferences.</source>
 %1 x %2 px, %n box(es)</source>
         <translation>
             <numerusform>
-%1 x %2 px, %n box(es)</numerusform>
+%1 x %2 px, %n box</numerusform>
             <numerusform>
-%1 x %2 px, %n box(es)</numerusform>
+%1 x %2 px, %n boxes</numerusform>
         </translation>
     </message>
 </context>
@@ -1639,8 +1639,8 @@ Set its location in Preferences.</source>
         <location line="+1"/>
         <source>%n class(es)</source>
         <translation>
-            <numerusform>%n class(es)</numerusform>
-            <numerusform>%n class(es)</numerusform>
+            <numerusform>%n class</numerusform>
+            <numerusform>%n classes</numerusform>
         </translation>
     </message>
     <message>
@@ -3484,8 +3484,8 @@ dent</source>
         <location line="+24"/>
         <source>Ready: %n class(es).</source>
         <translation>
-            <numerusform>Ready: %n class(es).</numerusform>
-            <numerusform>Ready: %n class(es).</numerusform>
+            <numerusform>Ready: %n class.</numerusform>
+            <numerusform>Ready: %n classes.</numerusform>
         </translation>
     </message>
     <message>
@@ -3852,8 +3852,8 @@ dent</source>
         <location line="+3"/>
         <source>Recalibrating over %n batch(es)...</source>
         <translation>
-            <numerusform>Recalibrating over %n batch(es)...</numerusform>
-            <numerusform>Recalibrating over %n batch(es)...</numerusform>
+            <numerusform>Recalibrating over %n batch...</numerusform>
+            <numerusform>Recalibrating over %n batches...</numerusform>
         </translation>
     </message>
     <message>
