@@ -1,8 +1,10 @@
 // syncbn-engine: the LibTorch side of SyncBN Studio, also usable headless.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 
 #include "common/version.h"
+#include "dist/openmp_wait.h"
 #include "engine/commands.h"
 #include "engine/devices.h"
 #include "engine/diagnose_command.h"
@@ -23,10 +25,29 @@ std::string versionLine(const syncbn::engine::HostProbe& probe) {
          ", NCCL: " + (probe.ncclAvailable ? "yes" : "no") + ")";
 }
 
+// The commands that compute with LibTorch's threads for long choose OpenMP's wait policy
+// (dist/openmp_wait.h): a 0.1 s look at the machine, and 0.4 s for a second start when they
+// wait passively. The quick ones (check-config, --version, predict on a few images for the
+// studio's preview, ...) do not.
+bool computes(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string_view command = argv[1];
+  for (const std::string_view name : {"train", "val", "recalibrate", "verify-syncbn"})
+    if (command == name) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace syncbn::engine;
+  if (computes(argc, argv)) {
+    // The studio runs the engine with --progress-socket: its GUI shares the cores.
+    bool withStudio = false;
+    for (int i = 2; i < argc; ++i)
+      withStudio = withStudio || std::string_view(argv[i]).rfind("--progress-socket", 0) == 0;
+    syncbn::dist::chooseOpenMpWaiting(argv, withStudio);
+  }
   const HostProbe probe = probeHost();
   const CommandContext ctx{probe.facts, std::cout, std::cerr};
 

@@ -3,6 +3,7 @@
 //   bench_train [--model n] [--imgsz 320] [--batch 16] [--ranks 1] [--norm bn|syncbn]
 //               [--iterations 20] [--warmup 3] [--device cpu|cuda] [--backend auto|gloo|nccl]
 //               [--workers 2] [--bn-stats-every 0] [--csv] [--no-header]
+// OpenMP waits as the engine chooses (dist/openmp_wait.h), unless OMP_WAIT_POLICY is set.
 // Ranks are processes: with --ranks > 1 and no RANK in the environment this process launches them
 // (as syncbn-engine does) and prints rank 0's row; the ranks' own output goes to stderr.
 //
@@ -39,6 +40,7 @@
 #include "data/portable_random.h"
 #include "data/training_example.h"
 #include "dist/launcher.h"
+#include "dist/openmp_wait.h"
 #include "dist/process_group.h"
 #include "train/trainer.h"
 #include "train/training_hooks.h"
@@ -387,6 +389,9 @@ int launchRanks(const BenchOptions& options, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The engine's choice of OpenMP wait policy, so the rows are what training gets; set
+  // OMP_WAIT_POLICY (or SYNCBN_OPENMP_WAIT=default for libgomp's default) to measure another.
+  dist::chooseOpenMpWaiting(argv, false);
   BenchOptions options;
   CLI::App app{"Training throughput of the real trainer on synthetic data"};
   app.add_option("--model", options.model, "YOLOv8 scale")
