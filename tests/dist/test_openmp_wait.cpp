@@ -74,9 +74,11 @@ TEST(OpenMpWait, PassiveWhenTheStudioOrOtherProgramsShareTheCores) {
 TEST(OpenMpWait, TheSampleSeesABusyNeighbour) {
   const pid_t busy = ::fork();
   ASSERT_GE(busy, 0);
-  if (busy == 0)
-    for (;;) {
-    }
+  if (busy == 0) {
+    volatile unsigned long spins = 0;  // volatile: a loop with no effect would be undefined
+    for (;;)
+      spins = spins + 1;
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const double cores = busyCoresNow(300);
   ::kill(busy, SIGKILL);
