@@ -4,10 +4,10 @@
 // barrier before sleeping. Alone on the machine that is fastest; sharing the cores with a
 // neighbour (the studio, a data loader, another job) it is far slower: a thread spins on a core
 // the neighbour needs while the thread it waits for is not scheduled. On the 2-core machine a
-// busy loop on one core made 1 rank x 2 threads 2.8x slower with libgomp's default and 1.8x with
-// passive waiting; idle, passive waiting was 9-16% slower (docs/benchmarks.md, "CPU
-// contention"). So the engine waits passively when it shares the cores, and keeps the default
-// when it has them to itself.
+// busy loop on one core made 1 rank x 2 threads 2.85x slower than the default's idle step with
+// libgomp's default and 1.76x with passive waiting; idle, passive waiting was 9-16% slower
+// (docs/benchmarks.md, "CPU contention"). So the engine waits passively when it shares the cores,
+// and keeps the default when it has them to itself.
 //
 // libgomp reads OMP_WAIT_POLICY once, when it is loaded, before main() runs, and has no call to
 // change it later. So the engine chooses by executing itself again with the variable set: the
