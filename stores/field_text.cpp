@@ -146,6 +146,11 @@ const std::array kEntries{
                             "Write the losses, learning rate, speed, per-rank timings, validation "
                             "and BatchNorm figures as TensorBoard event files in the run "
                             "directory's tb/ folder: tensorboard --logdir runs/train.")},
+    Entry{"output.best_fp16", QT_TRANSLATE_NOOP("FieldText", "Half-precision best.pt"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Store best.pt's weights in float16, as Ultralytics does: half the "
+                            "file, and float16 rounding in validation, prediction and export. "
+                            "last.pt always keeps float32.")},
 
     Entry{"distributed.device", QT_TRANSLATE_NOOP("FieldText", "Devices"),
           QT_TRANSLATE_NOOP("FieldText",

@@ -743,6 +743,16 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Half-precision best.pt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store best.pt&apos;s weights in float16, as Ultralytics does: half the file, and float16 rounding in validation, prediction and export. last.pt always keeps float32.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+5"/>
         <source>Devices</source>
         <translation type="unfinished"></translation>

@@ -745,6 +745,16 @@ Set its location in Preferences.</source>
         <translation>将损失、学习率、速度、各进程耗时、验证结果和 BatchNorm 指标写为 TensorBoard 事件文件，放在运行目录的 tb/ 文件夹中：tensorboard --logdir runs/train。</translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Half-precision best.pt</source>
+        <translation>半精度 best.pt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store best.pt&apos;s weights in float16, as Ultralytics does: half the file, and float16 rounding in validation, prediction and export. last.pt always keeps float32.</source>
+        <translation>以 float16 保存 best.pt 的权重（与 Ultralytics 相同）：文件减半，验证、预测和导出会带有 float16 舍入。last.pt 始终保留 float32。</translation>
+    </message>
+    <message>
         <location line="+5"/>
         <source>Devices</source>
         <translation>设备</translation>

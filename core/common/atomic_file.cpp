@@ -48,17 +48,24 @@ class TempFile {
 }  // namespace
 
 void writeFileAtomically(const std::filesystem::path& path, std::string_view contents) {
+  writeFileAtomically(path, {contents});
+}
+
+void writeFileAtomically(const std::filesystem::path& path,
+                         std::initializer_list<std::string_view> pieces) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   TempFile temp((dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string());
   if (temp.fd() < 0) fail(path, "cannot create temporary file");
   ::fchmod(temp.fd(), 0644);
 
-  std::size_t written = 0;
-  while (written < contents.size()) {
-    const ssize_t n = ::write(temp.fd(), contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(path, "write failed");
-    written += static_cast<std::size_t>(n);
+  for (const std::string_view contents : pieces) {
+    std::size_t written = 0;
+    while (written < contents.size()) {
+      const ssize_t n = ::write(temp.fd(), contents.data() + written, contents.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail(path, "write failed");
+      written += static_cast<std::size_t>(n);
+    }
   }
   if (::fsync(temp.fd()) != 0) fail(path, "fsync failed");
   temp.closeFile();

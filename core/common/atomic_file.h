@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <initializer_list>
 #include <string_view>
 
 namespace syncbn {
@@ -10,5 +11,9 @@ namespace syncbn {
 // Throws std::runtime_error naming the path and the system's reason on failure; the previous
 // file, if any, is then left untouched.
 void writeFileAtomically(const std::filesystem::path& path, std::string_view contents);
+// The same, for contents in pieces written one after the other (a header and a large payload
+// without copying them into one buffer).
+void writeFileAtomically(const std::filesystem::path& path,
+                         std::initializer_list<std::string_view> pieces);
 
 }  // namespace syncbn

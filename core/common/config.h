@@ -89,6 +89,7 @@ struct OutputConfig {
   int checkpoint_interval = 0;  // iterations between checkpoints; 0 = at epoch end only
   bool resume = false;          // continue the run in project/name from its weights/last.pt
   bool tensorboard = true;      // TensorBoard event files in the run dir's tb/
+  bool best_fp16 = false;       // best.pt's weights in float16 (half the file)
   bool operator==(const OutputConfig&) const = default;
 };
 

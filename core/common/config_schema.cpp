@@ -194,6 +194,9 @@ std::vector<FieldSpec> buildFields() {
             "Continue the run in project/name from its last checkpoint"),
       field("output", "tensorboard", &C::output, &OutputConfig::tensorboard,
             "Write TensorBoard event files into the run dir's tb/ (tensorboard --logdir)"),
+      field("output", "best_fp16", &C::output, &OutputConfig::best_fp16,
+            "Store best.pt's weights in float16: half the file, float16 rounding in val, "
+            "predict and export"),
   };
 }
 

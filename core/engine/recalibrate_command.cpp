@@ -124,15 +124,18 @@ int recalibrate(const CommandContext& ctx, const RecalibrateOptions& options) {
       throw RecalibrationError(yaml.string() + ": no usable training images to recalibrate on");
     const data::SplitReport* valSplit = findSplit(report, "val");
 
+    // The EMA as inference loads it (built from the definition saved in the file), so a best.pt
+    // without training state, float16 or not, recalibrates as a last.pt does.
+    const train::CheckpointModel loaded = train::loadCheckpointModel(options.weights, device);
+    if (!loaded.fromEma)
+      throw train::CheckpointError(options.weights, "the checkpoint holds no EMA weights");
+    const std::shared_ptr<model::DetectionModelImpl> ema = loaded.model;
     const auto nc = static_cast<int64_t>(report.dataset.names.size());
-    const model::NormChoice norm{config.distributed.norm, nullptr};
-    model::DetectionModel net =
-        model::buildDetectionModel(config.model.model, config.model.scale, nc, norm);
-    model::DetectionModel ema =
-        model::buildDetectionModel(config.model.model, config.model.scale, nc, norm);
-    train::restoreCheckpoint(options.weights, {net.get(), ema.get(), nullptr},
-                             train::modelFingerprint(*net, config.distributed.norm));
-    ema->to(device);
+    if (ema->definition().nc != nc)
+      throw RecalibrationError(yaml.string() + ": the dataset has " + std::to_string(nc) +
+                               " classes, the checkpoint's model " +
+                               std::to_string(ema->definition().nc) +
+                               ": recalibrate on data with the model's classes");
 
     data::AugmentSettings letterbox = data::AugmentSettings::fromConfig(config);
     letterbox.augment = false;

@@ -140,14 +140,15 @@ Root readRoot(const std::filesystem::path& path) {
 
 void writeRoot(const std::filesystem::path& path, const c10::impl::GenericDict& root) {
   const std::vector<char> payload = torch::pickle_save(root);
-  std::string contents(kHeaderSize + payload.size(), '\0');
-  std::memcpy(contents.data(), kMagic.data(), kMagic.size());
-  putLittleEndian(contents.data() + 8, kCheckpointFormatVersion, 4);
-  putLittleEndian(contents.data() + 12, payload.size(), 8);
-  putLittleEndian(contents.data() + 20, fnv1a64(payload.data(), payload.size()), 8);
-  if (!payload.empty()) std::memcpy(contents.data() + kHeaderSize, payload.data(), payload.size());
+  std::array<char, kHeaderSize> header{};
+  std::memcpy(header.data(), kMagic.data(), kMagic.size());
+  putLittleEndian(header.data() + 8, kCheckpointFormatVersion, 4);
+  putLittleEndian(header.data() + 12, payload.size(), 8);
+  putLittleEndian(header.data() + 20, fnv1a64(payload.data(), payload.size()), 8);
   try {
-    writeFileAtomically(path, contents);
+    // Header and payload as two pieces: the payload (the size of the weights) is not copied.
+    writeFileAtomically(path, {std::string_view(header.data(), header.size()),
+                               std::string_view(payload.data(), payload.size())});
   } catch (const std::runtime_error& e) {
     // writeFileAtomically's message is "cannot write <path>: <why>"; keep only the why.
     std::string why = e.what();
@@ -351,6 +352,7 @@ c10::impl::GenericDict metaDict(const CheckpointMeta& meta) {
   for (const auto& [key, state] : meta.hooks)
     hooks.insert(key, stateDictValue(state));
   dict.insert("hooks", hooks);
+  if (!meta.metrics.values().empty()) dict.insert("metrics", stateDictValue(meta.metrics));
   return dict;
 }
 
@@ -370,6 +372,7 @@ CheckpointMeta metaFrom(const Reader& meta, std::uint32_t version) {
     const Reader hooks = meta.section("hooks");
     for (const std::string& key : hooks.keys())
       out.hooks[key] = hooks.stateDict(key);
+    if (meta.has("metrics")) out.metrics = meta.stateDict("metrics");
   }
   out.kind = meta.string("kind");
   out.worldSize = meta.smallInteger("world_size");
@@ -400,11 +403,14 @@ std::vector<std::pair<std::string, at::Tensor>> tensorsOf(const torch::nn::Modul
   return tensors;
 }
 
-TensorDict stateDictOf(const torch::nn::Module& module) {
+TensorDict stateDictOf(const torch::nn::Module& module, bool half) {
   TensorDict dict;
-  for (const auto& [name, tensor] : tensorsOf(module))
-    dict.insert(name, tensor.detach().to(torch::kCPU, tensor.scalar_type(), /*non_blocking=*/false,
+  for (const auto& [name, tensor] : tensorsOf(module)) {
+    const at::ScalarType dtype =
+        half && tensor.is_floating_point() ? at::kHalf : tensor.scalar_type();
+    dict.insert(name, tensor.detach().to(torch::kCPU, dtype, /*non_blocking=*/false,
                                          /*copy=*/true, at::MemoryFormat::Contiguous));
+  }
   return dict;
 }
 
@@ -412,7 +418,7 @@ namespace {
 // Everything about `saved` that does not fit `module`: names missing on either side, shapes,
 // dtypes.
 std::vector<std::string> mismatches(const payload::TensorDict& saved,
-                                    const torch::nn::Module& module) {
+                                    const torch::nn::Module& module, bool allowHalf) {
   std::vector<std::string> problems;
   const auto wanted = tensorsOf(module);
   std::set<std::string> wantedNames;
@@ -427,7 +433,8 @@ std::vector<std::string> mismatches(const payload::TensorDict& saved,
     if (stored.sizes() != tensor.sizes())
       problems.push_back("'" + name + "' has shape " + shapeText(stored.sizes()) +
                          " in the checkpoint, " + shapeText(tensor.sizes()) + " in the model");
-    else if (stored.scalar_type() != tensor.scalar_type())
+    else if (stored.scalar_type() != tensor.scalar_type() &&
+             !(allowHalf && stored.scalar_type() == at::kHalf && tensor.is_floating_point()))
       problems.push_back("'" + name + "' has dtype " +
                          std::string(c10::toString(stored.scalar_type())) + " in the checkpoint, " +
                          c10::toString(tensor.scalar_type()) + " in the model");
@@ -441,8 +448,8 @@ std::vector<std::string> mismatches(const payload::TensorDict& saved,
 }  // namespace
 
 void checkFits(const std::filesystem::path& path, const payload::TensorDict& saved,
-               const torch::nn::Module& module, const std::string& what) {
-  const std::vector<std::string> problems = mismatches(saved, module);
+               const torch::nn::Module& module, const std::string& what, bool allowHalf) {
+  const std::vector<std::string> problems = mismatches(saved, module, allowHalf);
   if (problems.empty()) return;
   constexpr std::size_t kShown = 5;
   std::string reason = what + " tensors do not match (" + std::to_string(problems.size()) +
@@ -523,7 +530,8 @@ CheckpointModel loadCheckpointModel(const std::filesystem::path& path, c10::Devi
       out.trainedNorm == NormKind::SyncBatchNorm ? NormKind::BatchNorm : out.trainedNorm;
   out.model =
       std::make_shared<model::DetectionModelImpl>(definition, model::NormChoice{built, nullptr});
-  payload::checkFits(path, weights, *out.model, out.fromEma ? "EMA" : "model");
+  payload::checkFits(path, weights, *out.model, out.fromEma ? "EMA" : "model",
+                     /*allowHalf=*/true);
   payload::copyInto(weights, *out.model);
   out.model->to(device);
   out.model->eval();
@@ -539,10 +547,34 @@ void saveCheckpointWithEma(const std::filesystem::path& source, const std::files
   // The meta is checked, and written in this version's layout (an older file's is converted).
   const CheckpointMeta meta = payload::metaFrom(reader.section("meta"), root.version);
   if (!reader.has("ema")) throw CheckpointError(source, "the checkpoint holds no EMA weights");
-  payload::checkFits(source, reader.tensorDict("ema"), ema, "EMA");
+  const payload::TensorDict saved = reader.tensorDict("ema");
+  payload::checkFits(source, saved, ema, "EMA", /*allowHalf=*/true);
+  bool half = false;
+  for (const auto& entry : saved)
+    half = half || entry.value().scalar_type() == at::kHalf;
   root.dict.insert_or_assign("meta", payload::metaDict(meta));
-  root.dict.insert_or_assign("ema", payload::stateDictOf(ema));
+  root.dict.insert_or_assign("ema", payload::stateDictOf(ema, half));
   payload::writeRoot(target, root.dict);
+}
+
+CheckpointSnapshot::CheckpointSnapshot(std::unique_ptr<Contents> contents)
+    : contents_(std::move(contents)) {}
+CheckpointSnapshot::~CheckpointSnapshot() = default;
+CheckpointSnapshot::CheckpointSnapshot(CheckpointSnapshot&&) noexcept = default;
+CheckpointSnapshot& CheckpointSnapshot::operator=(CheckpointSnapshot&&) noexcept = default;
+
+void writeCheckpoint(const std::filesystem::path& path, const CheckpointSnapshot& snapshot) {
+  payload::writeRoot(path, snapshot.contents().root);
+}
+
+CheckpointSnapshot snapshotInferenceCheckpoint(const torch::nn::Module& weights, bool isEma,
+                                               const CheckpointMeta& meta,
+                                               WeightPrecision precision) {
+  auto contents = std::make_unique<CheckpointSnapshot::Contents>();
+  contents->root.insert("meta", payload::metaDict(meta));
+  contents->root.insert(isEma ? "ema" : "model",
+                        payload::stateDictOf(weights, precision == WeightPrecision::Float16));
+  return CheckpointSnapshot(std::move(contents));
 }
 
 std::string modelFingerprint(const model::ModelDefinition& definition, NormKind norm) {

@@ -50,10 +50,47 @@ struct CheckpointMeta {
   std::string modelName;           // "YOLOv8n"
   std::string modelScale;          // "n"
   int imgsz = 0;                   // training image size
+  // The validation figures of the epoch the weights are from (best.pt: map50, map50_95,
+  // precision, recall, fitness, epoch); empty when none was run or in older files.
+  StateDict metrics;
   // The training loop's counters (Trainer::loopState) and each stateful hook's, by its key.
   StateDict loop;
   std::map<std::string, StateDict> hooks;
 };
+
+// The precision of the weights an inference checkpoint (best.pt) stores. Float16 halves the
+// file; loading casts back to the model's float32, so predictions differ by float16 rounding.
+enum class WeightPrecision { Float32, Float16 };
+
+// A checkpoint's contents, copied out of the live tensors. Taking it is what the training
+// thread pays; writing it (serialising, checksum, write, fsync, rename) can happen later on
+// another thread while training goes on (train/checkpoint_writer.h), as the copies are its own.
+class CheckpointSnapshot {
+ public:
+  struct Contents;  // the payload's root dictionary (checkpoint_payload.h)
+  explicit CheckpointSnapshot(std::unique_ptr<Contents> contents);
+  ~CheckpointSnapshot();
+  CheckpointSnapshot(CheckpointSnapshot&&) noexcept;
+  CheckpointSnapshot& operator=(CheckpointSnapshot&&) noexcept;
+
+  const Contents& contents() const { return *contents_; }
+
+ private:
+  std::unique_ptr<Contents> contents_;
+};
+
+// Writes a snapshot as a checkpoint file at `path`, atomically (temporary file, fsync, rename,
+// fsync of the folder); throws CheckpointError naming `path`, and leaves no file behind then.
+// Safe to call from any thread, one snapshot at a time.
+void writeCheckpoint(const std::filesystem::path& path, const CheckpointSnapshot& snapshot);
+
+// What inference and export need, and no more: the meta and `weights`' parameters and buffers
+// (stored as "ema" when `isEma`, else as "model"), floating-point ones in `precision`. No
+// optimizer, gradients or RNG: such a file loads with loadCheckpointModel and is refused by a
+// resume, with the reason. `recalibrate` reads and rewrites it as it is.
+CheckpointSnapshot snapshotInferenceCheckpoint(const torch::nn::Module& weights, bool isEma,
+                                               const CheckpointMeta& meta,
+                                               WeightPrecision precision);
 
 // what(): "<path>: <reason>".
 class CheckpointError : public std::runtime_error {
@@ -89,10 +126,11 @@ CheckpointModel loadCheckpointModel(const std::filesystem::path& path,
                                     c10::Device device = c10::Device(c10::kCPU));
 
 // Writes `target` (atomically) as a copy of the checkpoint `source` whose EMA weights and buffers
-// are `ema`'s; everything else (meta, model, gradients, optimizer, RNG) is carried over as it was.
-// `target` may be `source`. Throws CheckpointError naming `source` when it is unreadable, holds
-// no EMA or its EMA tensors do not fit `ema` (names, shapes, dtypes), and naming `target` when it
-// cannot be written; no file is left behind then.
+// are `ema`'s, in the dtypes `source` stored them in (float16 stays float16); everything else
+// (meta, model, gradients, optimizer, RNG) is carried over as it was. `target` may be `source`.
+// Throws CheckpointError naming `source` when it is unreadable, holds no EMA or its EMA tensors
+// do not fit `ema` (names, shapes, dtypes), and naming `target` when it cannot be written; no
+// file is left behind then.
 void saveCheckpointWithEma(const std::filesystem::path& source, const std::filesystem::path& target,
                            const torch::nn::Module& ema);
 

@@ -12,6 +12,14 @@
 
 #include "train/checkpoint_file.h"
 
+namespace syncbn::train {
+
+struct CheckpointSnapshot::Contents {
+  c10::impl::GenericDict root{c10::StringType::get(), c10::AnyType::get()};
+};
+
+}  // namespace syncbn::train
+
 namespace syncbn::train::payload {
 
 using TensorDict = c10::Dict<std::string, at::Tensor>;
@@ -70,13 +78,14 @@ CheckpointMeta metaFrom(const Reader& meta, std::uint32_t version);
 
 // Parameters then buffers, dotted names; undefined tensors are neither saved nor expected.
 std::vector<std::pair<std::string, at::Tensor>> tensorsOf(const torch::nn::Module& module);
-// CPU, contiguous copies with their dtype.
-TensorDict stateDictOf(const torch::nn::Module& module);
+// CPU, contiguous copies with their dtype, or floating-point ones in float16 with `half`.
+TensorDict stateDictOf(const torch::nn::Module& module, bool half = false);
 // Refuses, listing the first problems, when `saved` does not fit `module` by names, shapes and
-// dtypes; `what` is "model" or "EMA".
+// dtypes; `what` is "model" or "EMA". With `allowHalf`, float16 tensors fit float32 ones (an
+// inference checkpoint's weights: copyInto casts them).
 void checkFits(const std::filesystem::path& path, const TensorDict& saved,
-               const torch::nn::Module& module, const std::string& what);
-// Copies `saved` into the module's tensors (across devices); checkFits first.
+               const torch::nn::Module& module, const std::string& what, bool allowHalf = false);
+// Copies `saved` into the module's tensors (across devices and dtypes); checkFits first.
 void copyInto(const TensorDict& saved, torch::nn::Module& module);
 
 std::string shapeText(at::IntArrayRef sizes);

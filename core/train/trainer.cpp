@@ -281,6 +281,11 @@ CheckpointParts Trainer::checkpointParts() {
 
 void Trainer::saveCheckpoint(const std::filesystem::path& file, const std::string& kind,
                              bool epochComplete) {
+  writeCheckpoint(file, snapshotCheckpoint(kind, epochComplete));
+}
+
+CheckpointSnapshot Trainer::snapshotCheckpoint(const std::string& kind, bool epochComplete,
+                                               const StateDict& metrics) {
   CheckpointMeta meta;
   meta.kind = kind;
   meta.worldSize = worldSize();
@@ -298,7 +303,18 @@ void Trainer::saveCheckpoint(const std::filesystem::path& file, const std::strin
   meta.loop = loopState(epochComplete);
   for (const auto& hook : hooks_)
     if (const std::string key = hook->stateKey(); !key.empty()) meta.hooks[key] = hook->state();
-  train::saveCheckpoint(file, checkpointParts(), meta);
+  meta.metrics = metrics;
+  CheckpointParts parts = checkpointParts();
+  if (kind == "best") {
+    const bool half = options_.config.output.best_fp16;
+    const bool ema = parts.ema != nullptr;
+    return snapshotInferenceCheckpoint(ema ? *parts.ema : *parts.model, ema, meta,
+                                       half ? WeightPrecision::Float16 : WeightPrecision::Float32);
+  }
+  // After an optimizer step the gradients are zero (or none): a resumed run starts from none,
+  // which sums the same. Only between steps (nbs accumulation) do they carry information.
+  parts.gradients = state_.iteration - 1 != state_.lastOptimizerIteration;
+  return snapshotTrainingCheckpoint(parts, meta);
 }
 
 StateDict Trainer::loopState(bool epochComplete) const {

@@ -31,6 +31,7 @@
 #include "common/topology.h"
 #include "data/batch_loader.h"
 #include "model/detection_model.h"
+#include "train/checkpoint_file.h"
 #include "train/event_sink.h"
 #include "train/state_dict.h"
 #include "train/validator.h"
@@ -171,8 +172,15 @@ class Trainer {
   // carries over); a switch to or from groupnorm or frozen BN is refused with the reason.
   ResumeReport resumeFrom(const std::filesystem::path& checkpoint);
 
-  // Writes a checkpoint of everything resumeFrom() restores (rank 0 alone calls it). `kind` is
-  // "last", "best" or "interval"; `epochComplete` says the epoch, validation included, is done.
+  // A checkpoint of the run as it stands, copied now (rank 0 alone calls it); write it with
+  // writeCheckpoint or a CheckpointWriter. `kind` "last" or "interval": everything resumeFrom()
+  // restores, the accumulated gradients only when the checkpoint falls between two optimizer
+  // steps. "best": what inference and export need (the EMA weights, in float16 with
+  // output.best_fp16, and the meta with `metrics`). `epochComplete` says the epoch, validation
+  // included, is done.
+  CheckpointSnapshot snapshotCheckpoint(const std::string& kind, bool epochComplete,
+                                        const StateDict& metrics = {});
+  // snapshotCheckpoint, written at once (atomically).
   void saveCheckpoint(const std::filesystem::path& file, const std::string& kind,
                       bool epochComplete);
 

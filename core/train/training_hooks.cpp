@@ -11,6 +11,7 @@
 #include "nn/bn_statistics_probe.h"
 #include "nn/precise_bn.h"
 #include "train/bn_stats_message.h"
+#include "train/checkpoint_writer.h"
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
 #include "train/lr_schedule.h"
@@ -297,16 +298,40 @@ void ResultsCsvHook::afterEpoch(Trainer& trainer) {
 
 CheckpointHook::CheckpointHook(std::shared_ptr<const EpochRecord> record)
     : record_(std::move(record)) {}
+CheckpointHook::~CheckpointHook() = default;
 
 void CheckpointHook::save(Trainer& trainer, const std::string& kind, bool epochComplete,
-                          const std::filesystem::path& file) const {
+                          const std::filesystem::path& file) {
   if (trainer.rank() != 0) return;
-  trainer.saveCheckpoint(file, kind, epochComplete);
+  StateDict metrics;
+  if (kind == "best" && record_->validation) {
+    const auto& summary = record_->validation->summary;
+    metrics.set("epoch", std::int64_t{record_->epoch});
+    metrics.set("map50", summary.map50);
+    metrics.set("map50_95", summary.map50to95);
+    metrics.set("precision", summary.precision);
+    metrics.set("recall", summary.recall);
+    metrics.set("fitness", summary.fitness);
+  }
+  if (!writer_) writer_ = std::make_unique<CheckpointWriter>();
   const TrainerState& state = trainer.state();
-  trainer.publish(protocol::Checkpoint{file.string(), kind, state.epoch, state.iteration});
+  CheckpointWriter::Written what;
+  what.path = file;
+  what.kind = kind;
+  what.epoch = state.epoch;
+  what.iteration = state.iteration;
+  writer_->submit(trainer.snapshotCheckpoint(kind, epochComplete, metrics), std::move(what));
+}
+
+void CheckpointHook::publishWritten(Trainer& trainer) {
+  if (!writer_) return;
+  for (const CheckpointWriter::Written& written : writer_->takeWritten())
+    trainer.publish(protocol::Checkpoint{written.path.string(), written.kind, written.epoch,
+                                         written.iteration});
 }
 
 void CheckpointHook::afterStep(Trainer& trainer) {
+  publishWritten(trainer);
   const TrainerState& state = trainer.state();
   const int interval = trainer.options().config.output.checkpoint_interval;
   const bool due = interval > 0 && state.iteration % interval == 0;
@@ -322,6 +347,13 @@ void CheckpointHook::afterEpoch(Trainer& trainer) {
   save(trainer, "last", true, weights / "last.pt");
   if (record_->improved && record_->epoch == trainer.state().epoch)
     save(trainer, "best", true, weights / "best.pt");
+  publishWritten(trainer);
+}
+
+void CheckpointHook::afterTrain(Trainer& trainer) {
+  if (!writer_) return;
+  writer_->waitIdle();
+  publishWritten(trainer);
 }
 
 }  // namespace syncbn::train

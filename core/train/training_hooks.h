@@ -16,6 +16,7 @@ class BnStatisticsProbe;
 
 namespace syncbn::train {
 
+class CheckpointWriter;
 class LrSchedule;
 class ModelEma;
 class ResultsCsv;
@@ -175,17 +176,24 @@ class ResultsCsvHook final : public TrainerHook {
 };
 
 // weights/last.pt at every epoch end, every output.checkpoint_interval iterations, on the GUI's
-// checkpoint_now and on stop; weights/best.pt when the epoch improved. Rank 0 writes.
+// checkpoint_now and on stop; weights/best.pt (inference weights and the epoch's metrics) when
+// the epoch improved. Rank 0 takes a snapshot where the loop is and writes it in the background
+// (CheckpointWriter); each `checkpoint` event is published once its file is in place, and the
+// end of training waits for every write. A failed write fails the run at the next step.
 class CheckpointHook final : public TrainerHook {
  public:
   explicit CheckpointHook(std::shared_ptr<const EpochRecord> record);
+  ~CheckpointHook() override;
   void afterStep(Trainer& trainer) override;
   void afterEpoch(Trainer& trainer) override;
+  void afterTrain(Trainer& trainer) override;
 
  private:
   void save(Trainer& trainer, const std::string& kind, bool epochComplete,
-            const std::filesystem::path& file) const;
+            const std::filesystem::path& file);
+  void publishWritten(Trainer& trainer);
   std::shared_ptr<const EpochRecord> record_;
+  std::unique_ptr<CheckpointWriter> writer_;  // rank 0's, made at the first save
 };
 
 }  // namespace syncbn::train

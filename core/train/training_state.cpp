@@ -134,6 +134,11 @@ TrainingContents readContents(const std::filesystem::path& path) {
   const payload::Reader reader(path, root.dict);
   TrainingContents contents;
   contents.meta = payload::metaFrom(reader.section("meta"), root.version);
+  if (!reader.has("model") || !reader.has("rng"))
+    throw CheckpointError(path, "holds only the weights for inference and export (a '" +
+                                    contents.meta.kind +
+                                    "' checkpoint, without the training state), so it cannot "
+                                    "resume training: resume from the run's weights/last.pt");
   contents.model = reader.tensorDict("model");
   if (reader.has("ema")) contents.ema = reader.tensorDict("ema");
   if (reader.has("gradients")) contents.gradients = reader.tensorDict("gradients");
@@ -233,8 +238,15 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
                     const CheckpointMeta& meta) {
   if (parts.model == nullptr)
     throw std::invalid_argument("saveCheckpoint(" + path.string() + "): no model given");
+  writeCheckpoint(path, snapshotTrainingCheckpoint(parts, meta));
+}
 
-  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+CheckpointSnapshot snapshotTrainingCheckpoint(const CheckpointParts& parts,
+                                              const CheckpointMeta& meta) {
+  if (parts.model == nullptr)
+    throw std::invalid_argument("snapshotTrainingCheckpoint: no model given");
+  auto contents = std::make_unique<CheckpointSnapshot::Contents>();
+  c10::impl::GenericDict& root = contents->root;
   root.insert("meta", payload::metaDict(meta));
   root.insert("model", payload::stateDictOf(*parts.model));
   if (parts.ema != nullptr) root.insert("ema", payload::stateDictOf(*parts.ema));
@@ -260,8 +272,7 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
     cuda.push_back(stateOf(generator));
   rng.insert("cuda", cuda);
   root.insert("rng", rng);
-
-  payload::writeRoot(path, root);
+  return CheckpointSnapshot(std::move(contents));
 }
 
 CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const CheckpointParts& parts,

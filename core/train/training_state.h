@@ -33,6 +33,10 @@ struct CheckpointParts {
 // std::invalid_argument when parts.model is null, CheckpointError when writing fails.
 void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& parts,
                     const CheckpointMeta& meta);
+// The same contents, copied now and written later with writeCheckpoint (possibly on another
+// thread while training goes on). Throws std::invalid_argument when parts.model is null.
+CheckpointSnapshot snapshotTrainingCheckpoint(const CheckpointParts& parts,
+                                              const CheckpointMeta& meta);
 
 // Validates everything first: the container, the fingerprint (skipped when expectedFingerprint
 // is empty), the names, shapes and dtypes of the model's and EMA's parameters and buffers, the
@@ -41,7 +45,8 @@ void saveCheckpoint(const std::filesystem::path& path, const CheckpointParts& pa
 // if LibTorch rejects it), copies the model and EMA tensors (across devices as needed) and
 // restores the RNG states. Throws CheckpointError and leaves the model, EMA and optimizer
 // unchanged when the file is missing, truncated, corrupted, not a SyncBN Studio checkpoint, of
-// an unsupported format version, made for another model, or does not fit the parts.
+// an unsupported format version, made for another model, does not fit the parts, or holds
+// inference weights only (a best.pt: snapshotInferenceCheckpoint).
 CheckpointMeta restoreCheckpoint(const std::filesystem::path& path, const CheckpointParts& parts,
                                  const std::string& expectedFingerprint);
 

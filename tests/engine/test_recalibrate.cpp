@@ -258,6 +258,36 @@ TEST_F(Recalibrate, PrintsAReportAndWritesWhereOutputSays) {
   EXPECT_FALSE(fs::exists(dir_ / "run" / "last-precise.pt"));
 }
 
+// A best.pt holds the EMA alone, in float16 with output.best_fp16: it recalibrates the same way
+// and stays what it was (no training state, float16).
+TEST_F(Recalibrate, AFloat16BestPtWithoutTrainingStateRecalibratesAndStaysFloat16) {
+  const train::CheckpointModel last = train::loadCheckpointModel(weights_);
+  train::CheckpointMeta meta = last.meta;
+  meta.kind = "best";
+  const fs::path best = dir_ / "run" / "best.pt";
+  train::writeCheckpoint(best, train::snapshotInferenceCheckpoint(*last.model, true, meta,
+                                                                  train::WeightPrecision::Float16));
+  RecalibrateOptions options;
+  options.weights = best;
+  options.batches = 2;
+  options.device = "cpu";
+  const CommandResult r = runRecalibrate(options);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const fs::path output = dir_ / "run" / "best-precise.pt";
+  EXPECT_EQ(fs::file_size(output), fs::file_size(best));
+  const train::CheckpointModel recalibrated = train::loadCheckpointModel(output);
+  EXPECT_EQ(recalibrated.meta.kind, "best");
+  bool changed = false;
+  const auto before = train::loadCheckpointModel(best).model->named_buffers();
+  for (const auto& b : recalibrated.model->named_buffers())
+    if (b.key().find("running_var") != std::string::npos) {
+      // float16 values widened: each one survives a round trip through float16 unchanged
+      EXPECT_TRUE(torch::equal(b.value(), b.value().to(torch::kHalf).to(torch::kFloat32)));
+      changed = changed || !torch::equal(b.value(), before[b.key()]);
+    }
+  EXPECT_TRUE(changed) << "the running statistics were recalibrated";
+}
+
 TEST_F(Recalibrate, RefusesTruncatedAndForeignCheckpointsLeavingNoFile) {
   const std::string bytes = bytesOf(weights_);
   const fs::path truncated = dir_ / "run" / "cut.pt";

@@ -15,12 +15,14 @@
 #include <map>
 #include <random>
 
+#include "checkpoint_payload_reader.h"
 #include "common/config_yaml.h"
 #include "file_size_limit.h"
 #include "model/detection_model.h"
 #include "model/model_definition.h"
 #include "model/yolo_modules.h"
 #include "tiny_detector.h"
+#include "train/checkpoint_writer.h"
 #include "train/model_ema.h"
 #include "train/training_state.h"
 
@@ -905,6 +907,184 @@ TEST(CheckpointModel, RefusesADefinitionThatIsNotTheFingerprintedOne) {
     EXPECT_EQ(e.path(), path);
     EXPECT_NE(e.reason().find("does not match its fingerprint"), std::string::npos) << e.what();
   }
+}
+
+// ---- inference checkpoints (best.pt) -----------------------------------------------------------
+
+TEST(InferenceCheckpoint, HoldsTheMetaAndTheEmaOnlyAndLoadsBitExactly) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  trained.meta.kind = "best";
+  trained.meta.metrics.set("map50", 0.625);
+  trained.meta.metrics.set("epoch", std::int64_t{4});
+  const fs::path best = dir.path() / "best.pt";
+  writeCheckpoint(best, snapshotInferenceCheckpoint(trained.ema.module(), /*isEma=*/true,
+                                                    trained.meta, WeightPrecision::Float32));
+  const fs::path full = dir.path() / "full.pt";
+  torch::optim::SGD optimizer(trained.model->parameters(), torch::optim::SGDOptions(0.05));
+  saveCheckpoint(full, {trained.model.ptr().get(), &trained.ema.module(), &optimizer, true},
+                 trained.meta);
+
+  EXPECT_EQ(testing::payloadKeys(best), (std::set<std::string>{"meta", "ema"}));
+  EXPECT_LT(fs::file_size(best) * 2, fs::file_size(full) + 1);
+  const CheckpointModel loaded = loadCheckpointModel(best);
+  EXPECT_TRUE(loaded.fromEma);
+  expectEqualTensors(snapshot(trained.ema.module()), *loaded.model, "EMA");
+  EXPECT_EQ(loaded.meta.metrics.get<double>("map50"), 0.625);
+  EXPECT_EQ(loaded.meta.metrics.get<std::int64_t>("epoch"), 4);
+  expectSameMeta(loaded.meta, trained.meta);
+}
+
+TEST(InferenceCheckpoint, Float16HalvesTheWeightsAndLoadsThemRounded) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  const fs::path single = dir.path() / "best32.pt";
+  const fs::path half = dir.path() / "best16.pt";
+  writeCheckpoint(single, snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                      WeightPrecision::Float32));
+  writeCheckpoint(half, snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                    WeightPrecision::Float16));
+  // Stored: floating-point tensors in float16, the integer counters as they were.
+  std::int64_t floatBytes = 0;
+  const auto stored = testing::checkpointPayload(half).at("ema").toGenericDict();
+  const auto records = static_cast<std::int64_t>(stored.size());
+  for (const auto& entry : stored) {
+    const Tensor tensor = entry.value().toTensor();
+    if (entry.key().toStringRef().find("num_batches_tracked") != std::string::npos)
+      EXPECT_EQ(tensor.scalar_type(), torch::kInt64) << entry.key().toStringRef();
+    else
+      EXPECT_EQ(tensor.scalar_type(), torch::kHalf) << entry.key().toStringRef();
+    if (tensor.scalar_type() == torch::kHalf) floatBytes += tensor.numel() * 2;
+  }
+  // The float16 file is the float32 one less two bytes per weight, give or take the archive's
+  // 64-byte alignment of each tensor's record.
+  const auto saved = static_cast<std::int64_t>(fs::file_size(single) - fs::file_size(half));
+  EXPECT_NEAR(static_cast<double>(saved), static_cast<double>(floatBytes),
+              static_cast<double>(64 * records));
+  // Loaded back: each weight is its float32 value rounded to float16 and widened again.
+  std::map<std::string, Tensor> rounded = snapshot(trained.ema.module());
+  for (auto& [name, tensor] : rounded)
+    if (tensor.is_floating_point()) tensor = tensor.to(torch::kHalf).to(torch::kFloat32);
+  const CheckpointModel loaded = loadCheckpointModel(half);
+  expectEqualTensors(rounded, *loaded.model, "float16 EMA");
+}
+
+TEST(InferenceCheckpoint, AResumeFromItIsRefusedWithTheReasonAndChangesNothing) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  trained.meta.kind = "best";
+  const fs::path best = dir.path() / "best.pt";
+  writeCheckpoint(best, snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                    WeightPrecision::Float32));
+  model::DetectionModel other = tinyModel(9);
+  const auto before = snapshot(*other);
+  try {
+    restoreCheckpoint(best, {other.ptr().get(), nullptr, nullptr}, "");
+    ADD_FAILURE() << "a best.pt resumed training";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.path(), best);
+    EXPECT_NE(e.reason().find("cannot resume training"), std::string::npos) << e.what();
+    EXPECT_NE(e.reason().find("'best'"), std::string::npos) << e.what();
+  }
+  expectEqualTensors(before, *other, "model");
+}
+
+TEST(InferenceCheckpoint, ReplacingItsEmaKeepsItsFloat16) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  const fs::path half = dir.path() / "best16.pt";
+  writeCheckpoint(half, snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                    WeightPrecision::Float16));
+  const CheckpointModel loaded = loadCheckpointModel(half);
+  const fs::path out = dir.path() / "best16-precise.pt";
+  saveCheckpointWithEma(half, out, *loaded.model);
+  EXPECT_EQ(testing::payloadKeys(out), (std::set<std::string>{"meta", "ema"}));
+  EXPECT_EQ(fs::file_size(out), fs::file_size(half));
+  for (const auto& entry : testing::checkpointPayload(out).at("ema").toGenericDict())
+    if (entry.key().toStringRef().find("num_batches_tracked") == std::string::npos)
+      EXPECT_EQ(entry.value().toTensor().scalar_type(), torch::kHalf) << entry.key().toStringRef();
+}
+
+// ---- the background writer ---------------------------------------------------------------------
+
+TEST(CheckpointWriter, WritesEveryCheckpointInOrderAndReportsItOnceInPlace) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  std::vector<std::map<std::string, Tensor>> states;
+  {
+    CheckpointWriter writer;
+    for (int i = 0; i < 3; ++i) {
+      trained.meta.loop.set("iteration", std::int64_t{i});
+      writer.submit(snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                WeightPrecision::Float32),
+                    {dir.path() / "last.pt", "last", 0, i});
+      states.push_back(snapshot(trained.ema.module()));
+      // The live weights change right after the snapshot: the file must not see it.
+      const torch::NoGradGuard noGrad;
+      for (auto& parameter : trained.ema.module().parameters())
+        parameter.add_(1.0);
+    }
+    writer.submit(snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                              WeightPrecision::Float32),
+                  {dir.path() / "best.pt", "best", 0, 2});
+    writer.waitIdle();
+    const auto written = writer.takeWritten();
+    ASSERT_EQ(written.size(), 4u);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(written[static_cast<std::size_t>(i)].iteration, i);
+      EXPECT_EQ(written[static_cast<std::size_t>(i)].path, dir.path() / "last.pt");
+    }
+    EXPECT_EQ(written[3].kind, "best");
+    EXPECT_EQ(written[3].bytes, fs::file_size(dir.path() / "best.pt"));
+    EXPECT_TRUE(writer.takeWritten().empty()) << "each write is reported once";
+  }
+  const CheckpointModel last = loadCheckpointModel(dir.path() / "last.pt");
+  EXPECT_EQ(last.meta.loop.get<std::int64_t>("iteration"), 2);
+  expectEqualTensors(states.back(), *last.model, "the last snapshot, not the live weights");
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"last.pt", "best.pt"})) << "no temporary files";
+}
+
+TEST(CheckpointWriter, AFailedWriteIsReportedOnceNamingTheFileAndLaterWritesGoOn) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  const auto take = [&] {
+    return snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                       WeightPrecision::Float32);
+  };
+  CheckpointWriter writer;
+  const fs::path missing = dir.path() / "no-such-folder" / "last.pt";
+  writer.submit(take(), {missing, "last", 0, 1});
+  writer.waitIdle();
+  try {
+    writer.takeWritten();
+    ADD_FAILURE() << "the failed write was not reported";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.path(), missing);
+    EXPECT_NE(e.reason().find("cannot save the checkpoint"), std::string::npos) << e.what();
+  }
+  writer.submit(take(), {dir.path() / "last.pt", "last", 0, 2});
+  writer.waitIdle();
+  const auto written = writer.takeWritten();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0].iteration, 2);
+  EXPECT_FALSE(fs::exists(missing.parent_path()));
+}
+
+TEST(CheckpointWriter, ItsDestructorFinishesTheQueuedWrites) {
+  const TempDir dir;
+  TrainedTiny trained(NormKind::BatchNorm);
+  {
+    CheckpointWriter writer;
+    for (const char* name : {"a.pt", "b.pt", "c.pt"})
+      writer.submit(snapshotInferenceCheckpoint(trained.ema.module(), true, trained.meta,
+                                                WeightPrecision::Float32),
+                    {dir.path() / name, "last", 0, 0});
+  }
+  for (const char* name : {"a.pt", "b.pt", "c.pt"})
+    EXPECT_NO_THROW(loadCheckpointModel(dir.path() / name)) << name;
 }
 
 }  // namespace

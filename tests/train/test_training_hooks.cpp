@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "checkpoint_payload_reader.h"
 #include "data/portable_random.h"
 #include "temp_dir.h"
 #include "tiny_detector.h"
@@ -223,6 +224,54 @@ TEST(ValidationHooks, EveryEpochsValEventResultsRowAndBestAgree) {
   EXPECT_EQ(last.hooks.at("ema").get<std::int64_t>("updates"), trainer->state().optimizerSteps);
   EXPECT_EQ(last.hooks.at("best_fitness").get<std::int64_t>("best_epoch"), bestEpoch);
   EXPECT_DOUBLE_EQ(last.hooks.at("best_fitness").get<double>("best_fitness"), best);
+}
+
+// last.pt holds the training state, and the accumulated gradients only when it falls between two
+// optimizer steps; best.pt the EMA and its epoch's metrics, nothing to resume with.
+TEST(CheckpointHook, LastHoldsGradientsOnlyBetweenStepsAndBestTheEmaWithItsMetrics) {
+  for (const int nbs : {2, 64}) {  // accumulate 1: a step every iteration; 32: none in 2 epochs
+    TinyRun run(2);
+    run.options.config.train.nbs = nbs;
+    auto trainer = run.trainer();
+    const ValidationHooks hooks = addValidationHooks(*trainer);
+    trainer->train();
+    const fs::path weights = run.options.runDir / "weights";
+    const bool pending = trainer->state().iteration - 1 != trainer->state().lastOptimizerIteration;
+    EXPECT_EQ(pending, nbs == 64);
+    const auto last = testing::checkpointPayload(weights / "last.pt");
+    EXPECT_EQ(last.contains("gradients"), pending) << "nbs " << nbs;
+    if (pending) {
+      // The saved gradients are the live ones.
+      const auto saved = last.at("gradients").toGenericDict();
+      int compared = 0;
+      for (const auto& item : trainer->model()->named_parameters()) {
+        if (!item.value().grad().defined()) continue;
+        ASSERT_TRUE(saved.contains(item.key())) << item.key();
+        EXPECT_TRUE(torch::equal(saved.at(item.key()).toTensor(), item.value().grad()));
+        ++compared;
+      }
+      EXPECT_GT(compared, 0);
+    }
+    EXPECT_TRUE(last.contains("optimizer") && last.contains("rng") && last.contains("model") &&
+                last.contains("ema"));
+
+    const auto best = testing::payloadKeys(weights / "best.pt");
+    EXPECT_EQ(best, (std::set<std::string>{"meta", "ema"}));
+    const CheckpointMeta meta = readCheckpointMeta(weights / "best.pt");
+    const auto vals = run.sink.all<protocol::Val>();
+    const auto bestEpoch = static_cast<std::size_t>(hooks.best->bestEpoch());
+    ASSERT_LT(bestEpoch, vals.size());
+    EXPECT_EQ(meta.metrics.get<std::int64_t>("epoch"), hooks.best->bestEpoch());
+    EXPECT_DOUBLE_EQ(meta.metrics.get<double>("map50"), vals[bestEpoch].map50);
+    EXPECT_DOUBLE_EQ(meta.metrics.get<double>("fitness"), vals[bestEpoch].fitness);
+    // One event per checkpoint written, the last.pt of each epoch among them.
+    int lasts = 0;
+    for (const auto& checkpoint : run.sink.all<protocol::Checkpoint>()) {
+      EXPECT_TRUE(fs::exists(checkpoint.path)) << checkpoint.path;
+      lasts += checkpoint.kind == "last";
+    }
+    EXPECT_EQ(lasts, 2);
+  }
 }
 
 TEST(BestFitnessHook, CountsEpochsWithoutImprovementAndStopsAfterPatience) {

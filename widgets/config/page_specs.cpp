@@ -43,7 +43,7 @@ std::vector<PageSpec> configPageSpecs() {
           "train.scale", "train.shear", "train.fliplr", "train.mosaic", "train.augment"}},
         {text(QT_TRANSLATE_NOOP("ConfigPages", "Output")),
          {"output.project", "output.name", "output.exist_ok", "output.checkpoint_interval",
-          "output.resume", "output.tensorboard"}}}},
+          "output.resume", "output.tensorboard", "output.best_fp16"}}}},
       {QStringLiteral("distributed"),
        text(QT_TRANSLATE_NOOP("ConfigPages", "Distributed")),
        text(QT_TRANSLATE_NOOP(
