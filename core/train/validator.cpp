@@ -21,6 +21,7 @@ namespace syncbn::train {
 namespace {
 
 using torch::Tensor;
+using Clock = std::chrono::steady_clock;
 
 // Puts every submodule back in the training mode it had, even where a submodule's mode differs
 // from its parent's (train(bool) is recursive, so parents are restored before their children).
@@ -115,22 +116,32 @@ class ShardEvaluator {
   // uint8Images [N, 3, H, W], targets [M, 6] as the loader makes them; contents[i]: image i's.
   void add(const Tensor& uint8Images, const Tensor& targets,
            const std::vector<ContentBox>& contents) {
+    auto lap = Clock::now();
+    const auto stage = [&lap](double& total) {
+      const auto now = Clock::now();
+      total += std::chrono::duration<double>(now - lap).count();
+      lap = now;
+    };
     const Tensor images = data::toFloatImages(uint8Images, device_).to(dtype_);
     Tensor decoded;
     if (model_ != nullptr) {
       const std::vector<Tensor> levels = model_->forwardLevels(images);
+      decoded = model_->decode(levels);
+      stage(timings_.forward);
       const model::DetectionLossResult terms = loss_(levels, targets.to(device_));
       const Tensor items =
           torch::stack({terms.box, terms.cls, terms.dfl}).to(torch::kCPU, torch::kDouble);
       for (std::size_t t = 0; t < 3; ++t)
         outcome_.lossSums[t] += items[static_cast<int64_t>(t)].item<double>();
-      decoded = model_->decode(levels);
+      stage(timings_.loss);
     } else {
       decoded = predict_(images);
+      stage(timings_.forward);
     }
     ++outcome_.batches;
 
     const std::vector<Tensor> detections = model::nonMaxSuppression(decoded, nms_);
+    stage(timings_.nms);
     const Tensor cpuTargets = targets.to(torch::kCPU, torch::kDouble);
     const auto height = static_cast<double>(images.size(2));
     const auto width = static_cast<double>(images.size(3));
@@ -141,9 +152,11 @@ class ShardEvaluator {
       outcome_.detectionsPerImage.push_back(found.size(0));
       outcome_.labelsPerImage.push_back(boxes.size(0));
     }
+    stage(timings_.matching);
   }
 
   const RankOutcome& outcome() const { return outcome_; }
+  const ValidationResult::Timings& timings() const { return timings_; }
 
  private:
   model::DetectionModelImpl* model_;
@@ -153,6 +166,7 @@ class ShardEvaluator {
   c10::Device device_;
   c10::ScalarType dtype_;
   RankOutcome outcome_;
+  ValidationResult::Timings timings_;
 };
 
 std::vector<Tensor> gatherAll(dist::ProcessGroup* group, const Tensor& local, c10::Device device) {
@@ -304,7 +318,7 @@ ValidationResult Validator::run(const Predictor& predict, int64_t nc) {
 
 ValidationResult Validator::evaluate(model::DetectionModelImpl* model, const Predictor& predict,
                                      int64_t nc) {
-  const auto begin = std::chrono::steady_clock::now();
+  const auto begin = Clock::now();
   const int world = group_ ? group_->worldSize() : 1;
   const int rank = group_ ? group_->rank() : 0;
   // The sampler without shuffling gives rank r the indices r, r + W, ... and pads the ranks that
@@ -328,13 +342,16 @@ ValidationResult Validator::evaluate(model::DetectionModelImpl* model, const Pre
       loaderOptions);
 
   std::optional<ShardEvaluator> evaluator;
+  double dataSeconds = 0;
   {
     const torch::NoGradGuard noGrad;
     evaluator.emplace(model, predict, nc, options_, device_);
     std::size_t done = 0;  // this rank's images evaluated so far
     if (mine > 0) loader.start(0);
     while (done < mine) {
+      const auto waiting = Clock::now();
       std::optional<data::Batch> batch = loader.next();
+      dataSeconds += std::chrono::duration<double>(Clock::now() - waiting).count();
       if (!batch)
         throw std::logic_error("Validator: the loader ended after " + std::to_string(done) +
                                " of rank " + std::to_string(rank) + "'s " + std::to_string(mine) +
@@ -364,9 +381,15 @@ ValidationResult Validator::evaluate(model::DetectionModelImpl* model, const Pre
 
   const c10::Device collectiveDevice =
       group_ && group_->backend() == Backend::Nccl ? device_ : c10::Device(c10::kCPU);
+  const auto gathering = Clock::now();
   ValidationResult result = gatherAndMerge(evaluator->outcome(), group_.get(), collectiveDevice,
                                            count_, options_.apMethod);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  result.timings = evaluator->timings();
+  result.timings.data = dataSeconds;
+  result.timings.gather = std::chrono::duration<double>(Clock::now() - gathering).count();
+  for (const int64_t found : evaluator->outcome().detectionsPerImage)
+    result.detections += found;
+  result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   return result;
 }
 

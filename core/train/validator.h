@@ -51,6 +51,13 @@ struct ValidationResult {
   long long images = 0;   // images evaluated over all ranks (== count)
   long long batches = 0;  // batches over all ranks: the loss means' denominator
   double seconds = 0;     // this rank's wall time in run(), the gather included
+  // Where this rank's time went (seconds; docs/benchmarks.md, bench_validation): waiting for
+  // batches, the model's forward pass, the loss terms, NMS, matching and metric accumulation, and
+  // the gather with the final AP computation.
+  struct Timings {
+    double data = 0, forward = 0, loss = 0, nms = 0, matching = 0, gather = 0;
+  } timings;
+  long long detections = 0;  // after NMS, over this rank's images
 };
 
 // Makes the validation example of a dataset index (e.g. ExampleFactory::validation): the image

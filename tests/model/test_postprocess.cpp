@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "model/boxes.h"
 #include "model/postprocess.h"
 
 namespace syncbn::model {
@@ -241,6 +242,40 @@ TEST(NonMaxSuppression, EmptyInputsGiveEmptyResults) {
   const std::vector<Tensor> belowThreshold = nonMaxSuppression(torch::full({1, 7, 5}, 0.1));
   EXPECT_EQ(belowThreshold[0].sizes(), (std::vector<int64_t>{0, 6}));
   EXPECT_EQ(greedyNms(torch::zeros({0, 4}), torch::zeros({0}), 0.5, 10).numel(), 0);
+}
+
+// greedyNms against boxIou, the library's IoU: in every precision, each kept box overlaps no
+// earlier kept one above the threshold, and every dropped box overlaps an earlier kept one.
+TEST(GreedyNms, KeepsExactlyTheBoxesBoxIouDecidesInFloat32AndFloat64) {
+  torch::manual_seed(11);
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    const Tensor corner = torch::rand({400, 2}, dtype) * 200;
+    const Tensor boxes = torch::cat({corner, corner + torch::rand({400, 2}, dtype) * 60 + 1}, 1);
+    const Tensor scores = torch::rand({400}, dtype);
+    const double threshold = 0.5;
+    const Tensor kept = greedyNms(boxes, scores, threshold, 1000);
+    const Tensor order = std::get<1>(scores.sort(true, 0, true));
+    std::vector<int64_t> keptList(kept.data_ptr<int64_t>(),
+                                  kept.data_ptr<int64_t>() + kept.numel());
+    const Tensor iou = model::boxIou(boxes, boxes);
+    std::vector<int64_t> expected;
+    for (int64_t k = 0; k < order.size(0); ++k) {
+      const int64_t candidate = order[k].item<int64_t>();
+      bool suppressed = false;
+      for (const int64_t earlier : expected)
+        suppressed = suppressed || iou[earlier][candidate].item<double>() > threshold;
+      if (!suppressed) expected.push_back(candidate);
+    }
+    EXPECT_EQ(keptList, expected) << c10::toString(dtype);
+    EXPECT_GT(expected.size(), 20u);
+    EXPECT_LT(expected.size(), 380u);
+    // maxKeep stops it after that many, the highest-scored first.
+    const Tensor three = greedyNms(boxes, scores, threshold, 3);
+    EXPECT_EQ(std::vector<int64_t>(three.data_ptr<int64_t>(), three.data_ptr<int64_t>() + 3),
+              std::vector<int64_t>(expected.begin(), expected.begin() + 3));
+  }
+  // Two identical empty boxes have IoU 0 (not 0/0): both stay.
+  EXPECT_EQ(greedyNms(torch::zeros({2, 4}), torch::tensor({0.9, 0.8}), 0.5, 10).numel(), 2);
 }
 
 TEST(NonMaxSuppression, KeepsFloat32AndRejectsMalformedInput) {
