@@ -26,9 +26,11 @@ bool DatasetCheck::isRunning() const {
 }
 
 bool DatasetCheck::verify(const QString& engine, const QString& dataFile, QString* error,
-                          qint64 sample) {
+                          qint64 sample, qint64 maxImagePixels) {
   QStringList arguments{QStringLiteral("check-data"), dataFile, QStringLiteral("--json")};
   if (sample > 0) arguments << QStringLiteral("--sample") << QString::number(sample);
+  if (maxImagePixels >= 0)
+    arguments << QStringLiteral("--max-image-pixels") << QString::number(maxImagePixels);
   // Relative data.yaml paths are the configuration's, which the engine resolves from the
   // working directory the studio runs training in.
   if (!task_->start(engine, arguments, workingDirectory_, error)) return false;

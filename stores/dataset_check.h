@@ -30,7 +30,9 @@ class DatasetCheck : public QObject {
   // Verifies `dataFile` (a data.yaml, or `demo`) with the engine at `engine`. False (with
   // `error`) when a check is already running or the engine cannot be started. `sample`: images per
   // split at random (0: all).
-  bool verify(const QString& engine, const QString& dataFile, QString* error, qint64 sample = 0);
+  // `maxImagePixels`: the configuration's data.max_image_pixels (-1: the engine's default).
+  bool verify(const QString& engine, const QString& dataFile, QString* error, qint64 sample = 0,
+              qint64 maxImagePixels = -1);
   void cancel();
   bool isRunning() const;
 

@@ -35,6 +35,13 @@ const std::array kEntries{
                             "Training and validation image size in pixels; a multiple of 32, the "
                             "detector's largest stride."),
           nullptr, QT_TRANSLATE_NOOP("FieldText", " px")},
+    Entry{"data.max_image_pixels", QT_TRANSLATE_NOOP("FieldText", "Image pixel limit"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Images with more pixels than this are reported when the dataset is "
+                            "verified; above twice this they are refused without being decoded, "
+                            "as Pillow refuses decompression bombs (default 89478485, Pillow's). "
+                            "0 turns the limit off."),
+          nullptr, QT_TRANSLATE_NOOP("FieldText", " px")},
     Entry{"model.model", QT_TRANSLATE_NOOP("FieldText", "Model"),
           QT_TRANSLATE_NOOP("FieldText",
                             "A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, or "

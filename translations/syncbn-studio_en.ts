@@ -47,7 +47,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -362,11 +362,22 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+3"/>
+        <location line="+7"/>
         <source> px</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location line="-6"/>
+        <source>Image pixel limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>Images with more pixels than this are reported when the dataset is verified; above twice this they are refused without being decoded, as Pillow refuses decompression bombs (default 89478485, Pillow&apos;s). 0 turns the limit off.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1438,7 +1449,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+65"/>
+        <location filename="../stores/dataset_check.cpp" line="+67"/>
         <source>Verification cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1519,13 +1530,13 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+245"/>
+        <location line="+247"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-272"/>
+        <location line="-274"/>
         <location line="+49"/>
         <source>Images</source>
         <translation type="unfinished"></translation>
@@ -1636,7 +1647,7 @@ Set its location in Preferences.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+67"/>
         <source>%1 (sample of %2)</source>
         <translation type="unfinished"></translation>
     </message>

@@ -47,7 +47,7 @@
         <translation>数据</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
@@ -364,11 +364,22 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+3"/>
+        <location line="+7"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
+        <location line="-6"/>
+        <source>Image pixel limit</source>
+        <translation>图像像素上限</translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>Images with more pixels than this are reported when the dataset is verified; above twice this they are refused without being decoded, as Pillow refuses decompression bombs (default 89478485, Pillow&apos;s). 0 turns the limit off.</source>
+        <translation>校验数据集时，像素数超过此值的图像会被报告；超过两倍的图像不经解码即被拒绝，与 Pillow 拒绝解压炸弹的规则相同（默认 89478485，即 Pillow 的默认值）。0 表示不设上限。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
@@ -1441,7 +1452,7 @@ Set its location in Preferences.</source>
 <context>
     <name>studio::DatasetCheck</name>
     <message>
-        <location filename="../stores/dataset_check.cpp" line="+65"/>
+        <location filename="../stores/dataset_check.cpp" line="+67"/>
         <source>Verification cancelled.</source>
         <translation>验证已取消。</translation>
     </message>
@@ -1520,13 +1531,13 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+245"/>
+        <location line="+247"/>
         <location line="+28"/>
         <source>Problems</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-272"/>
+        <location line="-274"/>
         <location line="+49"/>
         <source>Images</source>
         <translation>图像</translation>
@@ -1637,7 +1648,7 @@ Set its location in Preferences.</source>
         <translation>尚未验证。</translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+67"/>
         <source>%1 (sample of %2)</source>
         <translation>%1（抽样 %2）</translation>
     </message>

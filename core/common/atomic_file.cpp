@@ -79,4 +79,27 @@ void writeFileAtomically(const std::filesystem::path& path,
   }
 }
 
+namespace {
+
+// ".last.pt.tmp.Ab3xYz": mkstemp's six characters after the target's name.
+bool isTemporaryName(const std::string& name) {
+  constexpr std::string_view kMarker = ".tmp.";
+  if (name.size() < 1 + 1 + kMarker.size() + 6 || name.front() != '.') return false;
+  const std::size_t marker = name.size() - 6 - kMarker.size();
+  return name.compare(marker, kMarker.size(), kMarker) == 0;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> removeStaleTemporaries(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> removed;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (!isTemporaryName(entry.path().filename().string())) continue;
+    if (!entry.is_regular_file(error) || entry.is_symlink(error)) continue;
+    if (std::filesystem::remove(entry.path(), error)) removed.push_back(entry.path());
+  }
+  return removed;
+}
+
 }  // namespace syncbn

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
+#include <vector>
 
 namespace syncbn {
 
@@ -15,5 +16,10 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
 // without copying them into one buffer).
 void writeFileAtomically(const std::filesystem::path& path,
                          std::initializer_list<std::string_view> pieces);
+
+// Removes what an interrupted write left in `dir`: its temporary files, named
+// ".TARGET.tmp.XXXXXX". Returns the removed paths. Only for folders no other process writes into
+// at that moment (a run's own folders as it starts); a missing folder has none.
+std::vector<std::filesystem::path> removeStaleTemporaries(const std::filesystem::path& dir);
 
 }  // namespace syncbn

@@ -27,6 +27,9 @@ struct DataConfig {
   std::string data =
       "demo";  // path to an Ultralytics data.yaml, or "demo" (built-in synthetic set)
   int imgsz = 640;
+  // Images above this many pixels are reported, above twice it refused before decoding (Pillow's
+  // decompression-bomb rule and default); 0: no limit.
+  int max_image_pixels = 89478485;
   bool operator==(const DataConfig&) const = default;
 };
 

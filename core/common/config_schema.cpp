@@ -80,6 +80,10 @@ std::vector<FieldSpec> buildFields() {
       ranged(field("data", "imgsz", &C::data, &DataConfig::imgsz,
                    "Training and validation image size in pixels (multiple of 32)"),
              32, 8192),
+      ranged(field("data", "max_image_pixels", &C::data, &DataConfig::max_image_pixels,
+                   "Pixels above which an image is reported; above twice it, refused unread "
+                   "(0: no limit)"),
+             0, 1000000000),
 
       field("model", "model", &C::model, &ModelConfig::model,
             "Model: a scale (n/s/m/l/x), a built-in yolov8n.yaml..yolov8x.yaml, or a model YAML"),

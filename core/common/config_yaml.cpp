@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/config_schema.h"
+#include "common/yaml_error.h"
 
 namespace syncbn {
 namespace {
@@ -98,7 +99,7 @@ LoadedConfig parseConfigYaml(std::string_view text, std::string_view sourceName)
   } catch (const YAML::Exception& e) {
     out.diagnostics.push_back({Severity::Error,
                                "",
-                               "YAML syntax: " + e.msg,
+                               "YAML syntax: " + yamlErrorText(e),
                                {},
                                std::string(sourceName),
                                e.mark.is_null() ? 0 : e.mark.line + 1,

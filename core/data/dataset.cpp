@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <fstream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <system_error>
+
+#include "common/regular_file.h"
+#include "common/yaml_error.h"
 
 namespace syncbn::data {
 namespace fs = std::filesystem;
@@ -69,7 +72,7 @@ class DataYamlReader {
       throw DatasetError(file_, 0, "", "cannot read the file");
     } catch (const YAML::ParserException& e) {
       throw DatasetError(file_, e.mark.is_null() ? 0 : e.mark.line + 1, "",
-                         "invalid YAML: " + e.msg);
+                         "invalid YAML: " + yamlErrorText(e));
     }
   }
 
@@ -180,10 +183,14 @@ class DataYamlReader {
 
 void addListedImages(const fs::path& list, const fs::path& root, const DatasetDescription& dataset,
                      const SplitSources& split, std::vector<fs::path>& images) {
-  std::ifstream in(list);
-  if (!in)
+  std::string contents;
+  try {
+    contents = readRegularFile(list, kMaxImageListBytes);
+  } catch (const FileReadError& e) {
     throw DatasetError(dataset.yamlFile, split.line, split.split,
-                       "cannot read image list '" + list.string() + "'");
+                       "cannot read image list '" + list.string() + "': " + e.what());
+  }
+  std::istringstream in(contents);
   for (std::string raw; std::getline(in, raw);) {
     const std::string line = trimmed(raw);
     if (line.empty()) continue;
@@ -198,9 +205,15 @@ void addListedImages(const fs::path& list, const fs::path& root, const DatasetDe
   }
 }
 
+// Symbolic links to folders are followed, as glob follows them, but each real folder is searched
+// once: a link back up the tree (a loop) or a second link to the same folder would otherwise list
+// its images again and again.
 void addDirectoryImages(const fs::path& dir, const DatasetDescription& dataset,
-                        const SplitSources& split, std::vector<fs::path>& images) {
+                        const SplitSources& split, std::vector<fs::path>& images,
+                        std::set<fs::path>& searched, std::vector<ListingNote>* notes) {
   std::error_code error;
+  const fs::path realDir = fs::canonical(dir, error);
+  if (!error && !searched.insert(realDir).second) return;  // a source given twice
   const auto options = fs::directory_options::follow_directory_symlink |
                        fs::directory_options::skip_permission_denied;
   fs::recursive_directory_iterator it(dir, options, error);
@@ -214,7 +227,23 @@ void addDirectoryImages(const fs::path& dir, const DatasetDescription& dataset,
       if (it->is_directory(error)) it.disable_recursion_pending();
       continue;
     }
-    if (isImageFile(path) && it->is_regular_file(error)) images.push_back(path.lexically_normal());
+    if (it->is_directory(error)) {
+      std::error_code realError;
+      const fs::path real = fs::canonical(path, realError);
+      if (realError) {  // a link loop the kernel refuses to resolve (ELOOP), or a dangling one
+        it.disable_recursion_pending();
+        if (notes) notes->push_back({path, "not searched: " + realError.message()});
+      } else if (!searched.insert(real).second) {
+        it.disable_recursion_pending();
+        if (notes)
+          notes->push_back({path, "symbolic link to " + real.string() +
+                                      ", a folder already searched: not followed again"});
+      }
+      continue;
+    }
+    // Anything else with an image's name is listed, a FIFO or a device too: verification then
+    // reports it by name instead of the listing dropping it unseen.
+    if (isImageFile(path)) images.push_back(path.lexically_normal());
   }
   if (error)
     throw DatasetError(dataset.yamlFile, split.line, split.split,
@@ -266,12 +295,14 @@ bool isImageFile(const fs::path& path) {
   return suffix.size() > 1 && kFormats.contains(lowercase(suffix.substr(1)));
 }
 
-std::vector<fs::path> listImages(const DatasetDescription& dataset, const SplitSources& split) {
+std::vector<fs::path> listImages(const DatasetDescription& dataset, const SplitSources& split,
+                                 std::vector<ListingNote>* notes) {
   std::vector<fs::path> images;
+  std::set<fs::path> searched;  // real folders already listed
   for (const auto& source : split.sources) {
     std::error_code error;
     if (fs::is_directory(source, error)) {
-      addDirectoryImages(source, dataset, split, images);
+      addDirectoryImages(source, dataset, split, images, searched, notes);
     } else if (isImageFile(source)) {
       images.push_back(source);
     } else if (fs::exists(source, error)) {

@@ -59,12 +59,22 @@ DatasetDescription loadDataYaml(const std::filesystem::path& yamlFile);
 // Ultralytics' IMG_FORMATS, compared case-insensitively on the suffix.
 bool isImageFile(const std::filesystem::path& path);
 
+// Something the listing left out that the user should hear of: a symbolic link to a folder
+// already searched (a loop, or a second way into the same folder), or one that cannot be resolved.
+struct ListingNote {
+  std::filesystem::path path;
+  std::string reason;
+  bool operator==(const ListingNote&) const = default;
+};
+
 // The images of a split, sorted by path within each source: directories searched recursively
-// (hidden entries skipped, as glob does), .txt lists read line by line. Listed files are not
-// checked for existence here; verification reports them. Throws DatasetError when a list cannot
-// be read or nothing at all is found.
+// (hidden entries skipped, as glob does; each real folder once, however many links lead to it),
+// .txt lists read line by line. Listed files are not checked for existence here; verification
+// reports them. Throws DatasetError when a list cannot be read (a FIFO, a device or a folder in
+// its place included) or nothing at all is found.
 std::vector<std::filesystem::path> listImages(const DatasetDescription& dataset,
-                                              const SplitSources& split);
+                                              const SplitSources& split,
+                                              std::vector<ListingNote>* notes = nullptr);
 
 // Ultralytics' img2label_paths: the last `/images/` component becomes `/labels/` and the suffix
 // becomes `.txt`; without an `/images/` component the label file lies beside the image.

@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -20,6 +19,8 @@
 #include <thread>
 
 #include "common/atomic_file.h"
+#include "common/memory_estimate.h"
+#include "common/regular_file.h"
 
 namespace syncbn::data {
 namespace fs = std::filesystem;
@@ -60,32 +61,43 @@ struct Outcome {
   bool labelError = false;
   int errorLine = 0;
   bool fromCache = false;
+  bool pixelsRefused = false;  // refused by the pixel limit: not cached, the limit may change
 };
-
-std::optional<std::string> readFile(const fs::path& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    error = "read error";
-    return std::nullopt;
-  }
-  return contents;
-}
 
 bool isJpeg(const std::string& bytes) {
   return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
          static_cast<unsigned char>(bytes[1]) == 0xD8;
 }
 
+// "900.0 Mpixel", or "3000 pixels" below a tenth of a megapixel.
+std::string megapixels(std::int64_t pixels) {
+  if (pixels < 100000) return std::to_string(pixels) + " pixels";
+  std::ostringstream text;
+  text.precision(1);
+  text << std::fixed << static_cast<double>(pixels) / 1e6 << " Mpixel";
+  return text.str();
+}
+
+// Refuses an image above twice the limit (Pillow's DecompressionBombError); `outcome` keeps the
+// size, so the report can say it.
+bool refuseByPixels(std::int64_t width, std::int64_t height, std::int64_t maxPixels,
+                    Outcome& outcome) {
+  if (maxPixels <= 0 || width * height <= 2 * maxPixels) return false;
+  outcome.width = static_cast<int>(std::min<std::int64_t>(width, INT32_MAX));
+  outcome.height = static_cast<int>(std::min<std::int64_t>(height, INT32_MAX));
+  outcome.error = "image is " + std::to_string(width) + "x" + std::to_string(height) + " px (" +
+                  megapixels(width * height) + "), more than twice data.max_image_pixels (2 x " +
+                  megapixels(maxPixels) +
+                  "): refused without decoding, a possible decompression bomb";
+  outcome.pixelsRefused = true;
+  return true;
+}
+
 // Decodes the whole image: the loader will, and a size read from the header alone does not
-// prove the pixels are there.
-void checkImage(const fs::path& image, Outcome& outcome) {
+// prove the pixels are there. The header's size is checked against the pixel limit first.
+void checkImage(const fs::path& image, std::int64_t maxPixels, Outcome& outcome) {
   std::string error;
-  const auto bytes = readFile(image, error);
+  const auto bytes = tryReadRegularFile(image, kMaxImageFileBytes, error);
   if (!bytes) {
     outcome.error = "cannot read image: " + error;
     return;
@@ -94,6 +106,9 @@ void checkImage(const fs::path& image, Outcome& outcome) {
     outcome.error = "empty image file";
     return;
   }
+  if (const auto size = readImageSize(*bytes);
+      size && refuseByPixels(size->width, size->height, maxPixels, outcome))
+    return;
   // libjpeg pads a truncated file with grey and only warns; the end-of-image marker tells.
   if (isJpeg(*bytes) && !bytes->ends_with("\xFF\xD9")) {
     outcome.error = "truncated JPEG: no end-of-image marker";
@@ -121,9 +136,16 @@ void checkImage(const fs::path& image, Outcome& outcome) {
 }
 
 void checkLabels(const fs::path& label, int classCount, Outcome& outcome) {
-  if (!outcome.labelStamp.exists) return;  // no label file: a background image
+  if (!outcome.labelStamp.exists) {
+    // No label file: a background image. Something else in its place is a mistake to report.
+    if (const auto kind = nonRegularKind(label)) {
+      outcome.error = "label path is " + *kind + ", not a label file";
+      outcome.labelError = true;
+    }
+    return;
+  }
   std::string error;
-  const auto text = readFile(label, error);
+  const auto text = tryReadRegularFile(label, kMaxTextFileBytes, error);
   if (!text) {
     outcome.error = "cannot read label file: " + error;
     outcome.labelError = true;
@@ -140,12 +162,12 @@ void checkLabels(const fs::path& label, int classCount, Outcome& outcome) {
   outcome.duplicatesRemoved = parsed.duplicatesRemoved;
 }
 
-Outcome verifyOne(const fs::path& image, FileStamp imageStamp, FileStamp labelStamp,
-                  int classCount) {
+Outcome verifyOne(const fs::path& image, FileStamp imageStamp, FileStamp labelStamp, int classCount,
+                  std::int64_t maxPixels) {
   Outcome outcome;
   outcome.imageStamp = imageStamp;
   outcome.labelStamp = labelStamp;
-  checkImage(image, outcome);
+  checkImage(image, maxPixels, outcome);
   if (outcome.error.empty()) checkLabels(labelPathFor(image), classCount, outcome);
   return outcome;
 }
@@ -202,14 +224,11 @@ Outcome outcomeFromJson(const Json& j) {
 // garbled or foreign file) yields no entries and the split is simply verified again.
 std::map<std::string, Outcome> readCache(const fs::path& file, int classCount) {
   std::map<std::string, Outcome> entries;
-  Json cache;
-  try {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return entries;
-    cache = Json::parse(in, nullptr, /*allow_exceptions=*/false);
-  } catch (const std::exception&) {
-    return entries;  // e.g. a folder in its place: libstdc++ throws on reading it
-  }
+  // A FIFO, a folder or a huge file in its place is no cache either (and must not block).
+  std::string error;
+  const auto text = tryReadRegularFile(file, kMaxImageListBytes, error);
+  if (!text) return entries;
+  const Json cache = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!cache.is_object() || cache.value("version", Json()) != kLabelCacheVersion ||
       cache.value("classes", Json()) != classCount || !cache.contains("images") ||
       !cache["images"].is_object())
@@ -228,7 +247,7 @@ void writeCache(const fs::path& file, int classCount, const std::vector<fs::path
                 const std::vector<Outcome>& outcomes) {
   Json entries = Json::object();
   for (std::size_t i = 0; i < images.size(); ++i)
-    entries[images[i].string()] = outcomeToJson(outcomes[i]);
+    if (!outcomes[i].pixelsRefused) entries[images[i].string()] = outcomeToJson(outcomes[i]);
   const Json cache{
       {"version", kLabelCacheVersion}, {"classes", classCount}, {"images", std::move(entries)}};
   writeFileAtomically(file, cache.dump(-1, ' ', false, Json::error_handler_t::replace));
@@ -241,8 +260,20 @@ int workerCount(const VerifyOptions& options, std::size_t jobs) {
   return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(workers), jobs));
 }
 
-void tally(SplitReport& report, const fs::path& image, Outcome outcome) {
+void tally(SplitReport& report, const fs::path& image, Outcome outcome, std::int64_t maxPixels) {
   const fs::path label = labelPathFor(image);
+  const std::int64_t pixels = std::int64_t{outcome.width} * outcome.height;
+  if (outcome.error.empty() && maxPixels > 0 && pixels > maxPixels)
+    report.problems.push_back({.file = image,
+                               .image = image,
+                               .line = 0,
+                               .skipped = false,
+                               .reason = "image is " + std::to_string(outcome.width) + "x" +
+                                         std::to_string(outcome.height) + " px (" +
+                                         megapixels(pixels) + "), above data.max_image_pixels (" +
+                                         megapixels(maxPixels) + "): every load decodes " +
+                                         formatBytes(static_cast<std::uint64_t>(pixels) * 3) +
+                                         "; twice the limit is refused"});
   if (!outcome.error.empty()) {
     ++report.skipped;
     report.problems.push_back({.file = outcome.labelError ? label : image,
@@ -328,16 +359,26 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
     const std::lock_guard lock(progressMutex);
     options.progress(split, finished, images.size());
   };
+  std::atomic<bool> stopped{false};
   const auto work = [&] {
     for (std::size_t i = next++; i < images.size(); i = next++) {
+      if (stopped.load() || (options.stopRequested && options.stopRequested())) {
+        stopped.store(true);
+        break;
+      }
       const FileStamp imageStamp = stampOf(images[i]);
       const FileStamp labelStamp = stampOf(labelPathFor(images[i]));
       const auto hit = cached.find(images[i].string());
       if (hit != cached.end() && hit->second.imageStamp == imageStamp &&
           hit->second.labelStamp == labelStamp) {
         outcomes[i] = hit->second;
+        // The limit may have been lowered since the image was verified.
+        if (outcomes[i].error.empty())
+          refuseByPixels(outcomes[i].width, outcomes[i].height, options.maxImagePixels,
+                         outcomes[i]);
       } else {
-        outcomes[i] = verifyOne(images[i], imageStamp, labelStamp, classCount);
+        outcomes[i] =
+            verifyOne(images[i], imageStamp, labelStamp, classCount, options.maxImagePixels);
       }
       reportProgress();
     }
@@ -348,6 +389,12 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
       workers.emplace_back(work);
     work();
   }  // joined here
+  if (stopped.load()) {
+    // Part of the split is unverified: nothing is cached or counted.
+    report.stopped = true;
+    report.cacheNote = "cache not written: verification was stopped";
+    return report;
+  }
 
   for (std::size_t i = 0; i < images.size(); ++i) {
     if (outcomes[i].fromCache) {
@@ -366,18 +413,31 @@ SplitReport verifyImages(const std::string& split, const std::vector<fs::path>& 
     }
   }
   for (std::size_t i = 0; i < images.size(); ++i)
-    tally(report, images[i], std::move(outcomes[i]));
+    tally(report, images[i], std::move(outcomes[i]), options.maxImagePixels);
   return report;
 }
 
 DatasetReport verifyDataset(const fs::path& yamlFile, const VerifyOptions& options) {
   DatasetReport report{.dataset = loadDataYaml(yamlFile), .splits = {}};
   for (const auto& split : report.dataset.splits) {
-    const std::vector<fs::path> listed = listImages(report.dataset, split);
+    std::vector<ListingNote> notes;
+    const std::vector<fs::path> listed = listImages(report.dataset, split, &notes);
     SplitReport splitReport =
         verifyImages(split.split, sampleImages(listed, options.sample, options.sampleSeed),
                      static_cast<int>(report.dataset.names.size()), options);
     splitReport.listed = listed.size();
+    if (splitReport.stopped) {
+      report.splits.push_back(std::move(splitReport));
+      return report;
+    }
+    std::vector<Problem> listing;  // first: they explain the count of images listed
+    for (const ListingNote& note : notes)
+      listing.push_back({.file = note.path,
+                         .image = note.path,
+                         .line = 0,
+                         .skipped = false,
+                         .reason = note.reason});
+    splitReport.problems.insert(splitReport.problems.begin(), listing.begin(), listing.end());
     report.splits.push_back(std::move(splitReport));
   }
   return report;

@@ -12,6 +12,7 @@
 
 #include "common/protocol.h"
 #include "data/dataset.h"
+#include "data/image_header.h"
 #include "data/label_file.h"
 
 namespace syncbn::data {
@@ -48,7 +49,13 @@ struct VerifyOptions {
   // the cache as it was (a subset would evict the other images' entries).
   std::size_t sample = 0;
   std::uint64_t sampleSeed = 0;
+  // data.max_image_pixels: an image above it is reported, above twice it refused from its
+  // header, before decoding; 0: no limit.
+  std::int64_t maxImagePixels = kPillowMaxImagePixels;
   VerifyProgress progress = nullptr;
+  // Asked between images, from the worker threads: true ends the verification early, with the
+  // report marked `stopped` (a SIGTERM or the GUI's stop while a large dataset is checked).
+  std::function<bool()> stopRequested = nullptr;
 };
 
 // Bump when what is checked or stored changes, so that old cache files are ignored.
@@ -69,6 +76,7 @@ struct SplitReport {
   std::size_t fromCache = 0;                // images whose result came from the cache
   std::filesystem::path cacheFile;
   std::string cacheNote;  // why the cache was not saved, if it was not
+  bool stopped = false;   // stopRequested ended it: the counts cover only part of the split
 };
 
 // Verifies `images` against `classCount` classes. The cache file is
@@ -80,6 +88,11 @@ SplitReport verifyImages(const std::string& split, const std::vector<std::filesy
 struct DatasetReport {
   DatasetDescription dataset;
   std::vector<SplitReport> splits;  // in the order of dataset.splits
+  bool stopped() const {
+    for (const SplitReport& split : splits)
+      if (split.stopped) return true;
+    return false;
+  }
 };
 
 // loadDataYaml, listImages and verifyImages for every split. Throws DatasetError when the

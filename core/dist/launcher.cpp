@@ -254,7 +254,7 @@ int Supervisor::pollTimeoutMs() const {
 void Supervisor::handleSignals() {
   // SIGCHLD needs nothing here: every wake-up reaps.
   for (const int signal : signals_.take()) {
-    if (signal != SIGINT && signal != SIGTERM) continue;
+    if (signal != SIGINT && signal != SIGTERM && signal != SIGHUP) continue;
     if (stopping()) {
       say("received " + signalText(signal) + " while stopping ranks; sending SIGKILL");
       killRemaining();

@@ -47,6 +47,9 @@ SignalPipe::SignalPipe() {
       gWriteFd.store(-1);
       throw std::system_error(error, std::generic_category(), "sigaction");
     }
+    // nohup's SIGHUP stays ignored: the user asked for the run to outlive the terminal.
+    if (kSignals[installed_] == SIGHUP && previous_[installed_].sa_handler == SIG_IGN)
+      ::sigaction(SIGHUP, &previous_[installed_], nullptr);
   }
 }
 

@@ -10,7 +10,8 @@
 
 namespace syncbn::dist {
 
-// While alive, SIGINT, SIGTERM and SIGCHLD are caught process-wide and queued on a pipe; the
+// While alive, SIGINT, SIGTERM, SIGHUP (unless it was ignored, as under nohup) and SIGCHLD are
+// caught process-wide and queued on a pipe; the
 // previous dispositions are restored on destruction. Handlers are process-wide, so at most one
 // SignalPipe may be alive at a time (a second throws std::logic_error).
 class SignalPipe {
@@ -26,7 +27,7 @@ class SignalPipe {
   // The signals caught since the last call, in arrival order. Never blocks.
   std::vector<int> take();
 
-  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGCHLD};
+  static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
 
  private:
   void restoreHandlers();

@@ -11,6 +11,7 @@
 #include "common/validation.h"
 #include "data/dataset.h"
 #include "data/demo_data.h"
+#include "engine/model_check.h"
 #include "model/detection_model.h"
 #include "model/model_summary.h"
 
@@ -76,6 +77,15 @@ int64_t datasetClassCount(const std::string& dataset) {
   return static_cast<int64_t>(data::loadDataYaml(dataset).names.size());
 }
 
+// The same, or nullopt when the data.yaml cannot be read (train then reports the dataset).
+std::optional<int64_t> readableClassCount(const std::string& dataset) {
+  try {
+    return datasetClassCount(dataset);
+  } catch (const data::DatasetError&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -97,8 +107,14 @@ CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
   applyOverrides(checked.loaded, overrides);
   checked.diagnostics = checked.loaded.diagnostics;
   if (!fileFailed(checked.loaded)) {
-    for (auto diagnostics :
-         {validate(checked.loaded.config, ctx.host), advise(checked.loaded.config, ctx.host)}) {
+    const Config& config = checked.loaded.config;
+    Diagnostics validation = validate(config, ctx.host);
+    // The model as train builds it; only for a configuration that is otherwise valid (its
+    // topology and optimizer size the memory check).
+    Diagnostics model;
+    if (!hasErrors(validation))
+      model = checkModel(modelCheckInputs(config, ctx.host, readableClassCount(config.data.data)));
+    for (auto diagnostics : {std::move(validation), std::move(model), advise(config, ctx.host)}) {
       attachLocations(diagnostics, checked.loaded.locations);
       checked.diagnostics.insert(checked.diagnostics.end(), diagnostics.begin(), diagnostics.end());
     }
@@ -236,7 +252,21 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
     }
   }
   try {
-    const model::DetectionModel net(model::loadModelDefinition(name, c.model.scale, nc),
+    model::ModelDefinition definition = model::loadModelDefinition(name, c.model.scale, nc);
+    if (fileIsModel) {
+      // A model file of its own: sized before it is built (a configuration's model already was).
+      ModelCheckInputs inputs = modelCheckInputs(c, ctx.host, nc);
+      inputs.training = false;
+      const Diagnostics problems = checkModelMemory(definition, inputs);
+      if (hasErrors(problems)) {
+        if (json)
+          ctx.out << errorJson(file, 0, "", problems.front().message).dump(1) << "\n";
+        else
+          ctx.err << "error: " << file << ": " << problems.front().message << "\n";
+        return kExitInvalid;
+      }
+    }
+    const model::DetectionModel net(std::move(definition),
                                     model::NormChoice{c.distributed.norm, nullptr});
     const model::ModelDefinition& def = net->definition();
     const model::ModelSummary summary = model::summarize(*net, c.data.imgsz);
@@ -254,6 +284,15 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
       return kExitInvalid;
     }
     ctx.err << "error: " << e.what() << "\n";
+    return kExitInvalid;
+  } catch (const std::exception& e) {
+    // What the checks above let through and LibTorch refused (or memory ran out): still this
+    // file's error, never an abort.
+    const std::string message = "cannot build the model from " + name + ": " + e.what();
+    if (json)
+      ctx.out << errorJson(name, 0, "", message).dump(1) << "\n";
+    else
+      ctx.err << "error: " << message << "\n";
     return kExitInvalid;
   }
   return kExitOk;

@@ -59,6 +59,7 @@ struct CheckDataOptions {
   std::size_t sample = 0;  // images per split, drawn at random; 0: all
   std::uint64_t sampleSeed = 0;
   bool json = false;  // the report as JSON on stdout (docs/engine-json.md), progress on stderr
+  std::int64_t maxImagePixels = 89478485;  // data.max_image_pixels (Pillow's rule)
 };
 
 // `check-data DATA.yaml`: verifies every split, prints its summary and every skipped file with

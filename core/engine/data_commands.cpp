@@ -121,6 +121,7 @@ int checkData(const CommandContext& ctx, const std::string& file, const CheckDat
                .useCache = options.useCache,
                .sample = options.sample,
                .sampleSeed = options.sampleSeed,
+               .maxImagePixels = options.maxImagePixels,
                .progress = options.json ? progressPrinter(ctx.err) : data::VerifyProgress{}});
     if (options.json) {
       std::string unusable;

@@ -39,7 +39,7 @@ bool computes(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int engineMain(int argc, char** argv) {
   using namespace syncbn::engine;
   if (computes(argc, argv)) {
     // The studio runs the engine with --progress-socket: its GUI shares the cores.
@@ -108,6 +108,12 @@ int main(int argc, char** argv) {
                    "large dataset; the cache is read, not written)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   checkDataCmd->add_option("--seed", dataOptions.sampleSeed, "Random seed of --sample");
+  checkDataCmd
+      ->add_option("--max-image-pixels", dataOptions.maxImagePixels,
+                   "Report images above this many pixels, refuse those above twice it unread "
+                   "(data.max_image_pixels; 0: no limit)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000000}))
+      ->capture_default_str();
   checkDataCmd->add_flag("--json", dataOptions.json,
                          "Print the report as JSON (docs/engine-json.md); progress lines go to "
                          "stderr");
@@ -187,7 +193,11 @@ int main(int argc, char** argv) {
                        "directory's events.jsonl (docs/protocol.md)");
   trainCmd->add_option("--progress-socket", trainOptions.progressSocket,
                        "Send progress events to the GUI's local socket PATH (the session token "
-                       "comes from SYNCBN_SESSION_TOKEN)");
+                       "comes from SYNCBN_SESSION_TOKEN). If it cannot be reached, the run goes "
+                       "on with the events files and a warning");
+  trainCmd->add_flag("--require-progress-socket", trainOptions.requireProgressSocket,
+                     "Fail the run when the --progress-socket cannot be reached (the reason and "
+                     "a failed `finished` still go to the events files)");
   trainCmd
       ->add_option("--bn-stats-every", trainOptions.bnStatsEvery,
                    "Iterations between BatchNorm statistics events (0: never)")
@@ -365,4 +375,15 @@ int main(int argc, char** argv) {
     }
   }
   return kExitUsage;
+}
+
+// Every command reports its own errors; this is the last line, so that nothing a command let
+// through ends in std::terminate's abort (signal 6) instead of a message and exit 1.
+int main(int argc, char** argv) {
+  try {
+    return engineMain(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "error: " << error.what() << "\n";
+    return syncbn::engine::kExitInvalid;
+  }
 }

@@ -43,9 +43,14 @@ Config namingRunDir(Config config, const std::filesystem::path& runDir) {
 // ----- events: the GUI/file channel and the console, one sink -----------------------------------
 
 train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& options,
-                                                const std::filesystem::path& runDir) {
+                                                const std::filesystem::path& runDir,
+                                                bool holdRunRecord) {
   train::ProgressChannelOptions channel;
-  channel.eventsFiles.push_back(runDir / kEventsFileName);
+  if (holdRunRecord)
+    channel.heldEventsFile = runDir / kEventsFileName;
+  else
+    channel.eventsFiles.push_back(runDir / kEventsFileName);
+  channel.requireSocket = options.requireProgressSocket;
   if (!options.eventsFile.empty()) channel.eventsFiles.push_back(options.eventsFile);
   channel.progressSocket = options.progressSocket;
   channel.sessionToken = train::sessionTokenFromEnvironment();
@@ -55,6 +60,7 @@ train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& optio
 class RankEvents::FanOut final : public train::EventSink {
  public:
   void add(train::EventSink* sink) {
+    std::lock_guard lock(mutex_);
     if (sink != nullptr) sinks_.push_back(sink);
   }
   void publish(const protocol::Message& message) override {
@@ -90,15 +96,19 @@ struct RankEvents::Console {
 };
 
 RankEvents::RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir,
-                       bool rank0, bool tensorboard) {
+                       bool rank0, bool tensorboard, bool holdRunRecord) {
   if (!rank0) return;
-  channel_ = std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir));
+  channel_ =
+      std::make_unique<train::ProgressChannel>(channelOptionsFor(options, runDir, holdRunRecord));
+  if (!channel_->connectionWarning().empty())
+    std::cerr << "warning: " << channel_->connectionWarning() << "\n";
   console_ = std::make_unique<Console>();
   fanOut_ = std::make_unique<FanOut>();
   fanOut_->add(channel_.get());
   fanOut_->add(console_->reporter.get());
-  if (tensorboard) {
-    tensorboard_ = std::make_unique<train::TensorBoardSink>(runDir / "tb");
+  if (tensorboard) tensorboardDir_ = runDir / "tb";
+  if (tensorboard && !holdRunRecord) {
+    tensorboard_ = std::make_unique<train::TensorBoardSink>(tensorboardDir_);
     fanOut_->add(tensorboard_.get());
   }
   // Last, so the epoch's `val` reaches the others before the verdict on it.
@@ -119,6 +129,24 @@ void RankEvents::publish(const protocol::Message& message) {
 
 void RankEvents::close() {
   if (channel_) channel_->close();
+}
+
+void RankEvents::started() {
+  if (!channel_) return;
+  channel_->commit();
+  if (!tensorboardDir_.empty() && !tensorboard_) {
+    tensorboard_ = std::make_unique<train::TensorBoardSink>(tensorboardDir_);
+    fanOut_->add(tensorboard_.get());
+  }
+}
+
+void reportStaleTemporaries(const std::filesystem::path& runDir, RankEvents& events) {
+  for (const auto& dir : {runDir, runDir / "weights"})
+    for (const auto& removed : syncbn::removeStaleTemporaries(dir))
+      events.publish(protocol::Log{"warning", 0,
+                                   "removed " + removed.string() +
+                                       ", left by a write that was interrupted (the file it was "
+                                       "to replace is intact)"});
 }
 
 // ----- device and process group -----------------------------------------------------------------
@@ -172,9 +200,15 @@ const data::SplitReport* findSplit(const data::DatasetReport& report, const std:
 
 }  // namespace
 
-train::TrainingData buildTrainingData(const Config& config, RankEvents& events) {
+train::TrainingData buildTrainingData(const Config& config, RankEvents& events,
+                                      std::function<bool()> stopRequested) {
   const std::filesystem::path yaml = demoOrDataYaml(config.data.data);
-  const data::DatasetReport report = data::verifyDataset(yaml, {.workers = 0, .useCache = true});
+  data::VerifyOptions verify;
+  verify.maxImagePixels = config.data.max_image_pixels;
+  verify.stopRequested = std::move(stopRequested);
+  const data::DatasetReport report = data::verifyDataset(yaml, verify);
+  if (report.stopped())
+    throw StoppedBeforeTraining("stopped while the dataset was verified, before training began");
   data::requireUsableImages(report);
   for (const auto& split : report.splits)
     events.publish(data::summarize(report, split));
@@ -212,19 +246,24 @@ extern "C" void onStopSignal(int signal) {
 }  // namespace
 
 // A request to stop cleanly, honoured after the current iteration.
+// SIGHUP (the terminal went away) stops as cleanly as SIGTERM, unless it was ignored (nohup).
 struct StopRequests::Handlers {
   struct sigaction previousInt {};
   struct sigaction previousTerm {};
+  struct sigaction previousHup {};
   Handlers() {
     struct sigaction action {};
     action.sa_handler = onStopSignal;
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, &previousInt);
     ::sigaction(SIGTERM, &action, &previousTerm);
+    ::sigaction(SIGHUP, &action, &previousHup);
+    if (previousHup.sa_handler == SIG_IGN) ::sigaction(SIGHUP, &previousHup, nullptr);
   }
   ~Handlers() {
     ::sigaction(SIGINT, &previousInt, nullptr);
     ::sigaction(SIGTERM, &previousTerm, nullptr);
+    ::sigaction(SIGHUP, &previousHup, nullptr);
   }
 };
 
@@ -232,12 +271,16 @@ StopRequests::StopRequests(train::ProgressChannel* commands)
     : handlers_(std::make_unique<Handlers>()), commands_(commands) {}
 StopRequests::~StopRequests() = default;
 
+int StopRequests::signal() const {
+  return receivedSignal.load();
+}
+
 train::RequestSource StopRequests::source() const {
   return [commands = commands_] {
     train::LocalRequests local;
     if (const int signal = receivedSignal.load()) {
       local.stop = true;
-      local.stopReason = signal == SIGINT ? "SIGINT" : "SIGTERM";
+      local.stopReason = signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM";
     }
     if (commands != nullptr) {
       for (const protocol::Message& command : commands->takeCommands()) {
@@ -330,6 +373,9 @@ void resumeRun(train::Trainer& trainer, const Config& config, const std::filesys
   const auto last = runDir / "weights" / "last.pt";
   const train::ResumeReport resumed = trainer.resumeFrom(last);
   if (!rank0) return;
+  // Accepted: from here on the run directory changes.
+  events.started();
+  reportStaleTemporaries(runDir, events);
   writeFileAtomically(runDir / "args.yaml", toYaml(config));
   events.publish(protocol::Log{"info", 0,
                                "resuming " + runDir.string() + " from " + last.string() +

@@ -7,7 +7,9 @@
 #include <c10/core/Device.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,8 +49,12 @@ Config namingRunDir(Config config, const std::filesystem::path& runDir);
 class RankEvents {
  public:
   // `tensorboard`: rank 0 also writes the figures as TensorBoard event files in RUN_DIR/tb/.
+  // `holdRunRecord`: the run directory's events.jsonl and TensorBoard files are written only
+  // from started() on (a resume, until its checkpoint is accepted), so that a run refused before
+  // it starts leaves its directory as it was; its report still reaches the console, the
+  // --events file and the GUI.
   RankEvents(const TrainCommandOptions& options, const std::filesystem::path& runDir, bool rank0,
-             bool tensorboard);
+             bool tensorboard, bool holdRunRecord = false);
   ~RankEvents();
   RankEvents(const RankEvents&) = delete;
   RankEvents& operator=(const RankEvents&) = delete;
@@ -58,6 +64,8 @@ class RankEvents {
   train::ProgressChannel* channel() { return channel_.get(); }
   void publish(const protocol::Message& message);  // no-op without a sink
   void close();                                    // flushes and closes the channel
+  // The run has started: the held record is written (see the constructor). Idempotent.
+  void started();
 
  private:
   class FanOut;
@@ -67,11 +75,18 @@ class RankEvents {
   std::unique_ptr<VerdictReporter> verdict_;
   std::unique_ptr<train::TensorBoardSink> tensorboard_;
   std::unique_ptr<FanOut> fanOut_;
+  std::filesystem::path tensorboardDir_;  // created at started(); empty: none
 };
 
 // The run's events.jsonl, plus the events file and GUI socket the command line names.
+// `holdRunRecord`: events.jsonl is the channel's held file (ProgressChannelOptions).
 train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& options,
-                                                const std::filesystem::path& runDir);
+                                                const std::filesystem::path& runDir,
+                                                bool holdRunRecord = false);
+
+// Removes what interrupted atomic writes left in the run directory and its weights/ (stale
+// ".last.pt.tmp.XXXXXX" files) and logs each to `events`. Rank 0, once the run has started.
+void reportStaleTemporaries(const std::filesystem::path& runDir, RankEvents& events);
 
 // The rank's device (its CUDA device by local rank, or the CPU with the node's cores shared out
 // among its ranks).
@@ -84,7 +99,16 @@ std::shared_ptr<dist::ProcessGroup> buildProcessGroup(const Topology& topology,
 
 // The dataset, verified (on every rank; the label cache makes the others quick), as the
 // trainer's example producers. Rank 0 publishes each split's summary to `events`.
-train::TrainingData buildTrainingData(const Config& config, RankEvents& events);
+// `stopRequested` is asked between images while the dataset is verified: true there throws
+// StoppedBeforeTraining.
+train::TrainingData buildTrainingData(const Config& config, RankEvents& events,
+                                      std::function<bool()> stopRequested = nullptr);
+
+// A stop (a signal, the GUI) before training began; the run ends cleanly, with nothing trained.
+class StoppedBeforeTraining : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Installs SIGINT/SIGTERM handlers for the object's lifetime; requests() reports a signal or the
 // GUI's stop and checkpoint_now commands as the trainer's LocalRequests.
@@ -95,6 +119,8 @@ class StopRequests {
   StopRequests(const StopRequests&) = delete;
   StopRequests& operator=(const StopRequests&) = delete;
   train::RequestSource source() const;
+  // The signal received (SIGINT, SIGTERM or SIGHUP), else 0.
+  int signal() const;
 
  private:
   struct Handlers;
@@ -111,8 +137,9 @@ struct RunHooks {
 // Adds the standard hooks to `trainer`, in their order (run_builder.cpp says why).
 RunHooks buildHooks(train::Trainer& trainer);
 
-// Resumes from runDir/weights/last.pt (output.resume), rewriting args.yaml once it was accepted
-// and logging where the run goes on (and what a bn <-> syncbn switch carried over).
+// Resumes from runDir/weights/last.pt (output.resume). Once it was accepted: the held run record
+// is written (RankEvents::started), stale temporary files are removed, args.yaml is rewritten,
+// and where the run goes on is logged (and what a bn <-> syncbn switch carried over).
 void resumeRun(train::Trainer& trainer, const Config& config, const std::filesystem::path& runDir,
                const Topology& topology, RankEvents& events, bool rank0);
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "common/atomic_file.h"
 #include "data/demo_data.h"
@@ -85,12 +86,21 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
   // Rank 0 owns the run directory and the events.
   const std::filesystem::path runDir = buildRunDirectory(loadedConfig.output);
   const Config config = namingRunDir(loadedConfig, runDir);
-  if (rank0) {
+  // A resumed run's directory changes only once its checkpoint was accepted (resumeRun): a
+  // refused resume leaves it byte for byte as it was.
+  const bool resume = config.output.resume;
+  if (rank0 && !resume) {
     std::filesystem::create_directories(runDir / "weights");
-    // A resumed run's args.yaml changes only once its checkpoint was accepted (resumeRun).
-    if (!config.output.resume) writeFileAtomically(runDir / "args.yaml", toYaml(config));
+    writeFileAtomically(runDir / "args.yaml", toYaml(config));
   }
-  RankEvents events(options, runDir, rank0, config.output.tensorboard);
+  RankEvents events(options, runDir, rank0, config.output.tensorboard, /*holdRunRecord=*/resume);
+  if (rank0 && !resume) {
+    events.started();
+    reportStaleTemporaries(runDir, events);  // an exist_ok run into an old directory
+  }
+  // Installed before the dataset is verified, which can take minutes: a signal then stops the
+  // run cleanly too.
+  const StopRequests requests(events.channel());
 
   try {
     train::TrainerOptions trainerOptions;
@@ -103,9 +113,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     trainerOptions.bnStatsEvery = options.bnStatsEvery;
     const std::shared_ptr<dist::ProcessGroup> group =
         buildProcessGroup(topology, config, rendezvous);
-    train::TrainingData data = buildTrainingData(config, events);
+    const train::RequestSource stopSource = requests.source();
+    train::TrainingData data =
+        buildTrainingData(config, events, [stopSource] { return stopSource().stop; });
 
-    const StopRequests requests(events.channel());
     train::Trainer trainer(trainerOptions, std::move(data), group, events.sink(),
                            requests.source());
     const RunHooks hooks = buildHooks(trainer);
@@ -115,6 +126,21 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
       events.publish(protocol::Log{"info", 0, "stopped: " + outcome.stopReason});
     events.publish(finishedMessage(outcome, hooks, runDir));
     events.close();
+    return kExitOk;
+  } catch (const StoppedBeforeTraining& stopped) {
+    // As a stop during training: a clean end, exit 0, and `finished` in the record.
+    if (rank0) {
+      const int signal = requests.signal();
+      const std::string reason = signal == SIGINT    ? "SIGINT"
+                                 : signal == SIGHUP  ? "SIGHUP"
+                                 : signal == SIGTERM ? "SIGTERM"
+                                                     : "stop requested by the GUI";
+      events.publish(protocol::Log{"info", 0, "stopped (" + reason + "): " + stopped.what()});
+      protocol::Finished finished;
+      finished.status = "stopped";
+      events.publish(finished);
+      events.close();
+    }
     return kExitOk;
   } catch (const std::exception& error) {
     if (rank0) {
@@ -136,21 +162,35 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
 
 // ----- the launcher -----------------------------------------------------------------------------
 
-// After a failed run: the failed rank's exit to the events files and the GUI, then `finished`.
-void reportFailure(const TrainCommandOptions& options, const std::filesystem::path& runDir,
-                   const dist::LaunchResult& result) {
+// The size of a file, or -1 when there is none.
+std::intmax_t sizeOrNone(const std::filesystem::path& path) {
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  return error ? -1 : static_cast<std::intmax_t>(size);
+}
+
+// After a run that did not end on its own, what rank 0 could not record: a failed rank's exit,
+// or rank 0 killed (by a second Ctrl+C), then `finished`, to the events files and the GUI. A
+// resume that rank 0 never started (its events.jsonl unchanged) leaves the run directory alone.
+void reportEnd(const TrainCommandOptions& options, const std::filesystem::path& runDir,
+               bool runStarted, const std::optional<dist::RankExitStatus>& failure,
+               const std::string& error) {
   try {
-    train::ProgressChannel channel(channelOptionsFor(options, runDir));
-    const dist::RankExitStatus& failure = *result.firstFailure;
-    channel.publish(
-        protocol::RankExit{failure.rank, failure.exitCode, failure.signal, failure.describe()});
+    train::ProgressChannelOptions channelOptions =
+        channelOptionsFor(options, runDir, /*holdRunRecord=*/!runStarted);
+    channelOptions.requireSocket = false;  // the files must get it, GUI or not
+    train::ProgressChannel channel(channelOptions);
+    if (failure)
+      channel.publish(protocol::RankExit{failure->rank, failure->exitCode, failure->signal,
+                                         failure->describe()});
     protocol::Finished finished;
     finished.status = "failed";
-    finished.error = failure.describe();
+    finished.error = error;
     channel.publish(finished);
+    if (runStarted) channel.commit();
     channel.close();
-  } catch (const std::exception& error) {
-    std::cerr << "[launcher] cannot report the failure: " << error.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "[launcher] cannot record the end of the run: " << e.what() << "\n";
   }
 }
 
@@ -177,9 +217,22 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
     launch.extraEnvironment.emplace_back(kConsoleFdVariable, std::to_string(consoleFd));
   }
   launch.command = thisCommandLine(argc, argv);
+  const std::filesystem::path runEvents = runDir / kEventsFileName;
+  const std::intmax_t eventsBefore = sizeOrNone(runEvents);
   const dist::LaunchResult result = dist::launch(launch, std::cout);
   if (consoleFd >= 0) ::close(consoleFd);
-  if (result.firstFailure) reportFailure(options, runDir, result);
+  const bool runStarted = !config.output.resume || sizeOrNone(runEvents) != eventsBefore;
+  if (result.firstFailure) {
+    reportEnd(options, runDir, runStarted, result.firstFailure, result.firstFailure->describe());
+  } else if (!result.ranks.empty() && result.ranks.front().rank == 0 &&
+             result.ranks.front().signal != 0) {
+    // Stopped by the user, and rank 0 killed before it could finish cleanly (a second Ctrl+C):
+    // it wrote no `finished`.
+    reportEnd(options, runDir, runStarted, std::nullopt,
+              "stopped by force: " + result.ranks.front().describe() +
+                  " before it could stop cleanly; weights/last.pt holds the last checkpoint "
+                  "written");
+  }
   return result.exitCode;
 }
 

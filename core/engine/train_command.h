@@ -16,8 +16,11 @@ struct TrainCommandOptions {
   std::vector<std::string> overrides;    // key=value
   std::filesystem::path eventsFile;      // --events: JSON lines, appended (besides events.jsonl)
   std::filesystem::path progressSocket;  // --progress-socket: the GUI's local socket
-  bool worker = false;                   // --worker: this process is a rank (srun)
-  int bnStatsEvery = 10;                 // iterations between bn_stats events
+  // --require-progress-socket: an unreachable socket fails the run (recorded in the events
+  // files); without it the run goes on with the files and a warning.
+  bool requireProgressSocket = false;
+  bool worker = false;    // --worker: this process is a rank (srun)
+  int bnStatsEvery = 10;  // iterations between bn_stats events
 };
 
 // Rank 0 appends every progress event to this file in the run directory (docs/protocol.md).

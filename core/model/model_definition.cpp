@@ -3,16 +3,22 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
+
+#include "common/regular_file.h"
+#include "common/yaml_error.h"
 
 namespace syncbn::model {
 namespace {
 
 constexpr std::string_view kBuiltinSource = "yolov8.yaml (built-in)";
+
+// Limits checked before anything is allocated (model_definition.h, ModelLimits).
+constexpr ModelLimits kLimits;
 
 struct Location {
   int line = 0;
@@ -49,13 +55,21 @@ class Parser {
 
   ModelDefinition parse(const std::string& text, const std::string& name,
                         const std::string& scale) {
-    YAML::Node root;
+    // Every yaml-cpp error (a parse error, nesting too deep, a node of an unexpected type that
+    // slipped past the checks below) becomes this file's error with its position.
     try {
-      root = YAML::Load(text);
+      return parseRoot(text, name, scale);
     } catch (const YAML::Exception& e) {
       throw ModelDefinitionError(source_, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                 e.mark.is_null() ? 0 : e.mark.column + 1, "", e.msg);
+                                 e.mark.is_null() ? 0 : e.mark.column + 1, "",
+                                 "invalid YAML: " + yamlErrorText(e));
     }
+  }
+
+ private:
+  ModelDefinition parseRoot(const std::string& text, const std::string& name,
+                            const std::string& scale) {
+    const YAML::Node root = YAML::Load(text);
     if (!root.IsMap()) fail(root, "", "expected a mapping with nc, scales, backbone and head");
 
     ModelDefinition def;
@@ -77,6 +91,8 @@ class Parser {
         fail(rows, section, "expected a list of [from, repeats, module, args]");
       for (std::size_t i = 0; i < rows.size(); ++i) {
         const std::string field = std::string(section) + "[" + std::to_string(i) + "]";
+        if (def.layers.size() >= static_cast<std::size_t>(kLimits.layers))
+          fail(rows[i], field, "more than " + std::to_string(kLimits.layers) + " layers");
         def.layers.push_back(readLayer(rows[i], field, static_cast<int>(def.layers.size())));
       }
     }
@@ -90,7 +106,6 @@ class Parser {
     return def;
   }
 
- private:
   [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
                          const std::string& message) const {
     const Location at = locationOf(node);
@@ -109,14 +124,37 @@ class Parser {
 
   void readNc(const YAML::Node& root, ModelDefinition& def) const {
     if (ncOverride_) {
-      if (*ncOverride_ < 1) fail(root, "nc", "the class count must be at least 1");
+      checkClassCount(root, "nc", *ncOverride_);
       def.nc = *ncOverride_;
       return;
     }
     const YAML::Node nc = root["nc"];
     if (!nc) fail(root, "nc", "missing (the number of classes)");
     def.nc = scalar<int64_t>(nc, "nc", "a whole number of classes");
-    if (def.nc < 1) fail(nc, "nc", "the class count must be at least 1");
+    checkClassCount(nc, "nc", def.nc);
+  }
+
+  void checkClassCount(const YAML::Node& node, const std::string& field, int64_t nc) const {
+    if (nc < 1 || nc > kLimits.classes)
+      fail(node, field,
+           "the class count must be 1 to " + std::to_string(kLimits.classes) + ", got " +
+               std::to_string(nc));
+  }
+
+  // A depth or width gain: finite and in (0, kLimits.gain].
+  double gain(const YAML::Node& node, const std::string& field, const char* what) const {
+    const auto value = scalar<double>(node, field, what);
+    if (!std::isfinite(value) || value <= 0 || value > kLimits.gain)
+      fail(node, field,
+           std::string(what) + " must be a number above 0 and at most " + number(kLimits.gain) +
+               ", got '" + node.Scalar() + "'");
+    return value;
+  }
+
+  static std::string number(double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
   }
 
   void readScale(const YAML::Node& root, const std::string& scale, ModelDefinition& def) const {
@@ -126,9 +164,9 @@ class Parser {
         fail(root, "scales", "scale '" + scale + "' asked for, but the file has no scales");
       // Older Ultralytics files carry the gains directly.
       if (root["depth_multiple"])
-        def.depth = scalar<double>(root["depth_multiple"], "depth_multiple", "a number");
+        def.depth = gain(root["depth_multiple"], "depth_multiple", "the depth gain");
       if (root["width_multiple"])
-        def.width = scalar<double>(root["width_multiple"], "width_multiple", "a number");
+        def.width = gain(root["width_multiple"], "width_multiple", "the width gain");
       return;
     }
     if (!scales.IsMap() || scales.size() == 0)
@@ -136,7 +174,7 @@ class Parser {
     YAML::Node row;
     std::string known;
     for (const auto& entry : scales) {
-      const auto key = entry.first.as<std::string>();
+      const auto key = scalar<std::string>(entry.first, "scales", "a scale name such as n or x");
       known += (known.empty() ? "" : ", ") + key;
       if (def.scale.empty() && (scale.empty() || key == scale)) {
         def.scale = key;
@@ -148,19 +186,40 @@ class Parser {
     const std::string field = "scales." + def.scale;
     if (!row.IsSequence() || row.size() != 3)
       fail(row, field, "expected [depth, width, max_channels]");
-    def.depth = scalar<double>(row[0], field + "[0]", "a depth gain");
-    def.width = scalar<double>(row[1], field + "[1]", "a width gain");
+    def.depth = gain(row[0], field + "[0]", "the depth gain");
+    def.width = gain(row[1], field + "[1]", "the width gain");
     def.maxChannels = scalar<int64_t>(row[2], field + "[2]", "a whole channel count");
-    if (def.depth <= 0 || def.width <= 0 || def.maxChannels < 1)
-      fail(row, field, "depth and width must be positive and max_channels at least 1");
+    if (def.maxChannels < 1 || def.maxChannels > kLimits.channels)
+      fail(row[2], field + "[2]",
+           "max_channels must be 1 to " + std::to_string(kLimits.channels) + ", got " +
+               std::to_string(def.maxChannels));
   }
 
   // Width scaling as Ultralytics applies it; a value equal to nc is left alone there (it is
   // meant for class outputs), so it is here.
-  int64_t scaledChannels(int64_t c2) const {
+  int64_t scaledChannels(const YAML::Node& node, const std::string& field, int64_t c2) const {
+    if (c2 < 1 || c2 > kLimits.channels)
+      fail(node, field,
+           "the channel count must be 1 to " + std::to_string(kLimits.channels) + ", got " +
+               std::to_string(c2));
     if (c2 == nc_) return c2;
     const int64_t limited = maxChannels_ > 0 ? std::min(c2, maxChannels_) : c2;
-    return makeDivisible(static_cast<double>(limited) * width_);
+    const int64_t scaled = makeDivisible(static_cast<double>(limited) * width_);
+    if (scaled > kLimits.channels)
+      fail(node, field,
+           std::to_string(c2) + " channels scaled by width " + number(width_) + " make " +
+               std::to_string(scaled) + ", more than " + std::to_string(kLimits.channels));
+    return scaled;
+  }
+
+  // A kernel (convolution or pooling): odd, positive, at most kLimits.kernel.
+  int64_t kernelArgument(const YAML::Node& node, const std::string& field, const char* what) const {
+    const int64_t kernel = intArgument(node, field);
+    if (kernel < 1 || kernel % 2 == 0 || kernel > kLimits.kernel)
+      fail(node, field,
+           std::string(what) + " must be odd, 1 to " + std::to_string(kLimits.kernel) +
+               " (padding is kernel/2), got " + std::to_string(kernel));
+    return kernel;
   }
 
   // An argument: a number, or a name the file defines (only `nc`).
@@ -186,8 +245,14 @@ class Parser {
     readFrom(row[0], field + ".from", layer);
 
     const int written = scalar<int>(row[1], field + ".repeats", "a whole number of repeats");
-    if (written < 1) fail(row[1], field + ".repeats", "must be at least 1");
+    if (written < 1 || written > kLimits.repeats)
+      fail(row[1], field + ".repeats",
+           "must be 1 to " + std::to_string(kLimits.repeats) + ", got " + std::to_string(written));
     layer.repeats = written > 1 ? std::max(roundLikePython(written * depth_), 1) : written;
+    if (layer.repeats > kLimits.repeats)
+      fail(row[1], field + ".repeats",
+           std::to_string(written) + " repeats scaled by depth " + number(depth_) + " make " +
+               std::to_string(layer.repeats) + ", more than " + std::to_string(kLimits.repeats));
 
     layer.module = scalar<std::string>(row[2], field + ".module", "a module name");
     static const std::vector<std::pair<std::string, LayerType>> kModules{
@@ -257,31 +322,30 @@ class Parser {
       case LayerType::Conv:
         expectArgumentCount(args, field, layer, 1, 3, "[c2, kernel=1, stride=1]");
         expectSingleInput(args, field, layer);
-        layer.outChannels = scaledChannels(intArgument(args[0], at0));
-        if (args.size() > 1) layer.kernel = intArgument(args[1], at1);
+        layer.outChannels = scaledChannels(args[0], at0, intArgument(args[0], at0));
+        if (args.size() > 1) layer.kernel = kernelArgument(args[1], at1, "the kernel");
         if (args.size() > 2) layer.stride = intArgument(args[2], at2);
-        if (layer.kernel < 1 || layer.kernel % 2 == 0)
-          fail(args[1], at1, "the kernel must be odd and positive (padding is kernel/2)");
-        if (layer.stride < 1) fail(args[2], at2, "the stride must be at least 1");
+        if (layer.stride < 1 || layer.stride > kLimits.stride)
+          fail(args[2], at2,
+               "the stride must be 1 to " + std::to_string(kLimits.stride) + ", got " +
+                   std::to_string(layer.stride));
         break;
       case LayerType::C2f:
         expectArgumentCount(args, field, layer, 1, 2, "[c2, shortcut=False]");
         expectSingleInput(args, field, layer);
-        layer.outChannels = scaledChannels(intArgument(args[0], at0));
+        layer.outChannels = scaledChannels(args[0], at0, intArgument(args[0], at0));
         if (args.size() > 1) layer.shortcut = boolArgument(args[1], at1);
         break;
       case LayerType::SPPF:
         expectArgumentCount(args, field, layer, 1, 2, "[c2, kernel=5]");
         expectSingleInput(args, field, layer);
-        layer.outChannels = scaledChannels(intArgument(args[0], at0));
-        layer.kernel = args.size() > 1 ? intArgument(args[1], at1) : 5;
-        if (layer.kernel < 1 || layer.kernel % 2 == 0)
-          fail(args[1], at1, "the pooling kernel must be odd and positive");
+        layer.outChannels = scaledChannels(args[0], at0, intArgument(args[0], at0));
+        layer.kernel = args.size() > 1 ? kernelArgument(args[1], at1, "the pooling kernel") : 5;
         break;
       case LayerType::Bottleneck:
         expectArgumentCount(args, field, layer, 1, 2, "[c2, shortcut=True]");
         expectSingleInput(args, field, layer);
-        layer.outChannels = scaledChannels(intArgument(args[0], at0));
+        layer.outChannels = scaledChannels(args[0], at0, intArgument(args[0], at0));
         layer.shortcut = args.size() > 1 ? boolArgument(args[1], at1) : true;
         break;
       case LayerType::Upsample:
@@ -289,7 +353,10 @@ class Parser {
         expectSingleInput(args, field, layer);
         if (!isNone(args[0])) fail(args[0], at0, "only size None is supported (use scale_factor)");
         layer.scaleFactor = intArgument(args[1], at1);
-        if (layer.scaleFactor < 1) fail(args[1], at1, "the scale factor must be at least 1");
+        if (layer.scaleFactor < 1 || layer.scaleFactor > kLimits.stride)
+          fail(args[1], at1,
+               "the scale factor must be 1 to " + std::to_string(kLimits.stride) + ", got " +
+                   std::to_string(layer.scaleFactor));
         if (args.size() > 2 && scalar<std::string>(args[2], at2, "a mode") != "nearest")
           fail(args[2], at2, "only mode \"nearest\" is supported");
         layer.outChannels = layer.inChannels[0];
@@ -301,11 +368,15 @@ class Parser {
         layer.outChannels = 0;
         for (int64_t c : layer.inChannels)
           layer.outChannels += c;
+        if (layer.outChannels > kLimits.channels)
+          fail(args, field,
+               "concatenates " + std::to_string(layer.outChannels) + " channels, more than " +
+                   std::to_string(kLimits.channels));
         break;
       case LayerType::Detect:
         expectArgumentCount(args, field, layer, 1, 1, "[nc]");
         layer.nc = intArgument(args[0], at0);
-        if (layer.nc < 1) fail(args[0], at0, "the class count must be at least 1");
+        checkClassCount(args[0], at0, layer.nc);
         layer.outChannels = layer.nc;
         break;
     }
@@ -331,8 +402,13 @@ class Parser {
     switch (layer.type) {
       case LayerType::Conv: {
         int64_t stride = in;
-        for (int r = 0; r < layer.repeats; ++r)
+        for (int r = 0; r < layer.repeats; ++r) {
           stride *= layer.stride;
+          if (stride > kLimits.outputStride)
+            fail(row, field,
+                 "downsamples the input more than " + std::to_string(kLimits.outputStride) +
+                     " times: no pixel would be left at any image size the engine takes");
+        }
         return stride;
       }
       case LayerType::Upsample:
@@ -373,11 +449,12 @@ bool isBuiltinName(const std::string& model, std::string* scale = nullptr) {
 }
 
 std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelDefinitionError(path, 0, 0, "", "cannot open the model file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  try {
+    return readRegularFile(path, kMaxTextFileBytes);
+  } catch (const FileReadError& e) {
+    throw ModelDefinitionError(path, 0, 0, "",
+                               std::string("cannot read the model file: ") + e.what());
+  }
 }
 
 // "file:line:column: field: message", leaving out what is unknown.
@@ -430,13 +507,119 @@ ModelDefinition parseModelDefinition(const std::string& yamlText, const std::str
   return definition;
 }
 
+namespace {
+
+// One convolution's share of the footprint: a bias-free convolution followed by BatchNorm (a
+// Conv block) unless `plain` (the head's last 1x1 convolutions, with a bias and no norm).
+void addConvolution(ModelFootprint& footprint, int64_t in, int64_t out, int64_t kernel,
+                    int64_t pixels, bool plain = false) {
+  footprint.parameters += in * out * kernel * kernel + (plain ? out : 2 * out);
+  footprint.convOutputElements += out * pixels;
+}
+
+// The blocks as yolo_modules.cpp builds them; the test compares the sum with the built model's.
+void addBlock(ModelFootprint& footprint, const LayerSpec& spec, int64_t in, int64_t pixels) {
+  const int64_t out = spec.outChannels;
+  switch (spec.type) {
+    case LayerType::C2f: {
+      const int64_t c = out / 2;
+      addConvolution(footprint, in, 2 * c, 1, pixels);
+      for (int r = 0; r < spec.repeats; ++r) {
+        addConvolution(footprint, c, c, 3, pixels);
+        addConvolution(footprint, c, c, 3, pixels);
+      }
+      addConvolution(footprint, (2 + spec.repeats) * c, out, 1, pixels);
+      break;
+    }
+    case LayerType::SPPF: {
+      const int64_t hidden = in / 2;
+      addConvolution(footprint, in, hidden, 1, pixels);
+      addConvolution(footprint, 4 * hidden, out, 1, pixels);
+      break;
+    }
+    case LayerType::Bottleneck: {
+      const auto hidden = static_cast<int64_t>(static_cast<double>(out) * 0.5);
+      addConvolution(footprint, in, hidden, 3, pixels);
+      addConvolution(footprint, hidden, out, 3, pixels);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+ModelFootprint estimateFootprint(const ModelDefinition& definition, int64_t imgsz) {
+  // HeadLayout::regMax: the box distribution's bins per side.
+  constexpr int64_t kRegMax = 16;
+  ModelFootprint footprint;
+  std::vector<std::array<int64_t, 2>> sizes(definition.layers.size());
+  for (std::size_t i = 0; i < definition.layers.size(); ++i) {
+    const LayerSpec& spec = definition.layers[i];
+    const auto sizeOf = [&](int input) {
+      return input < 0 ? std::array<int64_t, 2>{imgsz, imgsz}
+                       : sizes[static_cast<std::size_t>(input)];
+    };
+    std::array<int64_t, 2> size = sizeOf(spec.inputs[0]);
+    const int64_t in = spec.inChannels.empty() ? 0 : spec.inChannels[0];
+    switch (spec.type) {
+      case LayerType::Conv:
+        for (int r = 0; r < spec.repeats; ++r) {
+          for (auto& extent : size)
+            extent = (extent + 2 * (spec.kernel / 2) - spec.kernel) / spec.stride + 1;
+          addConvolution(footprint, r == 0 ? in : spec.outChannels, spec.outChannels, spec.kernel,
+                         size[0] * size[1]);
+        }
+        break;
+      case LayerType::Upsample:
+        for (auto& extent : size)
+          extent *= spec.scaleFactor;
+        break;
+      case LayerType::Concat:
+        break;
+      case LayerType::Detect: {
+        const int64_t c2 = std::max({int64_t{16}, in / 4, kRegMax * 4});
+        const int64_t c3 = std::max(in, std::min<int64_t>(spec.nc, 100));
+        int64_t anchors = 0;
+        for (std::size_t l = 0; l < spec.inputs.size(); ++l) {
+          const auto level = sizeOf(spec.inputs[l]);
+          const int64_t pixels = level[0] * level[1];
+          const int64_t c = spec.inChannels[l];
+          addConvolution(footprint, c, c2, 3, pixels);
+          addConvolution(footprint, c2, c2, 3, pixels);
+          addConvolution(footprint, c2, 4 * kRegMax, 1, pixels, true);
+          addConvolution(footprint, c, c3, 3, pixels);
+          addConvolution(footprint, c3, c3, 3, pixels);
+          addConvolution(footprint, c3, spec.nc, 1, pixels, true);
+          anchors += pixels;
+        }
+        // The DFL's fixed 1x1 convolution over 4 sides x the anchors: weights only.
+        footprint.parameters += kRegMax;
+        footprint.convOutputElements += 4 * anchors;
+        break;
+      }
+      case LayerType::C2f:  // repeats its bottlenecks inside
+        addBlock(footprint, spec, in, size[0] * size[1]);
+        break;
+      default:  // other blocks are chained copies
+        for (int r = 0; r < spec.repeats; ++r)
+          addBlock(footprint, spec, r == 0 ? in : spec.outChannels, size[0] * size[1]);
+        break;
+    }
+    sizes[i] = size;
+  }
+  return footprint;
+}
+
 bool isModelArgument(const std::string& argument) {
   if (argument == "yolov8.yaml" || isBuiltinName(argument)) return true;
   try {
-    const YAML::Node root = YAML::LoadFile(argument);
+    const YAML::Node root = YAML::Load(readRegularFile(argument, kMaxTextFileBytes));
     return root.IsMap() && root["backbone"];
-  } catch (const YAML::Exception&) {
-    return false;  // unreadable or not YAML: let the configuration loader report it
+  } catch (const std::exception&) {
+    // Unreadable (a FIFO, a folder, too large), or not YAML: the configuration loader reports it.
+    return false;
   }
 }
 

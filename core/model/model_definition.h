@@ -27,6 +27,20 @@ class ModelDefinitionError : public std::runtime_error {
   std::string field_;
 };
 
+// What a model YAML may ask for, checked while it is parsed, before anything is allocated. Far
+// above any YOLOv8 scale (x: 640 channels, 6 repeats, kernels of 3 and 5, stride 2, 80 classes),
+// yet low enough that one layer cannot ask for terabytes; estimateFootprint then checks the whole.
+struct ModelLimits {
+  int layers = 512;
+  int repeats = 64;             // as written, and after the depth gain
+  double gain = 4.0;            // depth and width gains
+  int64_t channels = 8192;      // any layer's output, after the width gain
+  int64_t kernel = 15;          // Conv and SPPF
+  int64_t stride = 16;          // one Conv's stride, one Upsample's factor
+  int64_t outputStride = 1024;  // the input pixels one output pixel spans, over all layers
+  int64_t classes = 10000;
+};
+
 enum class LayerType { Conv, C2f, SPPF, Bottleneck, Upsample, Concat, Detect };
 
 std::string_view toString(LayerType type);
@@ -71,6 +85,17 @@ struct ModelDefinition {
 ModelDefinition parseModelDefinition(const std::string& yamlText, const std::string& source,
                                      const std::string& name, const std::string& scale = "",
                                      std::optional<int64_t> nc = std::nullopt);
+
+// The size of the model a definition builds, computed from the layer shapes alone (nothing is
+// allocated), so that a definition can be checked against the machine before it is built.
+struct ModelFootprint {
+  int64_t parameters = 0;  // with BatchNorm (weight and bias per channel), the DFL's 16 included
+  // Elements every convolution outputs for one imgsz x imgsz image: ModelSummary's
+  // convOutputElements, without building the model.
+  int64_t convOutputElements = 0;
+};
+
+ModelFootprint estimateFootprint(const ModelDefinition& definition, int64_t imgsz);
 
 // `model` as users write it: "n".."x", "yolov8n.yaml".."yolov8x.yaml", or "yolov8.yaml" with a
 // scale name the compiled-in definition; anything else is a path to a model YAML, whose scale is

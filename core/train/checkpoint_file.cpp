@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.h"
 #include "common/config_yaml.h"
+#include "common/regular_file.h"
 #include "model/detection_model.h"
 #include "train/checkpoint_payload.h"
 
@@ -71,8 +72,9 @@ struct Payload {
 Payload readPayload(const std::filesystem::path& path) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) throw CheckpointError(path, "no such checkpoint file");
-  if (std::filesystem::is_directory(path, error))
-    throw CheckpointError(path, "is a directory, not a checkpoint file");
+  // A FIFO would block the open below until a writer came, a device would never end.
+  if (const auto kind = nonRegularKind(path))
+    throw CheckpointError(path, "is " + *kind + ", not a checkpoint file");
   std::ifstream file(path, std::ios::binary);
   if (!file) throw CheckpointError(path, std::string("cannot open: ") + std::strerror(errno));
   const std::uintmax_t size = std::filesystem::file_size(path, error);

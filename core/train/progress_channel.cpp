@@ -135,6 +135,9 @@ struct ProgressChannel::State {
 
   const ProgressChannelOptions options;
   std::vector<EventsFile> files;
+  bool holding = false;           // guarded by publishMutex: heldEventsFile not yet committed
+  std::vector<std::string> held;  // guarded by publishMutex: its lines until then
+  std::string connectionWarning;
 
   // Held while a line goes to the file and into the queue, so both see the same order.
   std::mutex publishMutex;
@@ -161,6 +164,7 @@ struct ProgressChannel::State {
 };
 
 void ProgressChannel::State::writeToFile(const std::string& line) {
+  if (holding) held.push_back(line);
   for (const EventsFile& file : files)
     if (const int error = writeAll(file.fd.get(), line); error != 0)
       throw std::runtime_error("cannot write events file " + file.path.string() + ": " +
@@ -338,8 +342,26 @@ ProgressChannel::ProgressChannel(ProgressChannelOptions options)
     : state_(std::make_unique<State>(std::move(options))) {
   State& state = *state_;
   state.files = openEventsFiles(state.options.eventsFiles);
+  state.holding = !state.options.heldEventsFile.empty();
   if (!state.options.progressSocket.empty()) {
-    state.socket = connectToGui(state.options.progressSocket);
+    try {
+      state.socket = connectToGui(state.options.progressSocket);
+    } catch (const std::runtime_error& error) {
+      if (state.options.requireSocket) {
+        // The files are the run's record: they hear why it ends before anyone else does.
+        state.holding = false;  // a run that never started leaves a held file untouched
+        state.writeToFile(protocol::encode(protocol::Log{"error", -1, error.what()}));
+        protocol::Finished finished;
+        finished.status = "failed";
+        finished.error = error.what();
+        state.writeToFile(protocol::encode(finished));
+        throw;
+      }
+      state.connectionWarning =
+          std::string(error.what()) + "; the run goes on, its events go to the events files only";
+      state.writeToFile(protocol::encode(protocol::Log{"warning", -1, state.connectionWarning}));
+      return;
+    }
     state.wake = dist::makePipe();
     dist::setNonBlocking(state.wake.readEnd);
     dist::setNonBlocking(state.wake.writeEnd);
@@ -364,6 +386,37 @@ void ProgressChannel::publish(const protocol::Message& message) {
   if (!state.fileError.empty()) throw std::runtime_error(state.fileError);
   state.writeToFile(line);
   state.enqueueForGui(std::move(line));
+}
+
+const std::string& ProgressChannel::connectionWarning() const {
+  return state_->connectionWarning;
+}
+
+void ProgressChannel::commit() {
+  State& state = *state_;
+  const std::lock_guard lock(state.publishMutex);
+  if (!state.holding || state.closed) return;
+  std::vector<EventsFile> opened = openEventsFiles({state.options.heldEventsFile});
+  state.holding = false;
+  const std::vector<std::string> lines = std::exchange(state.held, {});
+  for (EventsFile& file : opened) {
+    // Named twice (as --events too), it has every line already.
+    struct stat status {};
+    bool known = false;
+    if (::fstat(file.fd.get(), &status) == 0)
+      for (const EventsFile& other : state.files) {
+        struct stat otherStatus {};
+        known =
+            known || (::fstat(other.fd.get(), &otherStatus) == 0 &&
+                      otherStatus.st_dev == status.st_dev && otherStatus.st_ino == status.st_ino);
+      }
+    if (known) continue;
+    for (const std::string& line : lines)
+      if (const int error = writeAll(file.fd.get(), line); error != 0)
+        throw std::runtime_error("cannot write events file " + file.path.string() + ": " +
+                                 reasonOf(error));
+    state.files.push_back(std::move(file));
+  }
 }
 
 std::vector<protocol::Message> ProgressChannel::takeCommands() {

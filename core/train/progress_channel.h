@@ -28,8 +28,17 @@ struct ProgressChannelOptions {
   // Each gets every line, appended. A file named twice (by any path: the inode decides) is
   // written once. Empty: no file.
   std::vector<std::filesystem::path> eventsFiles;
+  // Written only from commit() on, with every line published before it: until then the lines
+  // are held in memory, and a channel closed without commit() never creates or touches the
+  // file. A resumed run's events.jsonl is held until its checkpoint was accepted, so that a
+  // refused resume leaves the run directory as it was. Empty: none.
+  std::filesystem::path heldEventsFile;
   std::filesystem::path progressSocket;  // empty: no GUI
-  std::string sessionToken;              // sent in `hello`
+  // When the socket cannot be reached: false, the channel goes on with the files (the reason is
+  // logged to them and in connectionWarning()); true, the constructor writes the reason and a
+  // failed `finished` to the files and throws.
+  bool requireSocket = false;
+  std::string sessionToken;  // sent in `hello`
   // Events waiting for the GUI, beyond the one being written; more are dropped and counted.
   std::size_t maxQueuedEvents = 1024;
   std::size_t maxQueuedBytes = std::size_t{16} << 20;
@@ -53,6 +62,13 @@ class ProgressChannel final : public EventSink {
   // Throws std::runtime_error naming the path when an events file cannot be opened or the
   // socket cannot be connected to.
   explicit ProgressChannel(ProgressChannelOptions options);
+
+  // Why the GUI's socket was not reached, when it was optional and not reached; else empty.
+  const std::string& connectionWarning() const;
+
+  // Opens heldEventsFile and writes it every line published so far; later lines go to it as to
+  // the others. Idempotent. Throws std::runtime_error naming the file that cannot be opened.
+  void commit();
   // Calls close() and swallows its error: call close() to learn of a failed final sync.
   ~ProgressChannel() override;
   ProgressChannel(const ProgressChannel&) = delete;

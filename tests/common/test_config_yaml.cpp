@@ -48,6 +48,16 @@ Config randomConfig(std::mt19937& rng) {
   return config;
 }
 
+// yaml-cpp reports nesting past its depth guard as "bad file"; the user hears what it is.
+TEST(ConfigYaml, NestingTooDeepIsNamedAsSuchWithTheFile) {
+  const LoadedConfig loaded =
+      parseConfigYaml(std::string(600, '[') + std::string(600, ']'), "deep.yaml");
+  ASSERT_EQ(loaded.diagnostics.size(), 1u);
+  EXPECT_EQ(loaded.diagnostics[0].source, "deep.yaml");
+  EXPECT_EQ(loaded.diagnostics[0].message,
+            "YAML syntax: nested 500 levels deep: too deep to read (yaml-cpp's limit)");
+}
+
 TEST(ConfigYaml, DefaultsRoundTrip) {
   const LoadedConfig loaded = parseConfigYaml(toYaml(Config{}), "defaults.yaml");
   EXPECT_TRUE(loaded.diagnostics.empty()) << format(loaded.diagnostics.front());

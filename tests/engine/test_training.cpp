@@ -327,6 +327,35 @@ TEST(Training, SigintStopsEveryRankAfterTheSameIterationSavesAndExitsZero) {
   EXPECT_FALSE(meta.loop.get<bool>("epoch_complete"));
 }
 
+// Two Ctrl+C in a row: the launcher kills the ranks at once instead of waiting for a clean stop,
+// and the record still ends with exactly one `finished` (rank 0's if it finished cleanly in
+// between, else the launcher's "stopped by force").
+TEST(Training, ASecondSigintKillsTheRanksAndTheRecordStillEndsWithFinished) {
+  const fs::path dir = testDir();
+  Engine engine(smallRun(dir, "force", {"epochs=50", "cpu_ranks=2", "norm=syncbn"}),
+                dir / "force.log");
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (eventsOf<protocol::Step>(readEvents(dir / "force.jsonl")).size() < 2) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << engine.log();
+    ASSERT_FALSE(engine.wait(0ms)) << engine.log();
+    std::this_thread::sleep_for(50ms);
+  }
+  ::kill(engine.pid(), SIGINT);
+  std::this_thread::sleep_for(20ms);
+  ::kill(engine.pid(), SIGINT);
+  const std::optional<int> code = engine.wait(120s);
+  ASSERT_TRUE(code) << engine.log();
+  EXPECT_LT(*code, 256) << engine.log();
+  for (const fs::path& file : {dir / "force.jsonl", dir / "force" / "events.jsonl"}) {
+    const auto finished = eventsOf<protocol::Finished>(readEvents(file));
+    ASSERT_EQ(finished.size(), 1u) << file << "\n" << engine.log();
+    if (finished[0].status == "failed")
+      EXPECT_NE(finished[0].error.find("stopped by force"), std::string::npos) << finished[0].error;
+    else
+      EXPECT_EQ(finished[0].status, "stopped");
+  }
+}
+
 // A GUI that started the run, then quit and left it running: the pipe it read the engine's output
 // from closes. The run must go on to its end (no SIGPIPE in the launcher or the ranks), and the
 // run directory's events.jsonl, written without --events, must hold all of it.

@@ -474,15 +474,85 @@ TEST(ProgressChannel, AnEventsFileInAReadOnlyFolderIsAnErrorNamingThePath) {
   ::chmod(readOnly.c_str(), 0755);
 }
 
-TEST(ProgressChannel, ASocketNobodyListensOnIsAnErrorNamingThePath) {
+// A socket path that does not exist, or is a plain file: by default the run goes on with the
+// files and a warning naming the path; with requireSocket the files get the reason and a failed
+// `finished` before the constructor throws.
+TEST(ProgressChannel, AnUnreachableSocketIsAWarningOrWithRequireSocketARecordedFailure) {
   const TempDir dir;
-  const auto path = dir / "nobody.sock";
-  try {
-    ProgressChannel channel(channelOptions({}, path));
-    FAIL() << "expected an error";
-  } catch (const std::runtime_error& error) {
-    EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
+  std::ofstream(dir / "plain-file.sock") << "not a socket";
+  for (const auto& socket : {dir / "nobody.sock", dir / "plain-file.sock"}) {
+    const auto events = dir / "events.jsonl";
+    std::filesystem::remove(events);
+    {
+      ProgressChannel channel(channelOptions(events, socket));
+      EXPECT_NE(channel.connectionWarning().find(socket.string()), std::string::npos)
+          << channel.connectionWarning();
+      channel.publish(step(1));
+      channel.close();
+    }
+    std::vector<std::string> lines = readFileLines(events);
+    ASSERT_EQ(lines.size(), 2u);
+    const auto warning = protocol::decode(lines[0]);
+    ASSERT_TRUE(warning.ok() && std::holds_alternative<protocol::Log>(warning.value()));
+    EXPECT_EQ(std::get<protocol::Log>(warning.value()).level, "warning");
+    EXPECT_EQ(lines[1], withoutNewline(protocol::encode(step(1))));
+
+    std::filesystem::remove(events);
+    ProgressChannelOptions required = channelOptions(events, socket);
+    required.requireSocket = true;
+    try {
+      ProgressChannel channel(required);
+      ADD_FAILURE() << "expected an error";
+    } catch (const std::runtime_error& error) {
+      EXPECT_NE(std::string(error.what()).find(socket.string()), std::string::npos) << error.what();
+    }
+    lines = readFileLines(events);
+    ASSERT_EQ(lines.size(), 2u) << "the reason, then finished";
+    const auto finished = protocol::decode(lines[1]);
+    ASSERT_TRUE(finished.ok() && std::holds_alternative<protocol::Finished>(finished.value()));
+    EXPECT_EQ(std::get<protocol::Finished>(finished.value()).status, "failed");
+    EXPECT_NE(std::get<protocol::Finished>(finished.value()).error.find(socket.string()),
+              std::string::npos);
   }
+}
+
+// A held file is not created until commit(), then gets every line; closed without commit() it
+// never exists, while the other files got everything.
+TEST(ProgressChannel, AHeldEventsFileIsWrittenOnlyFromCommitWithEveryEarlierLine) {
+  const TempDir dir;
+  const auto held = dir / "run" / "events.jsonl";
+  std::filesystem::create_directories(held.parent_path());
+  std::ofstream(held) << "earlier run\n";
+  const auto before = readFileLines(held);
+  {
+    ProgressChannelOptions options = channelOptions(dir / "other.jsonl", {});
+    options.heldEventsFile = held;
+    ProgressChannel channel(options);
+    channel.publish(step(1));
+    channel.close();  // refused before it started
+  }
+  EXPECT_EQ(readFileLines(held), before);
+  EXPECT_EQ(readFileLines(dir / "other.jsonl").size(), 1u);
+
+  ProgressChannelOptions options = channelOptions(dir / "other.jsonl", {});
+  options.heldEventsFile = held;
+  ProgressChannel channel(options);
+  channel.publish(step(2));
+  channel.commit();
+  channel.publish(step(3));
+  channel.commit();  // idempotent
+  channel.close();
+  EXPECT_EQ(readFileLines(held),
+            (std::vector<std::string>{"earlier run", withoutNewline(protocol::encode(step(2))),
+                                      withoutNewline(protocol::encode(step(3)))}));
+  // Held and named as an events file too (--events pointing at the run's own file): once.
+  ProgressChannelOptions both = channelOptions(held, {});
+  both.heldEventsFile = held;
+  ProgressChannel twice(both);
+  twice.publish(step(4));
+  twice.commit();
+  twice.close();
+  EXPECT_EQ(readFileLines(held).size(), 4u);
 }
 
 TEST(ProgressChannel, TheSessionTokenComesFromTheEnvironment) {

@@ -298,7 +298,9 @@ void DatasetPanel::verify() {
     return;
   }
   QString error;
-  if (!check_->verify(engine, dataOf(document_), &error)) setStatus(error, true);
+  if (!check_->verify(engine, dataOf(document_), &error, 0,
+                      document_->config().data.max_image_pixels))
+    setStatus(error, true);
 }
 
 void DatasetPanel::newDataset() {
