@@ -101,7 +101,7 @@ bool fileFailed(const LoadedConfig& loaded) {
 }  // namespace
 
 CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
-                           const std::vector<std::string>& overrides) {
+                           const std::vector<std::string>& overrides, bool withModel) {
   CheckedConfig checked;
   if (!file.empty()) checked.loaded = loadConfigFile(file);
   applyOverrides(checked.loaded, overrides);
@@ -112,7 +112,7 @@ CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
     // The model as train builds it; only for a configuration that is otherwise valid (its
     // topology and optimizer size the memory check).
     Diagnostics model;
-    if (!hasErrors(validation))
+    if (withModel && !hasErrors(validation))
       model = checkModel(modelCheckInputs(config, ctx.host, readableClassCount(config.data.data)));
     for (auto diagnostics : {std::move(validation), std::move(model), advise(config, ctx.host)}) {
       attachLocations(diagnostics, checked.loaded.locations);
@@ -224,7 +224,8 @@ Json errorJson(const std::string& file, int line, const std::string& field,
 int printModelInfo(const CommandContext& ctx, const std::string& file,
                    const std::vector<std::string>& overrides, bool json) {
   const bool fileIsModel = !file.empty() && model::isModelArgument(file);
-  const CheckedConfig checked = loadAndCheck(ctx, fileIsModel ? "" : file, overrides);
+  const CheckedConfig checked =
+      loadAndCheck(ctx, fileIsModel ? "" : file, overrides, /*withModel=*/false);
   if (hasErrors(checked.diagnostics)) {
     if (json) {
       for (const Diagnostic& d : checked.diagnostics) {
@@ -253,16 +254,16 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
   }
   try {
     model::ModelDefinition definition = model::loadModelDefinition(name, c.model.scale, nc);
-    if (fileIsModel) {
-      // A model file of its own: sized before it is built (a configuration's model already was).
+    {
+      // Sized before it is built: the same limits as check-config and train, for one model.
       ModelCheckInputs inputs = modelCheckInputs(c, ctx.host, nc);
       inputs.training = false;
       const Diagnostics problems = checkModelMemory(definition, inputs);
       if (hasErrors(problems)) {
         if (json)
-          ctx.out << errorJson(file, 0, "", problems.front().message).dump(1) << "\n";
+          ctx.out << errorJson(name, 0, "", problems.front().message).dump(1) << "\n";
         else
-          ctx.err << "error: " << file << ": " << problems.front().message << "\n";
+          ctx.err << "error: " << name << ": " << problems.front().message << "\n";
         return kExitInvalid;
       }
     }

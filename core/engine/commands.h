@@ -29,8 +29,10 @@ struct CheckedConfig {
   LoadedConfig loaded;
   Diagnostics diagnostics;
 };
+// `withModel`: also the model, as train builds it (engine/model_check.h); model-info checks it
+// itself, to report the model file's own line and field.
 CheckedConfig loadAndCheck(const CommandContext& ctx, const std::string& file,
-                           const std::vector<std::string>& overrides);
+                           const std::vector<std::string>& overrides, bool withModel = true);
 // Every diagnostic, then "<name>: N errors, N warnings, N notes".
 void printDiagnostics(const CommandContext& ctx, const std::string& name, const Diagnostics& all);
 

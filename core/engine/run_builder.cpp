@@ -368,6 +368,13 @@ std::string normSwitchNote(const train::ResumeReport& resumed, const train::Trai
 
 }  // namespace
 
+void startRun(const Config& config, const std::filesystem::path& runDir, RankEvents& events) {
+  std::filesystem::create_directories(runDir / "weights");
+  writeFileAtomically(runDir / "args.yaml", toYaml(config));
+  events.started();
+  reportStaleTemporaries(runDir, events);
+}
+
 void resumeRun(train::Trainer& trainer, const Config& config, const std::filesystem::path& runDir,
                const Topology& topology, RankEvents& events, bool rank0) {
   const auto last = runDir / "weights" / "last.pt";

@@ -137,6 +137,11 @@ struct RunHooks {
 // Adds the standard hooks to `trainer`, in their order (run_builder.cpp says why).
 RunHooks buildHooks(train::Trainer& trainer);
 
+// A new run has started (its data verified, its model built): its directory, weights/ and
+// args.yaml are made, the held run record is written (RankEvents::started) and stale temporary
+// files of an earlier run in the same directory (exist_ok) are removed. Rank 0.
+void startRun(const Config& config, const std::filesystem::path& runDir, RankEvents& events);
+
 // Resumes from runDir/weights/last.pt (output.resume). Once it was accepted: the held run record
 // is written (RankEvents::started), stale temporary files are removed, args.yaml is rewritten,
 // and where the run goes on is logged (and what a bn <-> syncbn switch carried over).

@@ -86,18 +86,11 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
   // Rank 0 owns the run directory and the events.
   const std::filesystem::path runDir = buildRunDirectory(loadedConfig.output);
   const Config config = namingRunDir(loadedConfig, runDir);
-  // A resumed run's directory changes only once its checkpoint was accepted (resumeRun): a
-  // refused resume leaves it byte for byte as it was.
-  const bool resume = config.output.resume;
-  if (rank0 && !resume) {
-    std::filesystem::create_directories(runDir / "weights");
-    writeFileAtomically(runDir / "args.yaml", toYaml(config));
-  }
-  RankEvents events(options, runDir, rank0, config.output.tensorboard, /*holdRunRecord=*/resume);
-  if (rank0 && !resume) {
-    events.started();
-    reportStaleTemporaries(runDir, events);  // an exist_ok run into an old directory
-  }
+  // The run directory changes only once the run has started: its dataset verified, its model
+  // built and, on resume, its checkpoint accepted (startRun, resumeRun). A run refused before
+  // that leaves it byte for byte as it was (and creates none); the console, the --events file
+  // and the GUI hear why.
+  RankEvents events(options, runDir, rank0, config.output.tensorboard, /*holdRunRecord=*/true);
   // Installed before the dataset is verified, which can take minutes: a signal then stops the
   // run cleanly too.
   const StopRequests requests(events.channel());
@@ -120,7 +113,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     train::Trainer trainer(trainerOptions, std::move(data), group, events.sink(),
                            requests.source());
     const RunHooks hooks = buildHooks(trainer);
-    if (config.output.resume) resumeRun(trainer, config, runDir, topology, events, rank0);
+    if (config.output.resume)
+      resumeRun(trainer, config, runDir, topology, events, rank0);
+    else if (rank0)
+      startRun(config, runDir, events);
     const train::TrainOutcome outcome = trainer.train();
     if (!outcome.stopReason.empty())
       events.publish(protocol::Log{"info", 0, "stopped: " + outcome.stopReason});
@@ -171,7 +167,7 @@ std::intmax_t sizeOrNone(const std::filesystem::path& path) {
 
 // After a run that did not end on its own, what rank 0 could not record: a failed rank's exit,
 // or rank 0 killed (by a second Ctrl+C), then `finished`, to the events files and the GUI. A
-// resume that rank 0 never started (its events.jsonl unchanged) leaves the run directory alone.
+// run that rank 0 never started (its events.jsonl unchanged) leaves the run directory alone.
 void reportEnd(const TrainCommandOptions& options, const std::filesystem::path& runDir,
                bool runStarted, const std::optional<dist::RankExitStatus>& failure,
                const std::string& error) {
@@ -199,6 +195,8 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
   const Topology topology = resolveTopology(config, ctx.host);
   // The run directory is chosen once, here, so that every rank agrees.
   const std::filesystem::path runDir = runDirFor(config.output);
+  std::error_code ignored;
+  const bool existed = std::filesystem::exists(runDir, ignored);
   std::filesystem::create_directories(runDir);
   // The demo dataset is generated once before the ranks race to it.
   if (config.data.data == "demo") demoOrDataYaml(config.data.data);
@@ -221,7 +219,7 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
   const std::intmax_t eventsBefore = sizeOrNone(runEvents);
   const dist::LaunchResult result = dist::launch(launch, std::cout);
   if (consoleFd >= 0) ::close(consoleFd);
-  const bool runStarted = !config.output.resume || sizeOrNone(runEvents) != eventsBefore;
+  const bool runStarted = sizeOrNone(runEvents) != eventsBefore;
   if (result.firstFailure) {
     reportEnd(options, runDir, runStarted, result.firstFailure, result.firstFailure->describe());
   } else if (!result.ranks.empty() && result.ranks.front().rank == 0 &&
@@ -233,6 +231,8 @@ int launchRanks(const CommandContext& ctx, const TrainCommandOptions& options, c
                   " before it could stop cleanly; weights/last.pt holds the last checkpoint "
                   "written");
   }
+  // Made above for a run that never started: removed again if still empty.
+  if (!runStarted && !existed) std::filesystem::remove(runDir, ignored);
   return result.exitCode;
 }
 

@@ -53,11 +53,29 @@ std::string scientific(double value) {
 
 }  // namespace
 
-DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, double pixels) {
+namespace {
+
+// IoU of two detections' corner boxes (x1, y1, x2, y2 first).
+double cornerIou(const at::Tensor& a, const at::Tensor& b) {
+  const auto at = [](const at::Tensor& t, int i) { return t[i].item<double>(); };
+  const double w = std::min(at(a, 2), at(b, 2)) - std::max(at(a, 0), at(b, 0));
+  const double h = std::min(at(a, 3), at(b, 3)) - std::max(at(a, 1), at(b, 1));
+  const double inter = std::max(w, 0.0) * std::max(h, 0.0);
+  const double areaA = (at(a, 2) - at(a, 0)) * (at(a, 3) - at(a, 1));
+  const double areaB = (at(b, 2) - at(b, 0)) * (at(b, 3) - at(b, 1));
+  const double sum = areaA + areaB - inter;
+  return sum > 0 ? inter / sum : 0.0;
+}
+
+}  // namespace
+
+DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, double pixels,
+                                     double scoreTolerance, double nmsIou) {
   DetectionAgreement agreement;
   if (a.size(0) != b.size(0)) return agreement;
   const at::Tensor ca = a.to(torch::kFloat64).cpu(), cb = b.to(torch::kFloat64).cpu();
   std::vector<bool> taken(static_cast<std::size_t>(cb.size(0)), false);
+  std::vector<int64_t> unmatched;
   for (int64_t i = 0; i < ca.size(0); ++i) {
     int64_t best = -1;
     double bestDifference = 0;
@@ -71,9 +89,25 @@ DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, d
         bestDifference = difference;
       }
     }
-    if (best < 0 || bestDifference > pixels) return {false, agreement.maxDifference};
+    if (best < 0 || bestDifference > pixels) {
+      unmatched.push_back(i);
+      continue;
+    }
     taken[static_cast<std::size_t>(best)] = true;
     agreement.maxDifference = std::max(agreement.maxDifference, bestDifference);
+  }
+  // What is left must pair up as ties broken the other way.
+  for (const int64_t i : unmatched) {
+    int64_t tie = -1;
+    for (int64_t j = 0; j < cb.size(0) && tie < 0; ++j)
+      if (!taken[static_cast<std::size_t>(j)] &&
+          ca[i][5].item<double>() == cb[j][5].item<double>() &&
+          std::abs(ca[i][4].item<double>() - cb[j][4].item<double>()) <= scoreTolerance &&
+          cornerIou(ca[i], cb[j]) > nmsIou)
+        tie = j;
+    if (tie < 0) return {false, agreement.maxDifference, agreement.ties};
+    taken[static_cast<std::size_t>(tie)] = true;
+    ++agreement.ties;
   }
   agreement.same = true;
   return agreement;
@@ -133,15 +167,26 @@ ExportCheck checkExport(const ExportRequest& request, const ExportResult& result
   check.maxRelativeDifference =
       ((actual - expected).abs() / expected.abs().clamp_min(1.0)).max().item<double>();
 
-  const std::vector<at::Tensor> mine = model::nonMaxSuppression(expected, {});
-  const std::vector<at::Tensor> theirs = model::nonMaxSuppression(actual, {});
+  // NMS turns a 1e-7 difference between two equal scores into a different kept box. Scores on
+  // the tolerance's grid make such ties exact, and the stable sort then breaks them by anchor in
+  // both runs alike; the scores themselves were compared above.
+  const auto onScoreGrid = [&](at::Tensor output) {
+    const double step = check.tolerance;
+    at::Tensor scores = output.narrow(1, 4, output.size(1) - 4);
+    scores.copy_((scores / step).round() * step);
+    return output;
+  };
+  const std::vector<at::Tensor> mine = model::nonMaxSuppression(onScoreGrid(expected.clone()), {});
+  const std::vector<at::Tensor> theirs = model::nonMaxSuppression(onScoreGrid(actual.clone()), {});
   check.sameDetections = true;
   for (std::size_t b = 0; b < mine.size(); ++b) {
     check.engineDetections += static_cast<int>(mine[b].size(0));
     check.exportDetections += static_cast<int>(theirs[b].size(0));
-    const DetectionAgreement agreement = compareDetections(mine[b], theirs[b]);
+    const DetectionAgreement agreement =
+        compareDetections(mine[b], theirs[b], 0.5, check.tolerance);
     check.sameDetections = check.sameDetections && agreement.same;
     check.maxBoxDifference = std::max(check.maxBoxDifference, agreement.maxDifference);
+    check.nmsTies += agreement.ties;
   }
   check.passed = check.sameDetections && check.maxScoreDifference <= check.tolerance &&
                  check.maxRelativeDifference <= check.tolerance;
@@ -181,6 +226,9 @@ std::string formatReport(const ExportResult& result, const ExportCheck& check) {
   text << "  after NMS: " << check.exportDetections << " detections, the engine "
        << check.engineDetections << "; "
        << (check.sameDetections ? "the same boxes and classes" : "they DIFFER");
+  if (check.sameDetections && check.nmsTies > 0)
+    text << " (" << check.nmsTies << " pair" << (check.nmsTies == 1 ? "" : "s")
+         << " of equal scores NMS kept the other way)";
   if (check.sameDetections && check.engineDetections > 0)
     text << ", boxes within " << scientific(check.maxBoxDifference) << " px";
   text << "\n  " << (check.passed ? "PASSED" : "FAILED") << "\n";

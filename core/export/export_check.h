@@ -31,6 +31,7 @@ struct ExportCheck {
   int engineDetections = 0, exportDetections = 0;
   bool sameDetections = false;  // same count, same classes in the same order
   double maxBoxDifference = 0;  // pixels, over the matched detections' corners
+  int nmsTies = 0;              // equal-score pairs NMS kept the other way (compareDetections)
   bool passed = false;  // scores and relative box difference within tolerance, same detections
   std::string error;    // the runtime refused the file (then passed is false)
   // Why the file was not run (then passed is false and error empty): OpenCV 4.6 DNN reads
@@ -41,11 +42,18 @@ struct ExportCheck {
 // Whether two NMS results keep the same detections: as many, each of one matched to one of the
 // other with the same class and corners within `pixels` (order aside: near-equal confidences may
 // swap places). maxDifference: the largest corner difference over the matches.
+//
+// A tie also matches: two boxes of the same class whose confidences agree within
+// `scoreTolerance` and that overlap beyond `nmsIou`. NMS keeps one of such a pair and suppresses
+// the other, and which one depends on the last bit of two equal scores (an untrained or barely
+// trained model has many), so the two runtimes may keep either.
 struct DetectionAgreement {
   bool same = false;
   double maxDifference = 0;
+  int ties = 0;  // matches that are such ties
 };
-DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, double pixels = 0.5);
+DetectionAgreement compareDetections(const at::Tensor& a, const at::Tensor& b, double pixels = 0.5,
+                                     double scoreTolerance = 1e-4, double nmsIou = 0.7);
 
 // Runs `result`'s file. `image` empty: the first val image of the checkpoint's dataset (the
 // training images' when it has no val split). Throws ExportError when no image can be found.

@@ -400,10 +400,10 @@ TEST(BadInput, SigtermOrSighupDuringDatasetVerificationEndsCleanlyWithFinished) 
                    "workers=1", "project=" + (dir / "runs").string(), "name=" + name, "--events",
                    (dir / (name + ".jsonl")).string()},
                   dir / (name + ".log"));
-    // The run directory's record opens just before the handlers are installed and the dataset
-    // is verified.
+    // The --events file opens just before the handlers are installed and the dataset is
+    // verified (the run directory's own record waits until the run has started).
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!fs::exists(dir / "runs" / name / "events.jsonl")) {
+    while (!fs::exists(dir / (name + ".jsonl"))) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << engine.log();
       ASSERT_FALSE(engine.wait(0ms)) << "ended before verification: " << engine.log();
       std::this_thread::sleep_for(5ms);
@@ -419,6 +419,7 @@ TEST(BadInput, SigtermOrSighupDuringDatasetVerificationEndsCleanlyWithFinished) 
     EXPECT_EQ(finished[0].status, "stopped");
     EXPECT_TRUE(eventsOf<syncbn::protocol::Step>(events).empty())
         << "stopped before training: " << engine.log();
+    EXPECT_FALSE(fs::exists(dir / "runs" / name)) << "a run that never started leaves no folder";
   }
 }
 

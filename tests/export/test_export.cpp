@@ -7,6 +7,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
@@ -162,6 +163,35 @@ onnx::ModelProto readOnnx(const fs::path& file) {
 }
 
 // ---- folding ---------------------------------------------------------------------------------
+
+// NMS over two equal scores keeps either box; two runtimes may keep different ones. Such a pair
+// (same class, scores within the tolerance, overlapping beyond the NMS IoU) matches as a tie,
+// and nothing looser does. The numbers are the pair the frozen-norm export kept on this CPU.
+TEST(CompareDetections, EqualScoresKeptTheOtherWayAreTiesAndNothingLooser) {
+  const auto detections = [](std::vector<std::array<double, 6>> rows) {
+    at::Tensor t = torch::empty({static_cast<int64_t>(rows.size()), 6}, torch::kFloat64);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      for (int c = 0; c < 6; ++c)
+        t[static_cast<int64_t>(i)][c] = rows[i][static_cast<std::size_t>(c)];
+    return t;
+  };
+  const std::array<double, 6> other{100, 100, 120, 130, 0.5, 0};
+  const at::Tensor mine = detections({{18.3119, -11.7810, 49.1888, 18.3681, 0.8165, 1}, other});
+  const at::Tensor tied = detections({{16.3119, -11.7811, 47.1888, 18.3681, 0.8165, 1}, other});
+  const DetectionAgreement agreement = compareDetections(mine, tied);
+  EXPECT_TRUE(agreement.same);
+  EXPECT_EQ(agreement.ties, 1);
+  EXPECT_EQ(agreement.maxDifference, 0.0) << "the tie is not a box difference";
+
+  const at::Tensor otherScore =
+      detections({{16.3119, -11.7811, 47.1888, 18.3681, 0.7165, 1}, other});
+  EXPECT_FALSE(compareDetections(mine, otherScore).same) << "a different score is no tie";
+  const at::Tensor farther = detections({{28.3119, -11.7811, 59.1888, 18.3681, 0.8165, 1}, other});
+  EXPECT_FALSE(compareDetections(mine, farther).same) << "IoU 0.5: NMS would keep both";
+  const at::Tensor otherClass =
+      detections({{16.3119, -11.7811, 47.1888, 18.3681, 0.8165, 0}, other});
+  EXPECT_FALSE(compareDetections(mine, otherClass).same);
+}
 
 TEST(FoldBatchNorm, IsConvThenNormInEvalModeForEveryBatchNormKind) {
   for (const NormKind kind :

@@ -565,7 +565,8 @@ TEST_F(CheckpointRefusal, MissingFileNamesThePath) {
   expectRefused(missing, "no such checkpoint file", [&] { readCheckpointMeta(missing); });
   expectRefused(missing, "no such checkpoint file",
                 [&] { restoreCheckpoint(missing, target(), fingerprint); });
-  expectRefused(dir.path(), "directory", [&] { readCheckpointMeta(dir.path()); });
+  expectRefused(dir.path(), "is a folder, not a checkpoint file",
+                [&] { readCheckpointMeta(dir.path()); });
 }
 
 TEST_F(CheckpointRefusal, AnotherModelsFingerprintNamesBoth) {
