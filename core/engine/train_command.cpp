@@ -106,9 +106,14 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     trainerOptions.bnStatsEvery = options.bnStatsEvery;
     const std::shared_ptr<dist::ProcessGroup> group =
         buildProcessGroup(topology, config, rendezvous);
+    // A signal reaches every rank (the launcher forwards it); the GUI's stop reaches rank 0
+    // alone, and a rank that left before training would leave the others waiting in their first
+    // collective, so with several ranks that stop waits for the first iteration.
     const train::RequestSource stopSource = requests.source();
-    train::TrainingData data =
-        buildTrainingData(config, events, [stopSource] { return stopSource().stop; });
+    const bool alone = topology.worldSize == 1;
+    train::TrainingData data = buildTrainingData(config, events, [&requests, stopSource, alone] {
+      return requests.signal() != 0 || (alone && stopSource().stop);
+    });
 
     train::Trainer trainer(trainerOptions, std::move(data), group, events.sink(),
                            requests.source());
@@ -183,7 +188,6 @@ void reportEnd(const TrainCommandOptions& options, const std::filesystem::path& 
     finished.status = "failed";
     finished.error = error;
     channel.publish(finished);
-    if (runStarted) channel.commit();
     channel.close();
   } catch (const std::exception& e) {
     std::cerr << "[launcher] cannot record the end of the run: " << e.what() << "\n";
