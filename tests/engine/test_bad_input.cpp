@@ -276,6 +276,23 @@ TEST(BadInput, AModelYamlIsRefusedAlikeByCheckConfigModelInfoAndTrainNamingItsLi
   }
 }
 
+TEST(BadInput, AModelPathThatDoesNotExistIsAnErrorOfCheckConfigAsOfTrain) {
+  const fs::path dir = testDir();
+  const std::string missing = (dir / "no-such-model.yaml").string();
+  const Outcome check =
+      run({"check-config", (fs::path(SYNCBN_SOURCE_DIR) / "configs/demo.yaml").string(),
+           "model=" + missing},
+          dir / "check.log");
+  expectRefused(check, "model.model: " + missing + ": cannot read the model file: does not exist",
+                "check-config");
+  const Outcome train = run({"train", "data=" + smallDataset().string(), "model=" + missing,
+                             "device=cpu", "project=" + (dir / "runs").string()},
+                            dir / "train.log");
+  expectRefused(train, "model.model: " + missing + ": cannot read the model file: does not exist",
+                "train");
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+}
+
 // ---- Special files and resume: refused at once, the run directory byte for byte as it was ------
 
 TEST(BadInput, AResumeFromAFifoOrAForeignLastPtIsRefusedAtOnceAndChangesNothing) {
