@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
   libtorch-dev libgloo-dev libopenblas0-pthread
-  libopencv-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libopencv-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev python3-onnx
   python3-protobuf protobuf-compiler
