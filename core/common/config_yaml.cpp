@@ -2,11 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "common/atomic_file.h"
 #include "common/config_schema.h"
+#include "common/regular_file.h"
 #include "common/yaml_error.h"
 
 namespace syncbn {
@@ -116,14 +116,10 @@ LoadedConfig loadConfigFile(const std::filesystem::path& path) {
   };
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return fail("file not found");
-  if (!std::filesystem::is_regular_file(path, ec)) return fail("not a regular file");
-  if (std::filesystem::file_size(path, ec) > kMaxConfigBytes)
-    return fail("too large for a configuration file (over 4 MiB)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot be read");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parseConfigYaml(buffer.str(), path.string());
+  std::string error;
+  const auto text = tryReadRegularFile(path, kMaxConfigBytes, error);
+  if (!text) return fail(error);
+  return parseConfigYaml(*text, path.string());
 }
 
 void applyOverrides(LoadedConfig& loaded, const std::vector<std::string>& arguments) {

@@ -63,13 +63,17 @@ class DataYamlReader {
 
   YAML::Node load() const {
     std::error_code error;
-    if (!fs::is_regular_file(file_, error)) throw DatasetError(file_, 0, "", "file does not exist");
+    if (!fs::exists(file_, error)) throw DatasetError(file_, 0, "", "file does not exist");
+    std::string text;
     try {
-      YAML::Node root = YAML::LoadFile(file_.string());
+      text = readRegularFile(file_, kMaxTextFileBytes);
+    } catch (const FileReadError& e) {
+      throw DatasetError(file_, 0, "", e.what());
+    }
+    try {
+      YAML::Node root = YAML::Load(text);
       if (!root.IsMap()) throw DatasetError(file_, lineOf(root), "", "expected a mapping of keys");
       return root;
-    } catch (const YAML::BadFile&) {
-      throw DatasetError(file_, 0, "", "cannot read the file");
     } catch (const YAML::ParserException& e) {
       throw DatasetError(file_, e.mark.is_null() ? 0 : e.mark.line + 1, "",
                          "invalid YAML: " + yamlErrorText(e));

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/atomic_file.h"
+#include "common/config_yaml.h"
 #include "common/regular_file.h"
 
 namespace syncbn {
@@ -18,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Scratch : public ::testing::Test {
+class RegularFile : public ::testing::Test {
  protected:
   void SetUp() override {
     dir = fs::temp_directory_path() /
@@ -38,14 +39,14 @@ class Scratch : public ::testing::Test {
   fs::path dir;
 };
 
-TEST_F(Scratch, ReadsARegularFileWhole) {
+TEST_F(RegularFile, ReadsARegularFileWhole) {
   std::ofstream(dir / "a.txt") << "hello\nworld";
   EXPECT_EQ(readRegularFile(dir / "a.txt", 100), "hello\nworld");
   EXPECT_FALSE(nonRegularKind(dir / "a.txt"));
   EXPECT_FALSE(nonRegularKind(dir / "missing")) << "the open reports a missing file";
 }
 
-TEST_F(Scratch, SpecialFilesAreRefusedWithTheirKindWithoutBlocking) {
+TEST_F(RegularFile, SpecialFilesAreRefusedWithTheirKindWithoutBlocking) {
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(refusal(dir / "fifo"), "is a FIFO (named pipe), not a regular file");
@@ -61,13 +62,26 @@ TEST_F(Scratch, SpecialFilesAreRefusedWithTheirKindWithoutBlocking) {
   EXPECT_EQ(nonRegularKind(dir), "a folder");
 }
 
-TEST_F(Scratch, AFileOverTheLimitIsRefusedBeforeItIsRead) {
+// The configuration loader reads through the same check.
+TEST_F(RegularFile, AConfigThatIsAFifoOrTooLargeIsADiagnosticOfTheFile) {
+  ASSERT_EQ(::mkfifo((dir / "fifo.yaml").c_str(), 0644), 0);
+  const LoadedConfig fifo = loadConfigFile(dir / "fifo.yaml");
+  ASSERT_EQ(fifo.diagnostics.size(), 1u);
+  EXPECT_EQ(fifo.diagnostics[0].message, "is a FIFO (named pipe), not a regular file");
+  EXPECT_EQ(fifo.diagnostics[0].source, (dir / "fifo.yaml").string());
+  std::ofstream(dir / "big.yaml") << std::string(5 << 20, '#');
+  const LoadedConfig big = loadConfigFile(dir / "big.yaml");
+  ASSERT_EQ(big.diagnostics.size(), 1u);
+  EXPECT_EQ(big.diagnostics[0].message, "is 5.0 MiB, more than the 4.0 MiB allowed");
+}
+
+TEST_F(RegularFile, AFileOverTheLimitIsRefusedBeforeItIsRead) {
   std::ofstream(dir / "big") << std::string(2048, 'x');
   EXPECT_EQ(refusal(dir / "big", 1024), "is 2.0 KiB, more than the 1.0 KiB allowed");
   EXPECT_EQ(refusal(dir / "big", 2048), "read");
 }
 
-TEST_F(Scratch, StaleTemporariesOfInterruptedWritesAreRemovedAndNothingElse) {
+TEST_F(RegularFile, StaleTemporariesOfInterruptedWritesAreRemovedAndNothingElse) {
   writeFileAtomically(dir / "last.pt", "done");
   std::ofstream(dir / ".last.pt.tmp.Ab3xYz") << "half";
   std::ofstream(dir / ".best.pt.tmp.000000") << "half";

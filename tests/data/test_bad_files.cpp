@@ -122,6 +122,20 @@ TEST_F(HostileDataset, AnImageListThatIsAFifoOrADeviceIsRefusedNamingIt) {
   }
 }
 
+TEST_F(HostileDataset, ADataYamlThatIsAFifoOrAFolderIsRefusedWithItsKind) {
+  ASSERT_EQ(::mkfifo((dir / "fifo.yaml").c_str(), 0644), 0);
+  fs::create_directories(dir / "folder.yaml");
+  for (const auto& [file, kind] : {std::pair{dir / "fifo.yaml", "a FIFO (named pipe)"},
+                                   std::pair{dir / "folder.yaml", "a folder"}}) {
+    try {
+      loadDataYaml(file);
+      ADD_FAILURE() << file << " was read";
+    } catch (const DatasetError& e) {
+      EXPECT_EQ(std::string(e.what()), file.string() + ": is " + kind + ", not a regular file");
+    }
+  }
+}
+
 TEST_F(HostileDataset, AFolderListedInATxtListIsSkippedByNameNotFatal) {
   fs::create_directories(dir / "images/train/sub.jpg");
   writeFile(dir / "list.txt", "./images/train/good.jpg\n./images/train/sub.jpg\n");
