@@ -15,6 +15,7 @@ packages=(
   help2man desktop-file-utils appstream dpkg-dev
   fonts-wqy-microhei
   xvfb xauth python3
+  python3-torch python3-numpy python3-yaml
 )
 
 missing=()

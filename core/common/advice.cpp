@@ -57,6 +57,10 @@ Diagnostics advise(const Config& config, const HostFacts& host) {
     say(Severity::Warning, "distributed.master_addr", "multi-node-loopback",
         {{"nnodes", std::to_string(dist.nnodes)}, {"address", dist.master_addr}});
 
+  if (config.train.freeze > 0 && !isWeightsFile(config.model.model))
+    say(Severity::Warning, "train.freeze", "freeze-from-scratch",
+        {{"layers", std::to_string(config.train.freeze)}});
+
   if (dist.precise_bn > 0 &&
       (dist.norm == NormKind::GroupNorm || dist.norm == NormKind::FrozenBatchNorm))
     say(Severity::Info, "distributed.precise_bn", "precise-bn-without-bn",

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <array>
+#include <cctype>
 #include <utility>
 
 namespace syncbn {
@@ -42,6 +43,14 @@ std::string_view toString(NormKind norm) {
 std::string_view toString(Backend backend) {
   return nameOf(kBackendNames, backend);
 }
+bool isWeightsFile(const std::string& model) {
+  const std::size_t dot = model.rfind('.');
+  if (dot == std::string::npos || model.find('/', dot) != std::string::npos) return false;
+  std::string extension = model.substr(dot);
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return extension == ".pt" || extension == ".pth";
+}
+
 std::optional<NormKind> parseNormKind(std::string_view text) {
   return valueOf(kNormNames, text);
 }

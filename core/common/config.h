@@ -34,8 +34,10 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string model = "yolov8n.yaml";  // built-in yolov8{n,s,m,l,x}.yaml or a model YAML path
-  std::string scale;                   // n/s/m/l/x; empty: taken from the model file name
+  // Built-in yolov8{n,s,m,l,x}.yaml, a model YAML path, or starting weights: an Ultralytics
+  // checkpoint or a run's best.pt (a .pt file: the model is the file's, fine-tuned).
+  std::string model = "yolov8n.yaml";
+  std::string scale;  // n/s/m/l/x; empty: taken from the model file name (or the weights')
   bool operator==(const ModelConfig&) const = default;
 };
 
@@ -68,6 +70,7 @@ struct TrainConfig {
   double fliplr = 0.5;
   double mosaic = 1.0;
   bool augment = true;  // false: training images are only letterboxed, like validation's
+  int freeze = 0;       // fine-tuning: layers model.0 .. model.N-1 do not train (Ultralytics' freeze)
   bool operator==(const TrainConfig&) const = default;
 };
 
@@ -95,6 +98,10 @@ struct OutputConfig {
   bool best_fp16 = false;       // best.pt's weights in float16 (half the file)
   bool operator==(const OutputConfig&) const = default;
 };
+
+// Whether `model` (model.model) names starting weights (a .pt or .pth file) rather than a model
+// definition, as Ultralytics tells `yolo train model=yolov8n.pt` from `model=yolov8n.yaml`.
+bool isWeightsFile(const std::string& model);
 
 struct Config {
   DataConfig data;

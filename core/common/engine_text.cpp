@@ -44,6 +44,12 @@ constexpr std::pair<std::string_view, std::string_view> kEnglish[] = {
          "EngineText",
          "with nnodes={nnodes} the other machines cannot reach {address}; give node 0's network "
          "address")},
+    {"advice.freeze-from-scratch",
+     SYNCBN_ENGINE_TEXT(
+         "EngineText",
+         "freeze={layers} keeps the first {layers} layers at their random initialisation: "
+         "freezing is for fine-tuning. Start from weights (model=yolov8n.pt, or a run's best.pt), "
+         "or set freeze=0")},
     {"advice.precise-bn-without-bn",
      SYNCBN_ENGINE_TEXT(
          "EngineText",

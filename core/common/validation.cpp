@@ -21,7 +21,9 @@ Diagnostics validate(const Config& config, const HostFacts& host) {
     error("data.imgsz", "must be a multiple of 32 (the detector's largest stride), got " +
                             std::to_string(config.data.imgsz));
   if (config.model.model.empty())
-    error("model.model", "is empty: give a scale (n/s/m/l/x), yolov8n.yaml, or a model YAML path");
+    error("model.model",
+          "is empty: give a scale (n/s/m/l/x), yolov8n.yaml, a model YAML path, or starting "
+          "weights (yolov8n.pt, a run's best.pt)");
 
   const auto& dist = config.distributed;
   if (!parseDeviceList(dist.device))

@@ -14,6 +14,8 @@
 #include "engine/model_check.h"
 #include "model/detection_model.h"
 #include "model/model_summary.h"
+#include "train/checkpoint_file.h"
+#include "train/pretrained_weights.h"
 
 namespace syncbn::engine {
 namespace {
@@ -212,6 +214,38 @@ Json modelInfoJson(const std::string& name, const model::ModelDefinition& def, N
           {"layers", std::move(layers)}};
 }
 
+// What starting weights give a model: where they came from and what transferred.
+Json weightsJson(const train::PretrainedWeights& weights, const train::TransferReport& report) {
+  return {{"file", weights.path.string()},
+          {"format", weights.format == train::WeightsFormat::Ultralytics ? "ultralytics" : "syncbn"},
+          {"producer", weights.producer},
+          {"taken", weights.taken},
+          {"classes", weights.names.size()},
+          {"imgsz", weights.imgsz},
+          {"transferred", report.transferred},
+          {"total", report.total},
+          {"summary", report.summary()},
+          {"not_transferred", report.notTransferred}};
+}
+
+// The report for the console: where the weights came from, what transferred, what did not.
+void printTransfer(std::ostream& out, const train::PretrainedWeights& weights,
+                   const train::TransferReport& report, int64_t nc) {
+  out << "Weights " << weights.describe() << ": " << weights.names.size() << " classes"
+      << (weights.imgsz > 0 ? ", trained at " + std::to_string(weights.imgsz) + " px" : "")
+      << "\n"
+      << report.summary() << "\n";
+  if (report.notTransferred.empty()) return;
+  const bool otherClasses = static_cast<int64_t>(weights.names.size()) != nc;
+  out << "  not transferred"
+      << (otherClasses ? " (the class branches follow the dataset's " + std::to_string(nc) +
+                             " classes, not the weights' " + std::to_string(weights.names.size()) +
+                             ")"
+                       : "")
+      << ":\n";
+  for (const std::string& line : report.notTransferred) out << "    " << line << "\n";
+}
+
 // Where --json puts what went wrong: a configuration's diagnostics or the model file's error.
 Json errorJson(const std::string& file, int line, const std::string& field,
                const std::string& message) {
@@ -223,7 +257,8 @@ Json errorJson(const std::string& file, int line, const std::string& field,
 
 int printModelInfo(const CommandContext& ctx, const std::string& file,
                    const std::vector<std::string>& overrides, bool json) {
-  const bool fileIsModel = !file.empty() && model::isModelArgument(file);
+  const bool fileIsModel =
+      !file.empty() && (model::isModelArgument(file) || isWeightsFile(file));
   const CheckedConfig checked =
       loadAndCheck(ctx, fileIsModel ? "" : file, overrides, /*withModel=*/false);
   if (hasErrors(checked.diagnostics)) {
@@ -253,7 +288,13 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
     }
   }
   try {
-    model::ModelDefinition definition = model::loadModelDefinition(name, c.model.scale, nc);
+    // Starting weights: the model is the file's, and the report says what of it transfers.
+    std::optional<train::PretrainedWeights> weights;
+    if (isWeightsFile(name)) weights = train::readPretrainedWeights(name);
+    model::ModelDefinition definition =
+        weights ? (fileIsModel ? train::pretrainedDefinition(*weights)
+                               : train::modelDefinitionFor(name, c.model.scale, nc))
+                : model::loadModelDefinition(name, c.model.scale, nc);
     {
       // Sized before it is built: the same limits as check-config and train, for one model.
       ModelCheckInputs inputs = modelCheckInputs(c, ctx.host, nc);
@@ -267,21 +308,33 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
         return kExitInvalid;
       }
     }
-    const model::DetectionModel net(std::move(definition),
-                                    model::NormChoice{c.distributed.norm, nullptr});
+    model::DetectionModel net(std::move(definition),
+                              model::NormChoice{c.distributed.norm, nullptr});
     const model::ModelDefinition& def = net->definition();
     const model::ModelSummary summary = model::summarize(*net, c.data.imgsz);
+    std::optional<train::TransferReport> report;
+    if (weights) report = train::transferWeights(*net, *weights);
     if (json) {
-      ctx.out << modelInfoJson(name, def, c.distributed.norm, summary).dump(1) << "\n";
+      Json out = modelInfoJson(name, def, c.distributed.norm, summary);
+      if (weights) out["weights"] = weightsJson(*weights, *report);
+      ctx.out << out.dump(1) << "\n";
       return kExitOk;
     }
     ctx.out << "Model " << name << ": " << def.source
             << (def.scale.empty() ? "" : ", scale " + def.scale) << ", " << def.nc
             << " classes, norm " << toString(c.distributed.norm) << "\n";
     model::printSummary(ctx.out, summary);
+    if (weights) printTransfer(ctx.out, *weights, *report, def.nc);
   } catch (const model::ModelDefinitionError& e) {
     if (json) {
       ctx.out << errorJson(e.source(), e.line(), e.field(), e.what()).dump(1) << "\n";
+      return kExitInvalid;
+    }
+    ctx.err << "error: " << e.what() << "\n";
+    return kExitInvalid;
+  } catch (const train::CheckpointError& e) {
+    if (json) {
+      ctx.out << errorJson(e.path().string(), 0, "model.model", e.what()).dump(1) << "\n";
       return kExitInvalid;
     }
     ctx.err << "error: " << e.what() << "\n";

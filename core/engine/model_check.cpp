@@ -7,6 +7,8 @@
 
 #include "common/memory_estimate.h"
 #include "model/model_summary.h"
+#include "train/checkpoint_file.h"
+#include "train/pretrained_weights.h"
 
 namespace syncbn::engine {
 namespace {
@@ -50,16 +52,27 @@ ModelCheckInputs modelCheckInputs(const Config& config, const HostFacts& host,
   inputs.ranksOnThisMachine = std::max(topology.ranksPerNode, 1);
   inputs.worldSize = std::max(topology.worldSize, 1);
   inputs.optimizer = config.train.optimizer;
+  inputs.freeze = config.train.freeze;
   return inputs;
 }
 
 Diagnostics checkModel(const ModelCheckInputs& inputs) {
   model::ModelDefinition definition;
   try {
-    definition = model::loadModelDefinition(inputs.model, inputs.scale, inputs.nc);
+    definition = train::modelDefinitionFor(inputs.model, inputs.scale, inputs.nc);
   } catch (const model::ModelDefinitionError& e) {
     return {modelError(e.what())};
+  } catch (const train::CheckpointError& e) {
+    return {modelError(e.what())};
   }
+  if (inputs.training && inputs.freeze >= static_cast<int>(definition.layers.size()))
+    return {Diagnostic{Severity::Error, "train.freeze",
+                       "freeze=" + std::to_string(inputs.freeze) + " freezes every layer of " +
+                           definition.name + " (" + std::to_string(definition.layers.size()) +
+                           " layers): nothing would train. Freeze at most " +
+                           std::to_string(definition.layers.size() - 1) +
+                           " (10 is the backbone)",
+                       {}, {}, 0, {}}};
   return checkModelMemory(definition, inputs);
 }
 

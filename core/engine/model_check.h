@@ -32,6 +32,7 @@ struct ModelCheckInputs {
   int ranksOnThisMachine = 1;
   int worldSize = 1;
   std::string optimizer = "auto";
+  int freeze = 0;  // train.freeze: must leave a layer to train
 };
 
 // Errors under field "model.model": the model file's own error (its file, line and field), or

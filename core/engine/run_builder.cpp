@@ -375,6 +375,23 @@ void startRun(const Config& config, const std::filesystem::path& runDir, RankEve
   reportStaleTemporaries(runDir, events);
 }
 
+void reportStartingWeights(const train::Trainer& trainer, RankEvents& events) {
+  if (const auto& report = trainer.transferReport()) {
+    events.publish(protocol::Log{"info", 0, report->summary()});
+    // By block: the class branches' width follows the class count (`model-info` lists each).
+    if (!report->notTransferred.empty())
+      events.publish(
+          protocol::Log{"info", 0, "not transferred, kept as initialised: " + report->leftOut()});
+  }
+  const int layers = trainer.options().config.train.freeze;
+  if (layers > 0)
+    events.publish(protocol::Log{
+        "info", 0,
+        "freeze=" + std::to_string(layers) + ": layers 0-" + std::to_string(layers - 1) +
+            " do not train (" + std::to_string(trainer.frozenParameters()) +
+            " parameter tensors), nor the DFL"});
+}
+
 void resumeRun(train::Trainer& trainer, const Config& config, const std::filesystem::path& runDir,
                const Topology& topology, RankEvents& events, bool rank0) {
   const auto last = runDir / "weights" / "last.pt";

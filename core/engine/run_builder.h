@@ -142,6 +142,11 @@ RunHooks buildHooks(train::Trainer& trainer);
 // files of an earlier run in the same directory (exist_ok) are removed. Rank 0.
 void startRun(const Config& config, const std::filesystem::path& runDir, RankEvents& events);
 
+// Fine-tuning: what the starting weights gave the model ("Transferred 349/355 items from ...",
+// each item left out and why) and what train.freeze froze, as log events. Rank 0; nothing when
+// the run trains from scratch.
+void reportStartingWeights(const train::Trainer& trainer, RankEvents& events);
+
 // Resumes from runDir/weights/last.pt (output.resume). Once it was accepted: the held run record
 // is written (RankEvents::started), stale temporary files are removed, args.yaml is rewritten,
 // and where the run goes on is logged (and what a bn <-> syncbn switch carried over).

@@ -122,6 +122,7 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
       resumeRun(trainer, config, runDir, topology, events, rank0);
     else if (rank0)
       startRun(config, runDir, events);
+    if (rank0) reportStartingWeights(trainer, events);
     const train::TrainOutcome outcome = trainer.train();
     if (!outcome.stopReason.empty())
       events.publish(protocol::Log{"info", 0, "stopped: " + outcome.stopReason});

@@ -1,5 +1,6 @@
 #include "export/inference_runtime.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -18,6 +19,7 @@
 #include "model/detection_model.h"
 #include "model/postprocess.h"
 #include "train/checkpoint_file.h"
+#include "train/pretrained_weights.h"
 
 #ifdef SYNCBN_HAVE_ONNX
 #include <onnx/onnx_pb.h>
@@ -140,6 +142,45 @@ LoadedDetector loadCheckpoint(const std::filesystem::path& path) {
   return detector;
 }
 
+// An Ultralytics checkpoint (or the converter's plain form) as the detector its own definition
+// builds; every one of its tensors must fit, or the predictions would not be the file's.
+LoadedDetector loadUltralytics(const std::filesystem::path& path) {
+  const train::PretrainedWeights weights = train::readPretrainedWeights(path);
+  auto model = std::make_shared<model::DetectionModelImpl>(train::pretrainedDefinition(weights));
+  const train::TransferReport report = train::transferWeights(*model, weights);
+  if (report.transferred != report.total || !report.unused.empty())
+    throw std::runtime_error(
+        path.string() + ": " + std::to_string(report.transferred) + " of the model's " +
+        std::to_string(report.total) + " items fit, and " + std::to_string(report.unused.size()) +
+        " of the file's are unused" +
+        (report.notTransferred.empty() ? std::string() : " (" + report.notTransferred[0] + ")") +
+        ": its tensors do not fit the model its definition builds");
+  model->eval();
+  for (auto& parameter : model->parameters()) parameter.set_requires_grad(false);
+  LoadedDetector detector;
+  detector.kind = "ultralytics";
+  detector.names = weights.names;
+  for (auto c = static_cast<int64_t>(detector.names.size()); c < model->definition().nc; ++c)
+    detector.names.push_back(std::to_string(c));  // Ultralytics' default names
+  detector.imgsz = weights.imgsz > 0 ? weights.imgsz : 640;
+  detector.model = model;
+  detector.predict = [model](const at::Tensor& images) {
+    const torch::NoGradGuard noGrad;
+    return model->predict(images);
+  };
+  return detector;
+}
+
+// A torch.save archive holds data.pkl; a TorchScript module holds its code and constants.
+bool isTorchScriptArchive(const std::filesystem::path& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader archive(path.string());
+    return archive.hasRecord("constants.pkl") || !archive.hasRecord("data.pkl");
+  } catch (const std::exception&) {
+    return true;  // torch::jit::load then says what is wrong with it
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> parseNamesRepr(const std::string& text) {
@@ -192,11 +233,18 @@ LoadedDetector loadDetector(const std::filesystem::path& weights) {
   } catch (const train::CheckpointError& e) {
     throw std::runtime_error(e.what());
   }
-  if (magic.rfind("PK", 0) == 0) return loadTorchScript(weights);
+  if (magic.rfind("PK", 0) == 0) {
+    if (isTorchScriptArchive(weights)) return loadTorchScript(weights);
+    try {
+      return loadUltralytics(weights);
+    } catch (const train::CheckpointError& e) {
+      throw std::runtime_error(e.what());
+    }
+  }
   if (weights.extension() == ".onnx") return loadOnnx(weights);
   throw std::runtime_error(weights.string() +
-                           ": not a SyncBN Studio checkpoint (.pt), ONNX (.onnx) or TorchScript "
-                           "(.torchscript) file");
+                           ": not a SyncBN Studio or Ultralytics checkpoint (.pt), ONNX (.onnx) "
+                           "or TorchScript (.torchscript) file");
 }
 
 LetterboxedImage letterboxImage(const std::filesystem::path& image, int imgsz) {

@@ -19,7 +19,7 @@ class DetectionModelImpl;
 namespace syncbn::exporter {
 
 struct LoadedDetector {
-  std::string kind;  // "checkpoint", "onnx", "torchscript"
+  std::string kind;  // "checkpoint", "ultralytics", "onnx", "torchscript"
   // float images [N, 3, H, W] in [0, 1] -> [N, 4 + nc, A] (any N; fixed-batch files are fed in
   // chunks of their batch).
   std::function<at::Tensor(const at::Tensor&)> predict;

@@ -25,13 +25,6 @@ namespace fs = std::filesystem;
 using pickle::Kind;
 using pickle::Value;
 
-bool isWeightsFile(const std::string& model) {
-  std::string extension = fs::path(model).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension == ".pt" || extension == ".pth";
-}
-
 std::string PretrainedWeights::describe() const {
   std::string out = path.filename().string() + " (" + producer;
   if (!taken.empty()) out += ", " + taken;
@@ -527,6 +520,17 @@ model::ModelDefinition pretrainedDefinition(const PretrainedWeights& weights,
   }
 }
 
+model::ModelDefinition modelDefinitionFor(const std::string& model, const std::string& scale,
+                                          std::optional<int64_t> nc) {
+  if (!isWeightsFile(model)) return model::loadModelDefinition(model, scale, nc);
+  const PretrainedWeights weights = readPretrainedWeights(model, /*withTensors=*/false);
+  if (!scale.empty() && scale != weights.scale)
+    throw CheckpointError(model, "holds " + weights.modelName + " (scale '" + weights.scale +
+                                     "'), and model.scale asks for '" + scale +
+                                     "': leave model.scale empty to train the weights' scale");
+  return pretrainedDefinition(weights, nc);
+}
+
 std::vector<std::pair<std::string, at::Tensor>> ultralyticsStateDict(
     const torch::nn::Module& model) {
   // The norm slots' prefixes: "model.0.bn." holds "layer.weight".
@@ -552,6 +556,32 @@ std::vector<std::pair<std::string, at::Tensor>> ultralyticsStateDict(
 std::string TransferReport::summary() const {
   return "Transferred " + std::to_string(transferred) + "/" + std::to_string(total) +
          " items from " + source;
+}
+
+std::string TransferReport::leftOut() const {
+  // By block (the first three name parts, "model.22.cv3"), in the model's order.
+  std::vector<std::pair<std::string, std::pair<int, int>>> blocks;  // missing, other shape
+  for (const std::string& line : notTransferred) {
+    const std::string name = line.substr(0, line.find(':'));
+    std::size_t end = 0;
+    for (int part = 0; part < 3 && end != std::string::npos; ++part)
+      end = name.find('.', end == 0 ? 0 : end + 1);
+    const std::string block = name.substr(0, end);
+    if (blocks.empty() || blocks.back().first != block) blocks.push_back({block, {0, 0}});
+    (line.find("not in the file") != std::string::npos ? blocks.back().second.first
+                                                         : blocks.back().second.second)++;
+  }
+  std::string out;
+  for (const auto& [block, counts] : blocks) {
+    const int n = counts.first + counts.second;
+    out += (out.empty() ? "" : ", ") + block + " (" + std::to_string(n) +
+           (n == 1 ? " item: " : " items: ") +
+           (counts.second == 0  ? "not in the file"
+            : counts.first == 0 ? "other shapes"
+                                : "other shapes or not in the file") +
+           ")";
+  }
+  return out;
 }
 
 TransferReport transferWeights(torch::nn::Module& model, const PretrainedWeights& weights) {

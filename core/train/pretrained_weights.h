@@ -25,10 +25,6 @@ struct ModelDefinition;
 
 namespace syncbn::train {
 
-// Whether the configuration's `model` names a weights file (ends in .pt or .pth) rather than a
-// model definition, as Ultralytics tells `yolo train model=yolov8n.pt` from `model=yolov8n.yaml`.
-bool isWeightsFile(const std::string& model);
-
 enum class WeightsFormat { Ultralytics, SyncBN };
 
 struct PretrainedWeights {
@@ -63,6 +59,12 @@ PretrainedWeights readPretrainedWeights(const std::filesystem::path& path, bool 
 model::ModelDefinition pretrainedDefinition(const PretrainedWeights& weights,
                                             std::optional<int64_t> nc = std::nullopt);
 
+// The definition the configuration's `model` names, as `train` builds it: a weights file's own
+// (isWeightsFile; `scale`, when set, must be the weights'), else loadModelDefinition's. Reads no
+// tensors. Throws model::ModelDefinitionError, or CheckpointError naming a weights file.
+model::ModelDefinition modelDefinitionFor(const std::string& model, const std::string& scale,
+                                          std::optional<int64_t> nc);
+
 // A module's parameters and buffers under Ultralytics' names: this engine's norm slots hold their
 // layer as a child named "layer" ("model.0.bn.layer.weight"), which Ultralytics' BatchNorm2d
 // does not have ("model.0.bn.weight"); every other name is the same. In state-dict order.
@@ -80,6 +82,8 @@ struct TransferReport {
 
   // "Transferred 349/355 items from yolov8n.pt (Ultralytics 8.3.186, ema)"
   std::string summary() const;
+  // What was left out, by block: "model.22.cv3 (36 items: other shapes)"; "" when nothing was.
+  std::string leftOut() const;
 };
 
 // Copies every tensor of `weights` whose Ultralytics name and shape match one of `model`'s,

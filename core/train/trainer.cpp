@@ -14,6 +14,7 @@
 #include "train/grad_scaler.h"
 #include "train/gradient_synchronizer.h"
 #include "train/optimizer_setup.h"
+#include "train/pretrained_weights.h"
 #include "train/training_state.h"
 
 namespace syncbn::train {
@@ -77,6 +78,8 @@ struct Trainer::Parts {
   std::unique_ptr<model::DetectionLoss> loss;
   std::unique_ptr<data::BatchLoader> loader;
   std::vector<at::Tensor> trainable;  // what gradient clipping sees
+  std::optional<TransferReport> transfer;
+  int frozen = 0;
 };
 
 Trainer::Trainer(TrainerOptions options, TrainingData data,
@@ -112,8 +115,16 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
   const model::NormChoice norm{
       config.distributed.norm,
       config.distributed.norm == NormKind::SyncBatchNorm ? group_ : nullptr};
-  p.model = model::buildDetectionModel(config.model.model, config.model.scale,
-                                       static_cast<int64_t>(data_.classNames.size()), norm);
+  const auto nc = static_cast<int64_t>(data_.classNames.size());
+  p.model = model::DetectionModel(modelDefinitionFor(config.model.model, config.model.scale, nc),
+                                  norm);
+  // Fine-tuning (model.model names weights): what fits of them replaces the initialisation,
+  // before anything copies the model (the EMA, the optimizer's parameter groups).
+  // A resumed run's weights come from its last.pt instead.
+  if (isWeightsFile(config.model.model) && !config.output.resume)
+    p.transfer = transferWeights(*p.model, readPretrainedWeights(config.model.model));
+  // Frozen before the synchroniser and the optimizer collect the trainable parameters.
+  if (config.train.freeze > 0) p.frozen = freezeLayers(*p.model, config.train.freeze);
   p.model->to(options_.device);
   p.sync = std::make_unique<GradientSynchronizer>(*p.model, group_);
   p.sync->broadcastFromRank0(*p.model);
@@ -161,6 +172,14 @@ GradScaler& Trainer::scaler() {
 }
 GradientSynchronizer& Trainer::synchronizer() {
   return *parts_->sync;
+}
+
+const std::optional<TransferReport>& Trainer::transferReport() const {
+  return parts_->transfer;
+}
+
+int Trainer::frozenParameters() const {
+  return parts_->frozen;
 }
 
 const OptimizerChoice& Trainer::optimizerChoice() const {

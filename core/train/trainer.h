@@ -33,6 +33,7 @@
 #include "model/detection_model.h"
 #include "train/checkpoint_file.h"
 #include "train/event_sink.h"
+#include "train/pretrained_weights.h"
 #include "train/state_dict.h"
 #include "train/validator.h"
 
@@ -203,6 +204,10 @@ class Trainer {
   const std::shared_ptr<dist::ProcessGroup>& group() const { return group_; }
   EventSink* events() const { return events_; }
   const OptimizerChoice& optimizerChoice() const;
+  // Fine-tuning: what the starting weights gave the model (nullopt when it trains from scratch
+  // or resumes), and how many parameters train.freeze froze.
+  const std::optional<TransferReport>& transferReport() const;
+  int frozenParameters() const;
   std::array<double, 3> initialLearningRates() const;
   // The architecture + classes + norm fingerprint checkpoints are matched against.
   std::string modelFingerprint() const;
