@@ -190,6 +190,8 @@ void MainWindow::buildViews() {
   connect(runsView_, &RunsView::compareRequested, this, &MainWindow::compareRuns);
   connect(runsView_, &RunsView::exportRequested, this, &MainWindow::exportWeights);
   connect(runsView_, &RunsView::predictRequested, this, &MainWindow::predictPreview);
+  connect(runsView_, &RunsView::fineTuneRequested, this,
+          [this](const QString& run) { fineTuneFrom(run); });
   connect(monitor_->statusLine(), &RunStatusLine::textChanged, runSummary_, [this] {
     const RunStore* store = runs_->current();
     runSummary_->setText(
@@ -821,6 +823,21 @@ bool MainWindow::restartWith(const QList<QPair<QString, QString>>& changes, cons
     if (const auto* v = std::get_if<syncbn::FieldValue>(&parsed)) document_->setField(*spec, *v);
   }
   return startRun();
+}
+
+bool MainWindow::fineTuneFrom(const QString& runDirectory) {
+  const QString best = QDir(runDirectory).filePath(QStringLiteral("weights/best.pt"));
+  if (!QFileInfo::exists(best)) return false;
+  const QString name = QFileInfo(runDirectory).fileName();
+  return restartWith({{QStringLiteral("model.model"), best},
+                      {QStringLiteral("output.resume"), QStringLiteral("false")},
+                      {QStringLiteral("output.name"), name + QStringLiteral("-ft")}},
+                     tr("Fine-tune from %1").arg(name),
+                     tr("The new run starts from %1's best weights (its EMA at its best epoch), "
+                        "builds the model they were trained as and fine-tunes it on this "
+                        "configuration's dataset: every tensor that fits transfers, and the class "
+                        "branches follow the dataset's classes. %1 itself is left as it is.")
+                         .arg(name));
 }
 
 bool MainWindow::compareRuns(const QStringList& runDirectories) {

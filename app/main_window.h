@@ -90,6 +90,9 @@ class MainWindow : public QMainWindow {
   // The Export menu's dialogs for `runDirectory` (modal; they run the engine's export/predict).
   void exportWeights(const QString& runDirectory);
   void predictPreview(const QString& runDirectory);
+  // A new run from `runDirectory`'s weights/best.pt with the configuration being edited, once
+  // the user agrees (restartWith).
+  bool fineTuneFrom(const QString& runDirectory);
   // Run > Launch Elsewhere: the configuration for torchrun, Slurm or Kubeflow (modal).
   void launchElsewhere();
   // Help: the installation's README; the bug-report text to the clipboard; what About shows.

@@ -44,11 +44,14 @@ const std::array kEntries{
           nullptr, QT_TRANSLATE_NOOP("FieldText", " px")},
     Entry{"model.model", QT_TRANSLATE_NOOP("FieldText", "Model"),
           QT_TRANSLATE_NOOP("FieldText",
-                            "A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, or "
-                            "the path of a model YAML."),
-          QT_TRANSLATE_NOOP("FieldText", "yolov8n.yaml, or path/to/model.yaml"), nullptr,
+                            "A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, "
+                            "the path of a model YAML, or starting weights to fine-tune: an "
+                            "Ultralytics checkpoint (yolov8n.pt) or a run's best.pt."),
+          QT_TRANSLATE_NOOP("FieldText", "yolov8n.yaml, path/to/model.yaml or yolov8n.pt"), nullptr,
           BrowseKind::File,
-          QT_TRANSLATE_NOOP("FieldText", "Model YAML (*.yaml *.yml);;All files (*)")},
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Models and weights (*.yaml *.yml *.pt *.pth);;Model YAML (*.yaml "
+                            "*.yml);;Weights (*.pt *.pth);;All files (*)")},
 
     Entry{"train.epochs", QT_TRANSLATE_NOOP("FieldText", "Epochs"),
           QT_TRANSLATE_NOOP("FieldText", "Passes over the training set.")},
@@ -61,6 +64,11 @@ const std::array kEntries{
                             "Stop after this many epochs without improvement (0 = never stop "
                             "early)."),
           nullptr, QT_TRANSLATE_NOOP("FieldText", " epochs")},
+    Entry{"train.freeze", QT_TRANSLATE_NOOP("FieldText", "Freeze layers"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Fine-tuning: the first N layers keep their pretrained weights and do "
+                            "not train (10 is YOLOv8's backbone). 0 trains every layer."),
+          nullptr, QT_TRANSLATE_NOOP("FieldText", " layers")},
     Entry{"train.close_mosaic", QT_TRANSLATE_NOOP("FieldText", "Close mosaic"),
           QT_TRANSLATE_NOOP("FieldText", "Turn mosaic augmentation off for the last N epochs."),
           nullptr, QT_TRANSLATE_NOOP("FieldText", " epochs")},

@@ -127,6 +127,17 @@ void ModelInfo::onFinished(int exitCode, const QString& message) {
                           l.value(QLatin1String("arguments")).toString(),
                           l.value(QLatin1String("gflops")).toDouble()});
     }
+    if (const QJsonObject w = object.value(QLatin1String("weights")).toObject(); !w.isEmpty()) {
+      s.weights.present = true;
+      s.weights.file = w.value(QLatin1String("file")).toString();
+      s.weights.producer = w.value(QLatin1String("producer")).toString();
+      s.weights.taken = w.value(QLatin1String("taken")).toString();
+      s.weights.classes = w.value(QLatin1String("classes")).toInt();
+      s.weights.imgsz = w.value(QLatin1String("imgsz")).toInt();
+      s.weights.transferred = w.value(QLatin1String("transferred")).toInt();
+      s.weights.total = w.value(QLatin1String("total")).toInt();
+      s.weights.leftOut = w.value(QLatin1String("left_out")).toString();
+    }
     summary_ = std::move(s);
     hasSummary_ = true;
     hasError_ = false;

@@ -31,6 +31,19 @@ struct ModelLayer {
   double gflops = 0;
 };
 
+// Starting weights (model.model names a .pt): where they came from and what transferred.
+struct StartingWeightsInfo {
+  bool present = false;
+  QString file;
+  QString producer;  // "Ultralytics 8.3.186"
+  QString taken;     // "ema", "model", "EMA"
+  int classes = 0;   // the weights' own
+  int imgsz = 0;     // trained at; 0 when unknown
+  int transferred = 0;
+  int total = 0;
+  QString leftOut;  // "model.22.cv3 (36 items: other shapes)"; empty when everything transferred
+};
+
 struct ModelSummaryInfo {
   QString model;
   QString source;
@@ -45,6 +58,7 @@ struct ModelSummaryInfo {
   double gflops = 0;
   qint64 activationElements = 0;  // per image, what autograd keeps for backward (estimate)
   QVector<ModelLayer> layers;
+  StartingWeightsInfo weights;
 };
 
 struct ModelError {

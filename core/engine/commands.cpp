@@ -225,6 +225,7 @@ Json weightsJson(const train::PretrainedWeights& weights, const train::TransferR
           {"transferred", report.transferred},
           {"total", report.total},
           {"summary", report.summary()},
+          {"left_out", report.leftOut()},
           {"not_transferred", report.notTransferred}};
 }
 

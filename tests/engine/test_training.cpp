@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -36,6 +37,7 @@
 #include "common/protocol.h"
 #include "model/detection_model.h"
 #include "tensorboard/read_tfevents.h"
+#include "train/pretrained_weights.h"
 #include "train/training_state.h"
 
 extern char** environ;
@@ -753,6 +755,104 @@ TEST(Deploying, ValReproducesTheLoggedMapAndTheExportsPredictTheCheckpointsBoxes
     }
     EXPECT_GT(boxes, 0) << "nothing detected to compare";
   }
+}
+
+// ---- fine-tuning -------------------------------------------------------------------------------
+
+// The mAP50 a run's last validation reached, from its finished event.
+double finalMap50(const fs::path& events) {
+  const auto finished = eventsOf<protocol::Finished>(readEvents(events));
+  EXPECT_EQ(finished.size(), 1u) << events;
+  return finished.empty() ? -1.0 : finished.back().map50;
+}
+
+std::vector<std::string> logLines(const fs::path& events) {
+  std::vector<std::string> lines;
+  for (const auto& log : eventsOf<protocol::Log>(readEvents(events)))
+    lines.push_back(log.text);
+  return lines;
+}
+
+// A run's best.pt in Ultralytics' format, as a user who trained with this engine and took the
+// weights to Ultralytics (or back) would have it: the tensors in Ultralytics' names and dtypes
+// (float16, as Ultralytics saves), then the Ultralytics-format writer of the unit tests.
+void writeAsUltralytics(const fs::path& best, const fs::path& target, const fs::path& dir) {
+  const train::PretrainedWeights weights = train::readPretrainedWeights(best);
+  const fs::path manifest = dir / "exported";
+  nlohmann::json entries = nlohmann::json::array();
+  std::ofstream blob(manifest.string() + ".blob", std::ios::binary);
+  std::size_t offset = 0;
+  for (const auto& [name, tensor] : weights.tensors) {
+    const torch::Tensor stored =
+        (tensor.is_floating_point() ? tensor.to(torch::kHalf) : tensor).contiguous();
+    blob.write(static_cast<const char*>(stored.data_ptr()),
+               static_cast<std::streamsize>(stored.nbytes()));
+    entries.push_back({{"name", name},
+                       {"dtype", stored.scalar_type() == torch::kHalf ? "float16" : "int64"},
+                       {"shape", stored.sizes().vec()},
+                       {"offset", offset},
+                       {"bytes", stored.nbytes()}});
+    offset += stored.nbytes();
+  }
+  blob.close();
+  std::ofstream(manifest.string() + ".json") << nlohmann::json{{"tensors", entries}}.dump();
+  std::string names;
+  for (const std::string& name : weights.names) names += (names.empty() ? "" : ",") + name;
+  const std::string command =
+      std::string(SYNCBN_PYTHON) + " " SYNCBN_SOURCE_DIR
+      "/tests/pretrained/make_ultralytics_checkpoint.py --yaml " SYNCBN_SOURCE_DIR
+      "/resources/models/yolov8.yaml --scale " + weights.scale + " --nc " +
+      std::to_string(weights.names.size()) + " --names " + names + " --tensors " +
+      manifest.string() + " --out " + target.string() + " > " + (dir / "export.log").string() +
+      " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << fileText(dir / "export.log");
+}
+
+// What fine-tuning is for: a model trained on one dataset, saved in Ultralytics' format, then one
+// epoch on another dataset of the same classes is far ahead of one epoch from scratch.
+TEST(FineTuning, OneEpochFromPretrainedWeightsIsFarAheadOfOneFromScratch) {
+  const fs::path dir = testDir();
+  const auto makeData = [&](const std::string& name, const std::string& seed) {
+    Engine make({"make-demo-data", (dir / name).string(), "--train", "192", "--val", "48",
+                 "--imgsz", "128", "--seed", seed},
+                dir / (name + ".log"));
+    EXPECT_EQ(make.wait(120s), 0) << make.log();
+    return dir / name / "data.yaml";
+  };
+  const fs::path first = makeData("first", "21");
+  const fs::path second = makeData("second", "22");
+  const auto run = [&](const fs::path& data, const std::string& name, const std::string& model,
+                       const std::string& epochs) {
+    std::vector<std::string> args{
+        "train",          "data=" + data.string(),   "imgsz=128",    "model=" + model,
+        "epochs=" + epochs, "batch=16",              "device=cpu",   "cpu_ranks=1",
+        "workers=2",      "amp=false",               "close_mosaic=2", "project=" + dir.string(),
+        // An optimizer step every iteration and a short warmup: 180 iterations then learn the
+        // shapes well enough for the comparison (about 0.15 mAP50).
+        "nbs=16",         "warmup_epochs=1",
+        "name=" + name,   "--events",                (dir / (name + ".jsonl")).string()};
+    EXPECT_EQ(runEngine(args, dir / (name + ".log"), 900s), 0);
+    return dir / (name + ".jsonl");
+  };
+
+  const fs::path pretrained = run(first, "pretrain", "yolov8n.yaml", "15");
+  const double pretrainedMap = finalMap50(pretrained);
+  const fs::path ultralytics = dir / "pretrained.pt";
+  writeAsUltralytics(dir / "pretrain" / "weights" / "best.pt", ultralytics, dir);
+
+  const fs::path scratch = run(second, "scratch", "yolov8n.yaml", "1");
+  const fs::path tuned = run(second, "tuned", ultralytics.string(), "1");
+  const double scratchMap = finalMap50(scratch);
+  const double tunedMap = finalMap50(tuned);
+  std::cout << "mAP50: pretrained " << pretrainedMap << " (first dataset), one epoch on the "
+            << "second: from scratch " << scratchMap << ", fine-tuned " << tunedMap << "\n";
+  const std::vector<std::string> logs = logLines(tuned);
+  EXPECT_NE(std::find(logs.begin(), logs.end(),
+                      "Transferred 355/355 items from pretrained.pt (Ultralytics 8.3.186, model)"),
+            logs.end());
+  EXPECT_GT(pretrainedMap, 0.1);
+  EXPECT_GT(tunedMap, scratchMap + 0.1);
+  EXPECT_GT(tunedMap, 0.5 * pretrainedMap);
 }
 
 }  // namespace

@@ -25,6 +25,21 @@ import ultralytics  # noqa: E402  (the stand-in)
 from ultralytics.nn import tasks  # noqa: E402
 
 
+DTYPES = {"float16": np.float16, "float32": np.float32, "int64": np.int64}
+
+
+def read_manifest(path):
+    with open(path + ".json") as f:
+        manifest = json.load(f)
+    with open(path + ".blob", "rb") as f:
+        blob = f.read()
+    state = {}
+    for t in manifest["tensors"]:
+        data = np.frombuffer(blob[t["offset"]:t["offset"] + t["bytes"]], dtype=DTYPES[t["dtype"]])
+        state[t["name"]] = torch.from_numpy(data.copy().reshape(t["shape"]))
+    return state
+
+
 def build(args):
     with open(args.yaml) as f:
         cfg = yaml.safe_load(f)
@@ -44,10 +59,9 @@ def build(args):
                 m.running_var.uniform_(0.5, 2.0)
                 m.num_batches_tracked.fill_(int(torch.randint(1, 10000, ())))
     if args.tensors:
-        # A plain {name: tensor} dict in Ultralytics' names (the end-to-end test's own run).
-        state = torch.load(args.tensors)
-        missing = model.load_state_dict({k: v for k, v in state.items()}, strict=True)
-        del missing
+        # Tensors in Ultralytics' names, as PATH.json and PATH.blob in the manifest's format (the
+        # end-to-end test's own run, written by the C++ test): every one must fit.
+        model.load_state_dict(read_manifest(args.tensors), strict=True)
     names = args.names.split(",") if args.names else [f"class{i}" for i in range(model.yaml["nc"])]
     model.names = dict(enumerate(names))
     model.nc = len(names)
@@ -68,7 +82,7 @@ def main():
     parser.add_argument("--layout", choices=["final", "training", "plain"], default="final")
     parser.add_argument("--task", choices=["detect", "segment", "pose"], default="detect")
     parser.add_argument("--family", choices=["v8", "v5"], default="v8")
-    parser.add_argument("--tensors", default="")
+    parser.add_argument("--tensors", default="", help="PATH of PATH.json and PATH.blob to load")
     parser.add_argument("--manifest", default="")
     args = parser.parse_args()
 

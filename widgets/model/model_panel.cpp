@@ -70,20 +70,32 @@ ModelPanel::ModelPanel(ConfigDocument* document, ModelInfo* info, QWidget* paren
   custom->setToolTip(
       tr("Train a model YAML of your own (Ultralytics' format: nc, scales, "
          "backbone, head)"));
+  auto* weights = new QPushButton(tr("Pretrained &Weights..."), this);
+  weights->setObjectName(QStringLiteral("weightsButton"));
+  weights->setToolTip(
+      tr("Fine-tune from weights: an Ultralytics checkpoint (yolov8n.pt, a run's best.pt) or a "
+         "best.pt of this studio. The model is the one the weights were trained as, and every "
+         "tensor that fits your dataset transfers."));
   auto* refresh = new QPushButton(tr("&Reload"), this);
   refresh->setToolTip(tr("Read the model file again (after editing it elsewhere)"));
   row->addSpacing(12);
   row->addWidget(custom);
+  row->addWidget(weights);
   row->addWidget(refresh);
   row->addStretch(1);
   column->addLayout(row);
   connect(custom, &QPushButton::clicked, this, &ModelPanel::chooseModelFile);
+  connect(weights, &QPushButton::clicked, this, &ModelPanel::chooseWeightsFile);
   connect(refresh, &QPushButton::clicked, info_, &ModelInfo::refreshNow);
 
   summary_ = new QLabel(this);
   summary_->setObjectName(QStringLiteral("modelSummary"));
   summary_->setWordWrap(true);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  weights_ = new QLabel(this);
+  weights_->setObjectName(QStringLiteral("modelWeights"));
+  weights_->setWordWrap(true);
+  weights_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   error_ = new QLabel(this);
   error_->setObjectName(QStringLiteral("modelError"));
   error_->setWordWrap(true);
@@ -107,6 +119,7 @@ ModelPanel::ModelPanel(ConfigDocument* document, ModelInfo* info, QWidget* paren
   table_->setMinimumHeight(380);
   table_->setAlternatingRowColors(true);
   column->addWidget(summary_);
+  column->addWidget(weights_);
   column->addWidget(error_);
   column->addWidget(source_);
   column->addWidget(table_, 1);
@@ -135,6 +148,14 @@ void ModelPanel::chooseModelFile() {
   const QString file = QFileDialog::getOpenFileName(
       this, tr("Model YAML"), QFileInfo(current).isFile() ? current : QDir::currentPath(),
       tr("YAML files (*.yaml *.yml)"));
+  if (!file.isEmpty()) setModel(file);
+}
+
+void ModelPanel::chooseWeightsFile() {
+  const QString current = toQString(document_->config().model.model);
+  const QString file = QFileDialog::getOpenFileName(
+      this, tr("Pretrained Weights"), QFileInfo(current).isFile() ? current : QDir::currentPath(),
+      tr("Weights (*.pt *.pth);;All files (*)"));
   if (!file.isEmpty()) setModel(file);
 }
 
@@ -169,6 +190,25 @@ void ModelPanel::update() {
   } else {
     summary_->setText(running ? tr("Asking the engine about the model...") : QString());
   }
+  const bool hasWeights =
+      !info_->hasError() && info_->hasSummary() && info_->summary().weights.present;
+  weights_->setVisible(hasWeights);
+  if (hasWeights) {
+    const StartingWeightsInfo& w = info_->summary().weights;
+    QString text =
+        tr("<b>Starting weights</b>: %1 (%2, %3), trained on %n class(es)", nullptr, w.classes)
+            .arg(QFileInfo(w.file).fileName().toHtmlEscaped(), w.producer.toHtmlEscaped(),
+                 w.taken.toHtmlEscaped());
+    if (w.imgsz > 0) text += tr(" at %1 px").arg(w.imgsz);
+    text += QStringLiteral(".<br>") +
+            tr("Transferred %1/%2 items.").arg(w.transferred).arg(w.total);
+    if (!w.leftOut.isEmpty())
+      text += QLatin1Char(' ') +
+              tr("Kept as initialised: %1. The class branches follow your dataset's classes.")
+                  .arg(w.leftOut.toHtmlEscaped());
+    weights_->setText(text);
+    weights_->setToolTip(QDir::toNativeSeparators(w.file));
+  }
 
   error_->setVisible(info_->hasError());
   source_->setVisible(false);
@@ -181,9 +221,12 @@ void ModelPanel::update() {
   error_->setText(where.isEmpty() || e.message.startsWith(e.file)
                       ? e.message
                       : tr("%1: %2").arg(where, e.message));
-  // A model YAML of the user's: show it, the error's line marked, so that the fix is obvious.
+  // A model YAML of the user's: show it, the error's line marked, so that the fix is obvious
+  // (a weights file is binary: its message says it all).
   QFile file(e.file);
-  if (e.file.isEmpty() || !file.open(QIODevice::ReadOnly)) return;
+  if (e.file.isEmpty() || syncbn::isWeightsFile(e.file.toStdString()) ||
+      !file.open(QIODevice::ReadOnly))
+    return;
   source_->setPlainText(QString::fromUtf8(file.read(1 << 20)));
   source_->setVisible(true);
   markLine(source_, e.line);
@@ -191,6 +234,10 @@ void ModelPanel::update() {
 
 QString ModelPanel::summaryText() const {
   return summary_->text();
+}
+
+QString ModelPanel::weightsText() const {
+  return weights_->isVisible() || !weights_->isHidden() ? weights_->text() : QString();
 }
 
 QString ModelPanel::errorText() const {

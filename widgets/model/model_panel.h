@@ -24,6 +24,7 @@ class ModelPanel : public QWidget {
 
   QString summaryText() const;
   QString errorText() const;
+  QString weightsText() const;  // the starting weights and the transfer; "" when from scratch
   QTableView* layerTable() const { return table_; }
 
  protected:
@@ -32,6 +33,7 @@ class ModelPanel : public QWidget {
  private:
   void update();
   void chooseModelFile();
+  void chooseWeightsFile();
   void setModel(const QString& model);
 
   ConfigDocument* document_;
@@ -39,6 +41,7 @@ class ModelPanel : public QWidget {
   ModelLayersModel* layers_;
   QList<QPushButton*> scaleButtons_;
   QLabel* summary_ = nullptr;
+  QLabel* weights_ = nullptr;  // where the starting weights came from, what transferred
   QLabel* error_ = nullptr;
   QPlainTextEdit* source_ = nullptr;  // the custom YAML with the error's line marked
   QTableView* table_ = nullptr;

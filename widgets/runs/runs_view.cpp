@@ -19,6 +19,15 @@
 #include "stores/run_history.h"
 
 namespace studio {
+namespace {
+
+// Whether a run has inference weights to fine-tune from.
+bool hasBest(const QString& runDirectory) {
+  return !runDirectory.isEmpty() &&
+         QFileInfo::exists(QDir(runDirectory).filePath(QStringLiteral("weights/best.pt")));
+}
+
+}  // namespace
 
 RunsView::RunsView(RunHistory* history, QWidget* parent)
     : QWidget(parent), history_(history), sorted_(new QSortFilterProxyModel(this)) {
@@ -66,10 +75,16 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   open_->setToolTip(tr("Show this run's curves in the Train mode (Enter)"));
   resume_ = new QPushButton(tr("Resume"), this);
   resume_->setToolTip(tr("Continue this run from its weights/last.pt"));
+  fineTune_ = new QPushButton(tr("Fine-tune"), this);
+  fineTune_->setObjectName(QStringLiteral("fineTuneButton"));
+  fineTune_->setToolTip(
+      tr("Start a new run from this run's weights/best.pt, fine-tuned with the configuration "
+         "being edited (its dataset, epochs and settings)"));
   reveal_ = new QPushButton(tr("Show in Folder"), this);
   reveal_->setToolTip(tr("Open the run directory in the file manager"));
   buttons->addWidget(open_);
   buttons->addWidget(resume_);
+  buttons->addWidget(fineTune_);
   buttons->addWidget(reveal_);
   compare_ = new QPushButton(tr("Compare"), this);
   compare_->setObjectName(QStringLiteral("compareRunsButton"));
@@ -90,6 +105,9 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
   });
   connect(resume_, &QPushButton::clicked, this, [this] {
     if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit resumeRequested(dir);
+  });
+  connect(fineTune_, &QPushButton::clicked, this, [this] {
+    if (const QString dir = selectedDirectory(); !dir.isEmpty()) emit fineTuneRequested(dir);
   });
   connect(compare_, &QPushButton::clicked, this, [this] {
     if (const QStringList dirs = selectedDirectories(); dirs.size() >= 2)
@@ -117,6 +135,8 @@ RunsView::RunsView(RunHistory* history, QWidget* parent)
         ->setEnabled(hasWeights);
     menu.addAction(tr("Predict Preview..."), this, [this, dir] { emit predictRequested(dir); })
         ->setEnabled(hasWeights);
+    menu.addAction(tr("Fine-tune from This..."), this, [this, dir] { emit fineTuneRequested(dir); })
+        ->setEnabled(hasBest(dir));
     menu.addSeparator();
     menu.addAction(tr("Show in Folder"), this,
                    [dir] { QDesktopServices::openUrl(QUrl::fromLocalFile(dir)); });
@@ -200,6 +220,7 @@ void RunsView::updateButtons() {
   open_->setEnabled(selected);
   reveal_->setEnabled(selected);
   resume_->setEnabled(selectedIsResumable());
+  fineTune_->setEnabled(hasBest(selectedDirectory()));
   compare_->setEnabled(selectedDirectories().size() >= 2);
 }
 

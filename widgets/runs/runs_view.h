@@ -35,6 +35,7 @@ class RunsView : public QWidget {
   void compareRequested(const QStringList& directories);
   void exportRequested(const QString& directory);   // the context menu's Export Weights
   void predictRequested(const QString& directory);  // and Predict Preview
+  void fineTuneRequested(const QString& directory);  // a new run from its weights/best.pt
   void selectionChanged();
 
  private:
@@ -49,6 +50,7 @@ class RunsView : public QWidget {
   QLabel* empty_;
   QPushButton* open_;
   QPushButton* resume_;
+  QPushButton* fineTune_;
   QPushButton* reveal_;
   QPushButton* compare_;
 };
