@@ -53,12 +53,17 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>The YOLOv8 detector to train.</source>
+        <source>The YOLOv8 detector to train: from scratch, or fine-tuned from pretrained weights.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Architecture</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fine-tuning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -184,6 +189,11 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+5"/>
+        <source>freeze={layers} keeps the first {layers} layers at their random initialisation: freezing is for fine-tuning. Start from weights (model=yolov8n.pt, or a run&apos;s best.pt), or set freeze=0</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>PreciseBN recalibrates BatchNorm running statistics; with norm={norm} there are none to recalibrate</source>
         <translation type="unfinished"></translation>
     </message>
@@ -383,21 +393,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <source>A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, or the path of a model YAML.</source>
+        <source>A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, the path of a model YAML, or starting weights to fine-tune: an Ultralytics checkpoint (yolov8n.pt) or a run&apos;s best.pt.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>yolov8n.yaml, or path/to/model.yaml</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Model YAML (*.yaml *.yml);;All files (*)</source>
+        <location line="+4"/>
+        <source>yolov8n.yaml, path/to/model.yaml or yolov8n.pt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+2"/>
+        <source>Models and weights (*.yaml *.yml *.pt *.pth);;Model YAML (*.yaml *.yml);;Weights (*.pt *.pth);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Epochs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -428,12 +438,27 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+3"/>
+        <location line="+8"/>
         <source> epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-2"/>
+        <location line="-7"/>
+        <source>Freeze layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fine-tuning: the first N layers keep their pretrained weights and do not train (10 is YOLOv8&apos;s backbone). 0 trains every layer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Close mosaic</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1764,7 +1789,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DeviceList</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="+227"/>
+        <location filename="../stores/model_info.cpp" line="+238"/>
         <source>The engine listed no devices.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2751,7 +2776,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+351"/>
+        <location filename="../app/main_window.cpp" line="+353"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2776,7 +2801,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-405"/>
+        <location line="-407"/>
         <source>Configure</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2796,7 +2821,7 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+206"/>
+        <location line="+208"/>
         <source>&amp;Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2946,7 +2971,17 @@ The run is training: it stops after this iteration, saves last.pt, and resumes w
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+18"/>
+        <source>Fine-tune from %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The new run starts from %1&apos;s best weights (its EMA at its best epoch), builds the model they were trained as and fine-tunes it on this configuration&apos;s dataset: every tensor that fits transfers, and the class branches follow the dataset&apos;s classes. %1 itself is left as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>Only the first %1 selected runs are compared.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3116,7 +3151,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelInfo</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="-159"/>
+        <location filename="../stores/model_info.cpp" line="-170"/>
         <source>Cannot write a temporary file: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3129,7 +3164,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelLayersModel</name>
     <message>
-        <location line="+95"/>
+        <location line="+106"/>
         <source>The layers this one takes its input from (-1: the previous one)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3198,6 +3233,16 @@ Epochs for each run:</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>Pretrained &amp;Weights...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Fine-tune from weights: an Ultralytics checkpoint (yolov8n.pt, a run&apos;s best.pt) or a best.pt of this studio. The model is the one the weights were trained as, and every tensor that fits your dataset transfers.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;Reload</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3207,13 +3252,23 @@ Epochs for each run:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+62"/>
+        <location line="+69"/>
         <source>Model YAML</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+1"/>
         <source>YAML files (*.yaml *.yml)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Pretrained Weights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Weights (*.pt *.pth);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3236,8 +3291,31 @@ Epochs for each run:</source>
         <source>Asking the engine about the model...</source>
         <translation type="unfinished"></translation>
     </message>
+    <message numerus="yes">
+        <location line="+8"/>
+        <source>&lt;b&gt;Starting weights&lt;/b&gt;: %1 (%2, %3), trained on %n class(es)</source>
+        <translation>
+            <numerusform>&lt;b&gt;Starting weights&lt;/b&gt;: %1 (%2, %3), trained on %n class</numerusform>
+            <numerusform>&lt;b&gt;Starting weights&lt;/b&gt;: %1 (%2, %3), trained on %n classes</numerusform>
+        </translation>
+    </message>
     <message>
-        <location line="+13"/>
+        <location line="+3"/>
+        <source> at %1 px</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Transferred %1/%2 items.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Kept as initialised: %1. The class branches follow your dataset&apos;s classes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>%1: %2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4069,7 +4147,7 @@ Written: %5</source>
 <context>
     <name>studio::RunsView</name>
     <message>
-        <location filename="../widgets/runs/runs_view.cpp" line="+35"/>
+        <location filename="../widgets/runs/runs_view.cpp" line="+44"/>
         <source>Change Folder...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4090,39 +4168,49 @@ Written: %5</source>
     </message>
     <message>
         <location line="+26"/>
-        <location line="+47"/>
+        <location line="+56"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-55"/>
         <source>Show this run&apos;s curves in the Train mode (Enter)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+46"/>
+        <location line="+55"/>
         <source>Resume</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-54"/>
         <source>Continue this run from its weights/last.pt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+52"/>
+        <source>Fine-tune</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Start a new run from this run&apos;s weights/best.pt, fine-tuned with the configuration being edited (its dataset, epochs and settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+58"/>
         <source>Show in Folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-51"/>
+        <location line="-57"/>
         <source>Open the run directory in the file manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Compare</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4132,13 +4220,18 @@ Written: %5</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+42"/>
         <source>Export Weights...</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Predict Preview...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fine-tune from This...</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

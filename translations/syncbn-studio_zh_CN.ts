@@ -53,13 +53,18 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>The YOLOv8 detector to train.</source>
-        <translation>要训练的 YOLOv8 检测器。</translation>
+        <source>The YOLOv8 detector to train: from scratch, or fine-tuned from pretrained weights.</source>
+        <translation>要训练的 YOLOv8 检测器：从头训练，或从预训练权重微调。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Architecture</source>
         <translation>架构</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fine-tuning</source>
+        <translation>微调</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -186,6 +191,11 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+5"/>
+        <source>freeze={layers} keeps the first {layers} layers at their random initialisation: freezing is for fine-tuning. Start from weights (model=yolov8n.pt, or a run&apos;s best.pt), or set freeze=0</source>
+        <translation>freeze={layers} 让前 {layers} 层停留在随机初始化：冻结用于微调。请从权重开始（model=yolov8n.pt，或某次运行的 best.pt），或设置 freeze=0</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>PreciseBN recalibrates BatchNorm running statistics; with norm={norm} there are none to recalibrate</source>
         <translation>PreciseBN 用于重新校准 BatchNorm 的滑动统计量；norm={norm} 时没有可校准的统计量</translation>
     </message>
@@ -385,21 +395,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
-        <source>A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, or the path of a model YAML.</source>
-        <translation>模型规模（n、s、m、l、x）、内置的 yolov8n.yaml 至 yolov8x.yaml，或模型 YAML 文件的路径。</translation>
+        <source>A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, the path of a model YAML, or starting weights to fine-tune: an Ultralytics checkpoint (yolov8n.pt) or a run&apos;s best.pt.</source>
+        <translation>规模（n、s、m、l、x），内置的 yolov8n.yaml 到 yolov8x.yaml，模型 YAML 的路径，或用于微调的起始权重：Ultralytics 检查点（yolov8n.pt）或某次运行的 best.pt。</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>yolov8n.yaml, or path/to/model.yaml</source>
-        <translation>yolov8n.yaml，或 path/to/model.yaml</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Model YAML (*.yaml *.yml);;All files (*)</source>
-        <translation>模型 YAML (*.yaml *.yml);;所有文件 (*)</translation>
+        <location line="+4"/>
+        <source>yolov8n.yaml, path/to/model.yaml or yolov8n.pt</source>
+        <translation>yolov8n.yaml、path/to/model.yaml 或 yolov8n.pt</translation>
     </message>
     <message>
         <location line="+2"/>
+        <source>Models and weights (*.yaml *.yml *.pt *.pth);;Model YAML (*.yaml *.yml);;Weights (*.pt *.pth);;All files (*)</source>
+        <translation>模型和权重 (*.yaml *.yml *.pt *.pth);;模型 YAML (*.yaml *.yml);;权重 (*.pt *.pth);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Epochs</source>
         <translation>训练轮数</translation>
     </message>
@@ -430,12 +440,27 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+3"/>
+        <location line="+8"/>
         <source> epochs</source>
         <translation> 轮</translation>
     </message>
     <message>
-        <location line="-2"/>
+        <location line="-7"/>
+        <source>Freeze layers</source>
+        <translation>冻结层数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fine-tuning: the first N layers keep their pretrained weights and do not train (10 is YOLOv8&apos;s backbone). 0 trains every layer.</source>
+        <translation>微调：前 N 层保留预训练权重，不参与训练（10 即 YOLOv8 的主干网络）。0 表示训练所有层。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> layers</source>
+        <translation> 层</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Close mosaic</source>
         <translation>关闭马赛克</translation>
     </message>
@@ -1764,7 +1789,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DeviceList</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="+227"/>
+        <location filename="../stores/model_info.cpp" line="+238"/>
         <source>The engine listed no devices.</source>
         <translation>引擎未列出任何设备。</translation>
     </message>
@@ -2745,7 +2770,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::MainWindow</name>
     <message>
-        <location filename="../app/main_window.cpp" line="+351"/>
+        <location filename="../app/main_window.cpp" line="+353"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -2770,7 +2795,7 @@ Double-click to see the image and its label file.</source>
         <translation>问题</translation>
     </message>
     <message>
-        <location line="-405"/>
+        <location line="-407"/>
         <source>Configure</source>
         <translation>配置</translation>
     </message>
@@ -2790,7 +2815,7 @@ Double-click to see the image and its label file.</source>
         <translation>对比</translation>
     </message>
     <message>
-        <location line="+206"/>
+        <location line="+208"/>
         <source>&amp;Run</source>
         <translation>运行(&amp;R)</translation>
     </message>
@@ -2944,7 +2969,17 @@ The run is training: it stops after this iteration, saves last.pt, and resumes w
         <translation>开始</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+18"/>
+        <source>Fine-tune from %1</source>
+        <translation>从 %1 微调</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The new run starts from %1&apos;s best weights (its EMA at its best epoch), builds the model they were trained as and fine-tunes it on this configuration&apos;s dataset: every tensor that fits transfers, and the class branches follow the dataset&apos;s classes. %1 itself is left as it is.</source>
+        <translation>新的运行从 %1 的最佳权重（其最佳轮次的 EMA）开始，按这些权重训练时的模型构建，并在本配置的数据集上微调：所有形状相符的张量都会迁移，类别分支随数据集的类别而定。%1 本身保持不变。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>Only the first %1 selected runs are compared.</source>
         <translation>只对比所选的前 %1 个运行。</translation>
     </message>
@@ -3117,7 +3152,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelInfo</name>
     <message>
-        <location filename="../stores/model_info.cpp" line="-159"/>
+        <location filename="../stores/model_info.cpp" line="-170"/>
         <source>Cannot write a temporary file: %1</source>
         <translation>无法写入临时文件：%1</translation>
     </message>
@@ -3130,7 +3165,7 @@ Epochs for each run:</source>
 <context>
     <name>studio::ModelLayersModel</name>
     <message>
-        <location line="+95"/>
+        <location line="+106"/>
         <source>The layers this one takes its input from (-1: the previous one)</source>
         <translation>本层的输入来自哪些层（-1：上一层）</translation>
     </message>
@@ -3199,6 +3234,16 @@ Epochs for each run:</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>Pretrained &amp;Weights...</source>
+        <translation>预训练权重(&amp;W)...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Fine-tune from weights: an Ultralytics checkpoint (yolov8n.pt, a run&apos;s best.pt) or a best.pt of this studio. The model is the one the weights were trained as, and every tensor that fits your dataset transfers.</source>
+        <translation>从权重微调：Ultralytics 检查点（yolov8n.pt、某次运行的 best.pt）或本工作室的 best.pt。模型即这些权重训练时的模型，所有与您的数据集相符的张量都会迁移。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;Reload</source>
         <translation>重新加载(&amp;R)</translation>
     </message>
@@ -3208,7 +3253,7 @@ Epochs for each run:</source>
         <translation>重新读取模型文件（在其他地方编辑之后）</translation>
     </message>
     <message>
-        <location line="+62"/>
+        <location line="+69"/>
         <source>Model YAML</source>
         <translation>模型 YAML</translation>
     </message>
@@ -3216,6 +3261,16 @@ Epochs for each run:</source>
         <location line="+1"/>
         <source>YAML files (*.yaml *.yml)</source>
         <translation>YAML 文件 (*.yaml *.yml)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Pretrained Weights</source>
+        <translation>预训练权重</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Weights (*.pt *.pth);;All files (*)</source>
+        <translation>权重 (*.pt *.pth);;所有文件 (*)</translation>
     </message>
     <message>
         <location line="+17"/>
@@ -3237,8 +3292,30 @@ Epochs for each run:</source>
         <source>Asking the engine about the model...</source>
         <translation>正在向引擎查询模型信息...</translation>
     </message>
+    <message numerus="yes">
+        <location line="+8"/>
+        <source>&lt;b&gt;Starting weights&lt;/b&gt;: %1 (%2, %3), trained on %n class(es)</source>
+        <translation>
+            <numerusform>&lt;b&gt;起始权重&lt;/b&gt;：%1（%2，%3），在 %n 个类别上训练</numerusform>
+        </translation>
+    </message>
     <message>
-        <location line="+13"/>
+        <location line="+3"/>
+        <source> at %1 px</source>
+        <translation>，图像 %1 像素</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Transferred %1/%2 items.</source>
+        <translation>已迁移 %1/%2 项。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Kept as initialised: %1. The class branches follow your dataset&apos;s classes.</source>
+        <translation>保持初始化：%1。类别分支随您的数据集的类别而定。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
@@ -4066,7 +4143,7 @@ Written: %5</source>
 <context>
     <name>studio::RunsView</name>
     <message>
-        <location filename="../widgets/runs/runs_view.cpp" line="+35"/>
+        <location filename="../widgets/runs/runs_view.cpp" line="+44"/>
         <source>Change Folder...</source>
         <translation>更改文件夹...</translation>
     </message>
@@ -4087,39 +4164,49 @@ Written: %5</source>
     </message>
     <message>
         <location line="+26"/>
-        <location line="+47"/>
+        <location line="+56"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-55"/>
         <source>Show this run&apos;s curves in the Train mode (Enter)</source>
         <translation>在“训练”模式中显示此运行的曲线 (Enter)</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+46"/>
+        <location line="+55"/>
         <source>Resume</source>
         <translation>继续训练</translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-54"/>
         <source>Continue this run from its weights/last.pt</source>
         <translation>从 weights/last.pt 继续训练此运行</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+52"/>
+        <source>Fine-tune</source>
+        <translation>微调</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Start a new run from this run&apos;s weights/best.pt, fine-tuned with the configuration being edited (its dataset, epochs and settings)</source>
+        <translation>以本次运行的 weights/best.pt 开始新的运行，按正在编辑的配置（其数据集、轮数和设置）微调</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+58"/>
         <source>Show in Folder</source>
         <translation>在文件夹中显示</translation>
     </message>
     <message>
-        <location line="-51"/>
+        <location line="-57"/>
         <source>Open the run directory in the file manager</source>
         <translation>在文件管理器中打开运行目录</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Compare</source>
         <translation>对比</translation>
     </message>
@@ -4129,7 +4216,7 @@ Written: %5</source>
         <translation>叠加显示所选运行的损失、验证和 BatchNorm 图表（按住 Ctrl 或 Shift 单击可选择两个或更多）</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+42"/>
         <source>Export Weights...</source>
         <translation>导出权重...</translation>
     </message>
@@ -4137,6 +4224,11 @@ Written: %5</source>
         <location line="+2"/>
         <source>Predict Preview...</source>
         <translation>预测预览...</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fine-tune from This...</source>
+        <translation>从此运行微调...</translation>
     </message>
     <message>
         <location line="+63"/>

@@ -7,6 +7,7 @@
 #include <QAction>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QInputDialog>
 #include <QLabel>
 #include <QMessageBox>
@@ -113,6 +114,31 @@ TEST_F(StudioFixes, SyncBnFixShowsWhatCarriesOverAndResumesTheRunWithNormSyncBn)
   // The same run continues, and the user's configuration is untouched.
   EXPECT_EQ(window.session()->store()->runDirectory(), run);
   EXPECT_EQ(window.document()->config().distributed.norm, syncbn::NormKind::BatchNorm);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.session()->isActive(); }, 10000));
+}
+
+TEST_F(StudioFixes, FineTuneFromARunStartsANewRunFromItsBestPt) {
+  MainWindow window;
+  runOnce(window);
+  const RunStore* finished = window.session()->store();
+  const QString run = finished->runDirectory();
+  const QString best = QDir(run).filePath(QStringLiteral("weights/best.pt"));
+  ASSERT_TRUE(QDir().mkpath(QFileInfo(best).path()));
+  writeFile(scratch_, QDir(scratch_.path()).relativeFilePath(best), "weights");
+  {
+    const ClickButton answer(QStringLiteral("Start"));
+    EXPECT_TRUE(window.fineTuneFrom(run));
+    EXPECT_EQ(answer.boxName(), QStringLiteral("fixBox"));
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("model.model")))
+        << answer.informativeText().toStdString();
+  }
+  const syncbn::Config started = nextStartedConfig();
+  EXPECT_EQ(QFileInfo(QString::fromStdString(started.model.model)).canonicalFilePath(),
+            QFileInfo(best).canonicalFilePath());
+  EXPECT_EQ(started.output.name, "fixme-ft");
+  EXPECT_FALSE(started.output.resume);
+  // A new run, not a resume of the one it started from (which the fake names the same).
+  EXPECT_NE(window.session()->store(), finished);
   ASSERT_TRUE(QTest::qWaitFor([&] { return !window.session()->isActive(); }, 10000));
 }
 

@@ -400,6 +400,58 @@ TEST_F(SetupPages, TheModelPageShowsTheLayersAndAModelYamlErrorAtItsLine) {
   screenshot(window, QStringLiteral("model-page-error.png"));
 }
 
+// Fine-tuning, as a new user starts it: an Ultralytics checkpoint of 80 classes (written by the
+// engine tests' Ultralytics-format writer, Debian's python3-torch) chosen as the model of a
+// 3-class dataset. The page names the weights and what transferred.
+TEST_F(SetupPages, TheModelPageFineTunesFromUltralyticsWeightsAndSaysWhatTransferred) {
+  const QString weights = scratch_.filePath(QStringLiteral("yolov8n.pt"));
+  QProcess writer;
+  writer.start(QStringLiteral(SYNCBN_PYTHON),
+               {QStringLiteral(SYNCBN_SOURCE_DIR "/tests/pretrained/make_ultralytics_checkpoint.py"),
+                QStringLiteral("--yaml"), QStringLiteral(SYNCBN_SOURCE_DIR "/resources/models/yolov8.yaml"),
+                QStringLiteral("--nc"), QStringLiteral("80"), QStringLiteral("--out"), weights});
+  ASSERT_TRUE(writer.waitForFinished(120000));
+  ASSERT_EQ(writer.exitCode(), 0) << writer.readAllStandardError().toStdString();
+
+  MainWindow window;
+  window.session()->setWorkingDirectory(scratch_.path());
+  window.resize(1280, 860);
+  window.show();
+  window.showPage(QStringLiteral("model"));
+  ModelInfo* info = window.modelInfo();
+  window.document()->setField(*syncbn::findField("data.imgsz"), 320);
+  window.document()->setField(*syncbn::findField("model.model"), toStdString(weights));
+  ASSERT_TRUE(QTest::qWaitFor(
+      [&] { return !info->isRunning() && (info->hasError() || info->summary().weights.present); },
+      kEngineWaitMs));
+  ASSERT_FALSE(info->hasError()) << info->error().message.toStdString();
+  const StartingWeightsInfo& w = info->summary().weights;
+  EXPECT_EQ(w.producer, QStringLiteral("Ultralytics 8.3.186"));
+  EXPECT_EQ(w.classes, 80);
+  // The demo dataset's 3 classes: YOLOv8n's class branches are narrower than the file's.
+  EXPECT_EQ(w.transferred, 319);
+  EXPECT_EQ(w.total, 355);
+  EXPECT_EQ(info->summary().nc, 3);
+  auto* panel = window.findChild<ModelPanel*>();
+  ASSERT_NE(panel, nullptr);
+  EXPECT_TRUE(panel->weightsText().contains(QStringLiteral("Transferred 319/355 items.")))
+      << panel->weightsText().toStdString();
+  EXPECT_TRUE(panel->weightsText().contains(QStringLiteral("model.22.cv3 (36 items: other shapes)")))
+      << panel->weightsText().toStdString();
+  EXPECT_TRUE(panel->errorText().isEmpty());
+  screenshot(window, QStringLiteral("model-page-weights.png"));
+
+  // Not a checkpoint: the engine's reason, and no attempt to show the binary file as YAML.
+  const QString bogus = writeFile(scratch_, QStringLiteral("notes.pt"), "just some text\n");
+  window.document()->setField(*syncbn::findField("model.model"), toStdString(bogus));
+  ASSERT_TRUE(
+      QTest::qWaitFor([&] { return !info->isRunning() && info->hasError(); }, kEngineWaitMs));
+  EXPECT_TRUE(panel->errorText().contains(QStringLiteral("is neither an Ultralytics checkpoint")))
+      << panel->errorText().toStdString();
+  EXPECT_FALSE(window.findChild<QPlainTextEdit*>(QStringLiteral("modelSource"))->isVisible());
+  EXPECT_TRUE(panel->weightsText().isEmpty());
+}
+
 TEST_F(SetupPages, TheDistributedPageListsThisMachineAndEstimatesMemory) {
   MainWindow window;
   window.session()->setWorkingDirectory(scratch_.path());

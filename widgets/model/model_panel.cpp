@@ -53,6 +53,9 @@ ModelPanel::ModelPanel(ConfigDocument* document, ModelInfo* info, QWidget* paren
   auto* row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Scale:"), this));
   auto* group = new QButtonGroup(this);
+  // update() checks the one scale the model is, or none for a YAML or weights of the user's,
+  // which an exclusive group would not allow.
+  group->setExclusive(false);
   for (const Scale& scale : kScales) {
     auto* button = new QPushButton(QString::fromLatin1(scale.id), this);
     button->setObjectName(QStringLiteral("scale_") + QString::fromLatin1(scale.id));
