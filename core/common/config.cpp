@@ -47,7 +47,8 @@ bool isWeightsFile(const std::string& model) {
   const std::size_t dot = model.rfind('.');
   if (dot == std::string::npos || model.find('/', dot) != std::string::npos) return false;
   std::string extension = model.substr(dot);
-  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : extension)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return extension == ".pt" || extension == ".pth";
 }
 

@@ -70,7 +70,7 @@ struct TrainConfig {
   double fliplr = 0.5;
   double mosaic = 1.0;
   bool augment = true;  // false: training images are only letterboxed, like validation's
-  int freeze = 0;       // fine-tuning: layers model.0 .. model.N-1 do not train (Ultralytics' freeze)
+  int freeze = 0;  // fine-tuning: layers model.0 .. model.N-1 do not train (Ultralytics' freeze)
   bool operator==(const TrainConfig&) const = default;
 };
 

@@ -318,7 +318,10 @@ AugmentSettings AugmentSettings::fromConfig(const Config& config) {
 }
 
 bool AugmentSettings::mosaicInEpoch(int epoch) const {
-  return mosaic > 0 && (close_mosaic <= 0 || epoch < epochs - close_mosaic);
+  // Ultralytics closes mosaic when the epoch index reaches epochs - close_mosaic, so a run shorter
+  // than close_mosaic never gets there and keeps it throughout (a short fine-tuning run, say).
+  const int closesAt = epochs - close_mosaic;
+  return mosaic > 0 && (close_mosaic <= 0 || closesAt < 0 || epoch < closesAt);
 }
 
 ExampleFactory::ExampleFactory(std::vector<Sample> samples, AugmentSettings settings)

@@ -29,12 +29,13 @@ struct AugmentSettings {
   double shear = 0;                     // shear angles (degrees) drawn in [-shear, shear], x and y
   double fliplr = 0.5;                  // probability of a horizontal flip
   double mosaic = 1.0;                  // probability of a 4-image mosaic
-  int epochs = 100, close_mosaic = 10;  // mosaic off for the last close_mosaic epochs
+  int epochs = 100, close_mosaic = 10;  // mosaic off for the last close_mosaic epochs (see below)
 
   // data.imgsz, the train.* augmentation keys, train.epochs, train.close_mosaic, train.seed.
   static AugmentSettings fromConfig(const Config& config);
   // Whether mosaic may be drawn in `epoch` (0-based): mosaic > 0 and, when close_mosaic > 0,
-  // epoch < epochs - close_mosaic.
+  // epoch < epochs - close_mosaic, except that a run of fewer epochs than close_mosaic keeps
+  // mosaic throughout, as Ultralytics' switch (at epoch epochs - close_mosaic) never comes.
   bool mosaicInEpoch(int epoch) const;
 };
 

@@ -216,35 +216,36 @@ Json modelInfoJson(const std::string& name, const model::ModelDefinition& def, N
 
 // What starting weights give a model: where they came from and what transferred.
 Json weightsJson(const train::PretrainedWeights& weights, const train::TransferReport& report) {
-  return {{"file", weights.path.string()},
-          {"format", weights.format == train::WeightsFormat::Ultralytics ? "ultralytics" : "syncbn"},
-          {"producer", weights.producer},
-          {"taken", weights.taken},
-          {"classes", weights.names.size()},
-          {"imgsz", weights.imgsz},
-          {"transferred", report.transferred},
-          {"total", report.total},
-          {"summary", report.summary()},
-          {"left_out", report.leftOut()},
-          {"not_transferred", report.notTransferred}};
+  return {
+      {"file", weights.path.string()},
+      {"format", weights.format == train::WeightsFormat::Ultralytics ? "ultralytics" : "syncbn"},
+      {"producer", weights.producer},
+      {"taken", weights.taken},
+      {"classes", weights.names.size()},
+      {"imgsz", weights.imgsz},
+      {"transferred", report.transferred},
+      {"total", report.total},
+      {"summary", report.summary()},
+      {"left_out", report.leftOut()},
+      {"not_transferred", report.notTransferred}};
 }
 
 // The report for the console: where the weights came from, what transferred, what did not.
 void printTransfer(std::ostream& out, const train::PretrainedWeights& weights,
                    const train::TransferReport& report, int64_t nc) {
   out << "Weights " << weights.describe() << ": " << weights.names.size() << " classes"
-      << (weights.imgsz > 0 ? ", trained at " + std::to_string(weights.imgsz) + " px" : "")
-      << "\n"
+      << (weights.imgsz > 0 ? ", trained at " + std::to_string(weights.imgsz) + " px" : "") << "\n"
       << report.summary() << "\n";
   if (report.notTransferred.empty()) return;
   const bool otherClasses = static_cast<int64_t>(weights.names.size()) != nc;
   out << "  not transferred"
-      << (otherClasses ? " (the class branches follow the dataset's " + std::to_string(nc) +
-                             " classes, not the weights' " + std::to_string(weights.names.size()) +
-                             ")"
-                       : "")
+      << (otherClasses
+              ? " (the class branches follow the dataset's " + std::to_string(nc) +
+                    " classes, not the weights' " + std::to_string(weights.names.size()) + ")"
+              : "")
       << ":\n";
-  for (const std::string& line : report.notTransferred) out << "    " << line << "\n";
+  for (const std::string& line : report.notTransferred)
+    out << "    " << line << "\n";
 }
 
 // Where --json puts what went wrong: a configuration's diagnostics or the model file's error.
@@ -258,8 +259,7 @@ Json errorJson(const std::string& file, int line, const std::string& field,
 
 int printModelInfo(const CommandContext& ctx, const std::string& file,
                    const std::vector<std::string>& overrides, bool json) {
-  const bool fileIsModel =
-      !file.empty() && (model::isModelArgument(file) || isWeightsFile(file));
+  const bool fileIsModel = !file.empty() && (model::isModelArgument(file) || isWeightsFile(file));
   const CheckedConfig checked =
       loadAndCheck(ctx, fileIsModel ? "" : file, overrides, /*withModel=*/false);
   if (hasErrors(checked.diagnostics)) {

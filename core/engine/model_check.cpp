@@ -66,13 +66,16 @@ Diagnostics checkModel(const ModelCheckInputs& inputs) {
     return {modelError(e.what())};
   }
   if (inputs.training && inputs.freeze >= static_cast<int>(definition.layers.size()))
-    return {Diagnostic{Severity::Error, "train.freeze",
+    return {Diagnostic{Severity::Error,
+                       "train.freeze",
                        "freeze=" + std::to_string(inputs.freeze) + " freezes every layer of " +
                            definition.name + " (" + std::to_string(definition.layers.size()) +
                            " layers): nothing would train. Freeze at most " +
-                           std::to_string(definition.layers.size() - 1) +
-                           " (10 is the backbone)",
-                       {}, {}, 0, {}}};
+                           std::to_string(definition.layers.size() - 1) + " (10 is the backbone)",
+                       {},
+                       {},
+                       0,
+                       {}}};
   return checkModelMemory(definition, inputs);
 }
 

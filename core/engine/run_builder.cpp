@@ -385,11 +385,11 @@ void reportStartingWeights(const train::Trainer& trainer, RankEvents& events) {
   }
   const int layers = trainer.options().config.train.freeze;
   if (layers > 0)
-    events.publish(protocol::Log{
-        "info", 0,
-        "freeze=" + std::to_string(layers) + ": layers 0-" + std::to_string(layers - 1) +
-            " do not train (" + std::to_string(trainer.frozenParameters()) +
-            " parameter tensors), nor the DFL"});
+    events.publish(protocol::Log{"info", 0,
+                                 "freeze=" + std::to_string(layers) + ": layers 0-" +
+                                     std::to_string(layers - 1) + " do not train (" +
+                                     std::to_string(trainer.frozenParameters()) +
+                                     " parameter tensors), nor the DFL"});
 }
 
 void resumeRun(train::Trainer& trainer, const Config& config, const std::filesystem::path& runDir,

@@ -156,7 +156,8 @@ LoadedDetector loadUltralytics(const std::filesystem::path& path) {
         (report.notTransferred.empty() ? std::string() : " (" + report.notTransferred[0] + ")") +
         ": its tensors do not fit the model its definition builds");
   model->eval();
-  for (auto& parameter : model->parameters()) parameter.set_requires_grad(false);
+  for (auto& parameter : model->parameters())
+    parameter.set_requires_grad(false);
   LoadedDetector detector;
   detector.kind = "ultralytics";
   detector.names = weights.names;

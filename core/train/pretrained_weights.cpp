@@ -569,7 +569,7 @@ std::string TransferReport::leftOut() const {
     const std::string block = name.substr(0, end);
     if (blocks.empty() || blocks.back().first != block) blocks.push_back({block, {0, 0}});
     (line.find("not in the file") != std::string::npos ? blocks.back().second.first
-                                                         : blocks.back().second.second)++;
+                                                       : blocks.back().second.second)++;
   }
   std::string out;
   for (const auto& [block, counts] : blocks) {

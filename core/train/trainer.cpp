@@ -116,8 +116,8 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
       config.distributed.norm,
       config.distributed.norm == NormKind::SyncBatchNorm ? group_ : nullptr};
   const auto nc = static_cast<int64_t>(data_.classNames.size());
-  p.model = model::DetectionModel(modelDefinitionFor(config.model.model, config.model.scale, nc),
-                                  norm);
+  p.model =
+      model::DetectionModel(modelDefinitionFor(config.model.model, config.model.scale, nc), norm);
   // Fine-tuning (model.model names weights): what fits of them replaces the initialisation,
   // before anything copies the model (the EMA, the optimizer's parameter groups).
   // A resumed run's weights come from its last.pt instead.

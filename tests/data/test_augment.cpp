@@ -342,8 +342,14 @@ TEST(Augment, MosaicStopsForTheLastCloseMosaicEpochs) {
   EXPECT_FALSE(settings.mosaicInEpoch(99));
   settings.close_mosaic = 0;
   EXPECT_TRUE(settings.mosaicInEpoch(99));
+  // As Ultralytics: the switch comes at epoch epochs - close_mosaic; at 0 there is no mosaic at
+  // all, and a run shorter than close_mosaic never reaches it (measured there: a 1-epoch
+  // fine-tuning run with close_mosaic 10 trains with mosaic).
+  settings.close_mosaic = 100;
+  EXPECT_FALSE(settings.mosaicInEpoch(0)) << "closed from the first epoch";
   settings.close_mosaic = 200;
-  EXPECT_FALSE(settings.mosaicInEpoch(0)) << "closing more epochs than there are: never";
+  EXPECT_TRUE(settings.mosaicInEpoch(0)) << "a run shorter than close_mosaic keeps mosaic";
+  EXPECT_TRUE(settings.mosaicInEpoch(99));
   settings.close_mosaic = 10;
   settings.mosaic = 0;
   EXPECT_FALSE(settings.mosaicInEpoch(0));

@@ -797,14 +797,16 @@ void writeAsUltralytics(const fs::path& best, const fs::path& target, const fs::
   blob.close();
   std::ofstream(manifest.string() + ".json") << nlohmann::json{{"tensors", entries}}.dump();
   std::string names;
-  for (const std::string& name : weights.names) names += (names.empty() ? "" : ",") + name;
+  for (const std::string& name : weights.names)
+    names += (names.empty() ? "" : ",") + name;
   const std::string command =
-      std::string(SYNCBN_PYTHON) + " " SYNCBN_SOURCE_DIR
+      std::string(SYNCBN_PYTHON) +
+      " " SYNCBN_SOURCE_DIR
       "/tests/pretrained/make_ultralytics_checkpoint.py --yaml " SYNCBN_SOURCE_DIR
-      "/resources/models/yolov8.yaml --scale " + weights.scale + " --nc " +
-      std::to_string(weights.names.size()) + " --names " + names + " --tensors " +
-      manifest.string() + " --out " + target.string() + " > " + (dir / "export.log").string() +
-      " 2>&1";
+      "/resources/models/yolov8.yaml --scale " +
+      weights.scale + " --nc " + std::to_string(weights.names.size()) + " --names " + names +
+      " --tensors " + manifest.string() + " --out " + target.string() + " > " +
+      (dir / "export.log").string() + " 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << fileText(dir / "export.log");
 }
 
@@ -824,13 +826,13 @@ TEST(FineTuning, OneEpochFromPretrainedWeightsIsFarAheadOfOneFromScratch) {
   const auto run = [&](const fs::path& data, const std::string& name, const std::string& model,
                        const std::string& epochs) {
     std::vector<std::string> args{
-        "train",          "data=" + data.string(),   "imgsz=128",    "model=" + model,
-        "epochs=" + epochs, "batch=16",              "device=cpu",   "cpu_ranks=1",
-        "workers=2",      "amp=false",               "close_mosaic=2", "project=" + dir.string(),
+        "train", "data=" + data.string(), "imgsz=128", "model=" + model, "epochs=" + epochs,
+        "batch=16", "device=cpu", "cpu_ranks=1", "workers=2", "amp=false", "close_mosaic=2",
+        "project=" + dir.string(),
         // An optimizer step every iteration and a short warmup: 180 iterations then learn the
         // shapes well enough for the comparison (about 0.15 mAP50).
-        "nbs=16",         "warmup_epochs=1",
-        "name=" + name,   "--events",                (dir / (name + ".jsonl")).string()};
+        "nbs=16", "warmup_epochs=1", "name=" + name, "--events",
+        (dir / (name + ".jsonl")).string()};
     EXPECT_EQ(runEngine(args, dir / (name + ".log"), 900s), 0);
     return dir / (name + ".jsonl");
   };

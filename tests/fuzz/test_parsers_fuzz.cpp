@@ -11,7 +11,6 @@
 // Written as a property harness rather than a libFuzzer target: the build is GCC's, Debian's
 // libFuzzer needs clang for the whole link, and the properties are the same.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "data/image_header.h"
 #include "data/label_file.h"
 #include "model/model_definition.h"
+#include "train/python_pickle.h"
 
 namespace syncbn {
 namespace {
@@ -59,12 +59,53 @@ std::vector<std::string> corpus(const std::string& kind) {
 }
 
 // Tokens that parsers of YAML, JSON and numbers trip on.
-const std::vector<std::string> kDictionary{
-    "nan", ".nan", ".inf", "-.inf", "1e309", "-1", "0", "99999999999999999999", "2147483648",
-    "-9223372036854775809", "[", "]", "{", "}", ": ", "- ", "&a ", "*a", "!!binary ", "~",
-    "null", "None", "True", "\"\\u0000\"", "\"\\ud800\"", "'", "\"", "#", "\t", "\r\n", "\xff\xfe",
-    "\xc3\x28", std::string(1, '\0'), "<<: *a", "? ", "---\n", "...\n", ",", "nc", "Detect",
-    "Conv", "{\"v\":3,\"type\":", "\"iteration\":", "1e-400", "0x7f", "[[[[[[[[[[", "]]]]]]]]]]"};
+const std::vector<std::string> kDictionary{"nan",
+                                           ".nan",
+                                           ".inf",
+                                           "-.inf",
+                                           "1e309",
+                                           "-1",
+                                           "0",
+                                           "99999999999999999999",
+                                           "2147483648",
+                                           "-9223372036854775809",
+                                           "[",
+                                           "]",
+                                           "{",
+                                           "}",
+                                           ": ",
+                                           "- ",
+                                           "&a ",
+                                           "*a",
+                                           "!!binary ",
+                                           "~",
+                                           "null",
+                                           "None",
+                                           "True",
+                                           "\"\\u0000\"",
+                                           "\"\\ud800\"",
+                                           "'",
+                                           "\"",
+                                           "#",
+                                           "\t",
+                                           "\r\n",
+                                           "\xff\xfe",
+                                           "\xc3\x28",
+                                           std::string(1, '\0'),
+                                           "<<: *a",
+                                           "? ",
+                                           "---\n",
+                                           "...\n",
+                                           ",",
+                                           "nc",
+                                           "Detect",
+                                           "Conv",
+                                           "{\"v\":3,\"type\":",
+                                           "\"iteration\":",
+                                           "1e-400",
+                                           "0x7f",
+                                           "[[[[[[[[[[",
+                                           "]]]]]]]]]]"};
 
 class Mutator {
  public:
@@ -266,6 +307,38 @@ TEST(Fuzz, ImageHeadersStateASizeOrNoneWithoutReadingPastTheBytes) {
       const std::string bytes = prefix + input.substr(0, 256);
       if (const auto size = data::readImageSize(bytes))
         if (size->width < 0 || size->height < 0) return "a negative size";
+    }
+    return "";
+  });
+}
+
+// Walks a value as the checkpoint reader does (dict lookups, class names, nested items), with a
+// budget: a memo can make a value contain itself.
+void walk(const train::pickle::Value& value, int depth, int& budget) {
+  if (depth > 64 || --budget < 0) return;
+  (void)value.className();
+  (void)value.get("_parameters");
+  for (const auto* item : value.items)
+    walk(*item, depth + 1, budget);
+  for (const auto& [key, item] : value.entries) {
+    walk(*key, depth + 1, budget);
+    walk(*item, depth + 1, budget);
+  }
+  for (const auto* part : {value.args, value.state})
+    if (part != nullptr) walk(*part, depth + 1, budget);
+}
+
+TEST(Fuzz, PicklesReadOrAreRefusedAtAnOffsetInsideTheBytes) {
+  // Python's own pickles (protocols 0, 2, 4, 5) and the data.pkl of an Ultralytics checkpoint.
+  fuzz("pickle", 8, [](const std::string& input) -> std::string {
+    try {
+      const train::pickle::Document document = train::pickle::readPickle(input);
+      if (document.valueCount() > input.size() + 1) return "more values than the pickle has bytes";
+      (void)train::pickle::describe(document.root());
+      int budget = 200000;
+      walk(document.root(), 0, budget);
+    } catch (const train::pickle::PickleError& e) {
+      if (e.offset() > input.size()) return "an offset past the end: " + std::string(e.what());
     }
     return "";
   });

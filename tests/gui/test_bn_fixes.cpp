@@ -3,6 +3,7 @@
 // and the engine is then started with exactly that configuration (read back from the file the
 // fake engine copies) or those resume overrides (its argv).
 #include <gtest/gtest.h>
+#include <qcustomplot.h>
 
 #include <QAction>
 #include <QDir>
@@ -15,7 +16,6 @@
 #include <QSettings>
 #include <QTableWidget>
 #include <QTest>
-#include <qcustomplot.h>
 
 #include "app/main_window.h"
 #include "app/studio_actions.h"
@@ -98,7 +98,8 @@ TEST_F(StudioFixes, SyncBnFixShowsWhatCarriesOverAndResumesTheRunWithNormSyncBn)
         << answer.informativeText().toStdString();
     EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("over all 4 images")))
         << answer.informativeText().toStdString();
-    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("optimizer state"))) << answer.informativeText().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("optimizer state")))
+        << answer.informativeText().toStdString();
   }
   const QString argv = path(QStringLiteral("argv.txt"));
   ASSERT_TRUE(QTest::qWaitFor([&] { return QFile::exists(argv); }, 10000));
@@ -106,7 +107,8 @@ TEST_F(StudioFixes, SyncBnFixShowsWhatCarriesOverAndResumesTheRunWithNormSyncBn)
   QFile in(argv);
   ASSERT_TRUE(in.open(QIODevice::ReadOnly));
   const QStringList args = QString::fromUtf8(in.readAll()).split(QLatin1Char('\n'));
-  EXPECT_TRUE(args.contains(QStringLiteral("norm=syncbn"))) << args.join(QLatin1Char(' ')).toStdString();
+  EXPECT_TRUE(args.contains(QStringLiteral("norm=syncbn")))
+      << args.join(QLatin1Char(' ')).toStdString();
   EXPECT_TRUE(args.contains(QStringLiteral("resume=true")) ||
               args.contains(QStringLiteral("output.resume=true")) ||
               args.contains(QStringLiteral("--resume")))
@@ -193,9 +195,11 @@ TEST_F(StudioFixes, PreciseBnFixRunsRecalibrateOnTheRunsCheckpointAndShowsBefore
   QFile in(path(QStringLiteral("argv.txt")));
   ASSERT_TRUE(in.open(QIODevice::ReadOnly));
   const QStringList args = QString::fromUtf8(in.readAll()).split(QLatin1Char('\n'));
-  const QStringList expected{QStringLiteral("recalibrate"), QStringLiteral("--weights"),
+  const QStringList expected{QStringLiteral("recalibrate"),
+                             QStringLiteral("--weights"),
                              QDir(run).filePath(QStringLiteral("weights/last.pt")),
-                             QStringLiteral("--batches"), QStringLiteral("100"),
+                             QStringLiteral("--batches"),
+                             QStringLiteral("100"),
                              QStringLiteral("--json")};
   ASSERT_GE(args.size(), expected.size() + 1);
   EXPECT_EQ(args.mid(1, expected.size()), expected) << args.join(QLatin1Char(' ')).toStdString();
@@ -219,7 +223,8 @@ TEST_P(RestartFix, ShowsTheChangesAndStartsANewRunWithThem) {
     const ClickButton answer(QStringLiteral("Start"));
     window.applyFix(QString::fromLatin1(c.fix));
     EXPECT_EQ(answer.boxName(), QStringLiteral("fixBox"));
-    EXPECT_TRUE(answer.informativeText().contains(QString::fromUtf8(c.shownChange))) << answer.informativeText().toStdString();
+    EXPECT_TRUE(answer.informativeText().contains(QString::fromUtf8(c.shownChange)))
+        << answer.informativeText().toStdString();
     EXPECT_TRUE(answer.informativeText().contains(QStringLiteral("output.name: fixme -> ")))
         << answer.informativeText().toStdString();
   }

@@ -406,10 +406,11 @@ TEST_F(SetupPages, TheModelPageShowsTheLayersAndAModelYamlErrorAtItsLine) {
 TEST_F(SetupPages, TheModelPageFineTunesFromUltralyticsWeightsAndSaysWhatTransferred) {
   const QString weights = scratch_.filePath(QStringLiteral("yolov8n.pt"));
   QProcess writer;
-  writer.start(QStringLiteral(SYNCBN_PYTHON),
-               {QStringLiteral(SYNCBN_SOURCE_DIR "/tests/pretrained/make_ultralytics_checkpoint.py"),
-                QStringLiteral("--yaml"), QStringLiteral(SYNCBN_SOURCE_DIR "/resources/models/yolov8.yaml"),
-                QStringLiteral("--nc"), QStringLiteral("80"), QStringLiteral("--out"), weights});
+  writer.start(
+      QStringLiteral(SYNCBN_PYTHON),
+      {QStringLiteral(SYNCBN_SOURCE_DIR "/tests/pretrained/make_ultralytics_checkpoint.py"),
+       QStringLiteral("--yaml"), QStringLiteral(SYNCBN_SOURCE_DIR "/resources/models/yolov8.yaml"),
+       QStringLiteral("--nc"), QStringLiteral("80"), QStringLiteral("--out"), weights});
   ASSERT_TRUE(writer.waitForFinished(120000));
   ASSERT_EQ(writer.exitCode(), 0) << writer.readAllStandardError().toStdString();
 
@@ -436,7 +437,8 @@ TEST_F(SetupPages, TheModelPageFineTunesFromUltralyticsWeightsAndSaysWhatTransfe
   ASSERT_NE(panel, nullptr);
   EXPECT_TRUE(panel->weightsText().contains(QStringLiteral("Transferred 319/355 items.")))
       << panel->weightsText().toStdString();
-  EXPECT_TRUE(panel->weightsText().contains(QStringLiteral("model.22.cv3 (36 items: other shapes)")))
+  EXPECT_TRUE(
+      panel->weightsText().contains(QStringLiteral("model.22.cv3 (36 items: other shapes)")))
       << panel->weightsText().toStdString();
   EXPECT_TRUE(panel->errorText().isEmpty());
   screenshot(window, QStringLiteral("model-page-weights.png"));

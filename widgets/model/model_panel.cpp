@@ -203,8 +203,8 @@ void ModelPanel::update() {
             .arg(QFileInfo(w.file).fileName().toHtmlEscaped(), w.producer.toHtmlEscaped(),
                  w.taken.toHtmlEscaped());
     if (w.imgsz > 0) text += tr(" at %1 px").arg(w.imgsz);
-    text += QStringLiteral(".<br>") +
-            tr("Transferred %1/%2 items.").arg(w.transferred).arg(w.total);
+    text +=
+        QStringLiteral(".<br>") + tr("Transferred %1/%2 items.").arg(w.transferred).arg(w.total);
     if (!w.leftOut.isEmpty())
       text += QLatin1Char(' ') +
               tr("Kept as initialised: %1. The class branches follow your dataset's classes.")
