@@ -12,7 +12,6 @@
 #include <set>
 
 #include "common/regular_file.h"
-#include "common/version.h"
 #include "model/detection_model.h"
 #include "model/model_definition.h"
 #include "nn/norm.h"
@@ -97,8 +96,10 @@ class ArchiveReader {
 
   [[noreturn]] void fail(const std::string& reason) const { throw CheckpointError(path_, reason); }
 
-  // Tensors rebuilt from the pickle's records; a storage shared by views is read once.
-  at::Tensor tensor(const Value& value) {
+  // Tensors rebuilt from the pickle's records; a storage shared by views is read once. `depth`
+  // bounds the wrappers (a parameter holds a tensor): a memo can make one hold itself.
+  at::Tensor tensor(const Value& value, int depth = 0) {
+    if (depth > 4) fail("a tensor wrapped more than 4 deep");
     const std::string name = value.className();
     const Value* args = value.args;
     if (value.kind != Kind::Object || args == nullptr)
@@ -106,7 +107,7 @@ class ArchiveReader {
     if (name == "torch._utils._rebuild_parameter" ||
         name == "torch._utils._rebuild_parameter_with_state") {
       if (args->items.empty()) fail("a parameter without its tensor");
-      return tensor(*args->items[0]);
+      return tensor(*args->items[0], depth + 1);
     }
     if (name == "torch._tensor._rebuild_from_type_v2") {
       // (function, type, arguments, state): the function is _rebuild_tensor_v2 for a tensor
@@ -138,19 +139,24 @@ class ArchiveReader {
         size.items.size() != stride.items.size() || size.items.size() > 8)
       fail("a tensor with a malformed shape " + pickle::describe(args));
     std::vector<std::int64_t> sizes, strides;
-    std::int64_t last = offset;  // the highest element index the view reads
-    bool empty = false;
+    // The highest element index the view reads, and its element count, in 128 bits: eight
+    // dimensions of up to 2^40 overflow 64.
+    __int128 last = offset;
+    __int128 elements = 1;
     for (std::size_t d = 0; d < size.items.size(); ++d) {
       const std::int64_t n = integer(size.items[d]);
       const std::int64_t s = integer(stride.items[d]);
       if (n < 0 || s < 0 || n > (std::int64_t{1} << 40) || s > (std::int64_t{1} << 40))
         fail("a tensor with a malformed shape " + pickle::describe(args));
-      if (n == 0) empty = true;
       sizes.push_back(n);
       strides.push_back(s);
-      if (n > 0) last += (n - 1) * s;
+      if (n > 0) last += static_cast<__int128>(n - 1) * s;
+      elements = std::min<__int128>(elements * n, static_cast<__int128>(1) << 100);
     }
-    if (!empty && last >= storage.numel)
+    const bool empty = elements == 0;
+    // A state dict's tensors are dense views: one reading past its storage is corrupt, and one
+    // of more elements than its storage (stride 0) would allocate without bound.
+    if (!empty && (last >= storage.numel || elements > storage.numel))
       fail("a tensor of shape " + pickle::describe(size) + " at offset " + std::to_string(offset) +
            " lies outside its storage of " + std::to_string(storage.numel) + " elements");
     const auto options = at::TensorOptions().dtype(storage.dtype);
@@ -444,32 +450,33 @@ PretrainedWeights readUltralytics(const fs::path& path, bool withTensors) {
   return out;
 }
 
-PretrainedWeights readOwnCheckpoint(const fs::path& path, bool withTensors) {
-  // Format 1 saved no definition: only the whole file (loadCheckpointModel) tells the model.
-  if (CheckpointMeta meta = readCheckpointMeta(path); !withTensors && !meta.modelYaml.empty()) {
-    PretrainedWeights out;
-    out.path = path;
-    out.format = WeightsFormat::SyncBN;
-    out.producer = "SyncBN Studio " +
-                   (meta.engineVersion.empty() ? std::string("checkpoint") : meta.engineVersion);
-    out.taken = "EMA";
-    out.modelYaml = meta.modelYaml;
-    out.modelName = meta.modelName;
-    out.scale = meta.modelScale;
-    out.names = meta.names;
-    out.imgsz = meta.imgsz;
-    return out;
-  }
-  CheckpointModel loaded = loadCheckpointModel(path);
+// What this engine's checkpoint meta says of its weights.
+PretrainedWeights describedBy(const fs::path& path, const CheckpointMeta& meta) {
   PretrainedWeights out;
   out.path = path;
   out.format = WeightsFormat::SyncBN;
-  out.producer = "SyncBN Studio " + (loaded.meta.engineVersion.empty() ? std::string("checkpoint")
-                                                                       : loaded.meta.engineVersion);
-  out.taken = loaded.fromEma ? "EMA" : "raw weights";
-  out.modelYaml = loaded.model->definition().yamlText;
-  out.modelName = loaded.model->definition().name;
-  out.scale = loaded.model->definition().scale;
+  out.producer = "SyncBN Studio " +
+                 (meta.engineVersion.empty() ? std::string("checkpoint") : meta.engineVersion);
+  out.taken = "EMA";
+  out.modelYaml = meta.modelYaml;
+  out.modelName = meta.modelName;
+  out.scale = meta.modelScale;
+  out.names = meta.names;
+  out.imgsz = meta.imgsz;
+  return out;
+}
+
+PretrainedWeights readOwnCheckpoint(const fs::path& path, bool withTensors) {
+  // Format 1 saved no definition: only the whole file (loadCheckpointModel) tells the model.
+  if (CheckpointMeta meta = readCheckpointMeta(path); !withTensors && !meta.modelYaml.empty())
+    return describedBy(path, meta);
+  const CheckpointModel loaded = loadCheckpointModel(path);
+  PretrainedWeights out = describedBy(path, loaded.meta);
+  const model::ModelDefinition& definition = loaded.model->definition();
+  if (!loaded.fromEma) out.taken = "raw weights";
+  out.modelYaml = definition.yamlText;
+  out.modelName = definition.name;
+  out.scale = definition.scale;
   out.names = loaded.names;
   out.imgsz = loaded.imgsz;
   out.tensors = ultralyticsStateDict(*loaded.model);

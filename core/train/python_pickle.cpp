@@ -149,6 +149,13 @@ class Machine {
       target->entries.emplace_back(flat[i], flat[i + 1]);
   }
 
+  // Calls that copy a container (set(list), OrderedDict(pairs)) could copy one huge list again
+  // and again, a few bytes each time: the copies are bounded by the pickle's size.
+  void spend(std::size_t copied) {
+    copied_ += copied;
+    if (copied_ > 4 * bytes_.size() + 1024) fail("the pickle copies more values than it holds");
+  }
+
   // The bytes whose Latin-1 decoding is `utf8` (code points 0..255, as UTF-8).
   std::string latin1(const std::string& utf8) {
     std::string out;
@@ -174,6 +181,7 @@ class Machine {
     if (name == "collections.OrderedDict" && args->items.size() <= 1) {
       Value* dict = make(Kind::Dict);
       if (!args->items.empty()) {  // OrderedDict([(key, value), ...])
+        spend(args->items[0]->items.size());
         for (const Value* pair : args->items[0]->items) {
           if (pair->kind != Kind::Tuple && pair->kind != Kind::List)
             fail("OrderedDict() of " + describe(*pair, 40));
@@ -190,6 +198,7 @@ class Machine {
         const Value* source = args->items[0];
         if (source->kind != Kind::List && source->kind != Kind::Tuple)
           fail("set() of " + describe(*source, 40));
+        spend(source->items.size());
         set->items = source->items;
       }
       return set;
@@ -526,6 +535,7 @@ class Machine {
   std::vector<const Value*> stack_;
   std::vector<std::size_t> marks_;
   std::vector<const Value*> memo_;
+  std::size_t copied_ = 0;
 };
 
 Document readPickle(std::string_view bytes) {

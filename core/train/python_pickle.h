@@ -60,7 +60,8 @@ struct Value {
 
   // The class or function name of an Object ("ultralytics.nn.tasks.DetectionModel"), else "".
   std::string className() const;
-  // Dict (or an Object's SETITEMs) lookup by string key; nullptr when absent or not a Dict.
+  // Dict (or an Object's SETITEMs) lookup by string key, the last entry of that key as in
+  // Python; nullptr when absent or not a Dict.
   const Value* get(std::string_view key) const;
   bool isNone() const { return kind == Kind::None; }
 };

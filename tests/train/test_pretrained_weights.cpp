@@ -251,6 +251,29 @@ TEST(UltralyticsCheckpoint, OtherFamiliesTasksAndFilesAreRefusedWithTheReason) {
   EXPECT_NE(refusal(dir / "cut.pt").find("not a readable PyTorch archive"), std::string::npos);
 }
 
+// Tensors no torch.save writes, made opcode by opcode
+// (tests/pretrained/make_hostile_checkpoint.py).
+TEST(UltralyticsCheckpoint, MalformedTensorsAreRefusedBeforeAnythingIsAllocated) {
+  const TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"huge-view",
+       "a tensor of shape (1099511627776, 1099511627776) at offset 0 lies outside "
+       "its storage of 4 elements"},
+      {"outside", "a tensor of shape (4) at offset 0 lies outside its storage of 4 elements"},
+      {"short-storage",
+       "the tensor storage 'data/0' holds 16 bytes, less than its 8 elements need (truncated?)"},
+      {"deep", "a tensor wrapped more than 4 deep"}};
+  for (const auto& [kind, reason] : cases) {
+    const fs::path file = dir / (kind + ".pt");
+    const std::string command =
+        shellQuote(SYNCBN_PYTHON) + " " +
+        shellQuote(SYNCBN_SOURCE_DIR "/tests/pretrained/make_hostile_checkpoint.py") + " " +
+        shellQuote(file.string()) + " " + kind;
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    EXPECT_EQ(refusal(file), reason) << kind;
+  }
+}
+
 TEST(UltralyticsCheckpoint, ThisEnginesOwnBestPtIsStartingWeightsToo) {
   const TempDir dir;
   const model::ModelDefinition definition = model::loadModelDefinition("yolov8n.yaml", "", 4);
@@ -331,6 +354,26 @@ TEST(PythonPickle, ReadsPlainValuesAndRecordsObjectsWithoutRunningThem) {
   ASSERT_NE(thing, nullptr);
   EXPECT_EQ(thing->className(), "pkg.mod.Thing");
   EXPECT_EQ(pickle::describe(*thing->state), "{'n': 5}");
+
+  // set() of one memoised list of 1000 items, 2000 times (6 bytes each): the copies are bounded by
+  // the pickle's size, not multiplied by it.
+  std::string amplifier("\x80\x02](", 4);
+  for (int i = 0; i < 1000; ++i)
+    amplifier += std::string("K\x00", 2);
+  amplifier += std::string(
+      "eq\x00"
+      "cbuiltins\nset\nq\x01",
+      19);
+  for (int i = 0; i < 2000; ++i)
+    amplifier += std::string("h\x01h\x00\x85R0", 7);
+  amplifier += ".";
+  try {
+    pickle::readPickle(amplifier);
+    ADD_FAILURE() << "accepted";
+  } catch (const pickle::PickleError& e) {
+    EXPECT_NE(std::string(e.what()).find("copies more values than it holds"), std::string::npos)
+        << e.what();
+  }
 
   // Every prefix of it is refused with the offset, never read past its end.
   for (std::size_t n = 0; n < bytes.size(); ++n) {
