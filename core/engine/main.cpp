@@ -76,8 +76,8 @@ static int engineMain(int argc, char** argv) {
   auto* modelInfo = app.add_subcommand(
       "model-info",
       "Print the model's layers, parameters and GFLOPs at data.imgsz. Give a model "
-      "(yolov8n.yaml..yolov8x.yaml or a model YAML) or a configuration (default: built-in "
-      "defaults), then overrides");
+      "(yolov8n.yaml..yolov8x.yaml, a model YAML, or starting weights such as yolov8n.pt, with "
+      "what of them transfers) or a configuration (default: built-in defaults), then overrides");
   modelInfo->add_option("[CONFIG|MODEL] [key=value ...]", modelArgs,
                         "Configuration or model YAML and/or overrides");
   bool modelJson = false;
@@ -277,7 +277,7 @@ static int engineMain(int argc, char** argv) {
       "val",
       "Validate weights (a checkpoint, or an exported ONNX or TorchScript file) with the "
       "metrics and table of training's validation");
-  valCmd->add_option("--weights", valOptions.weights, "best.pt, best.onnx or best.torchscript")
+  valCmd->add_option("--weights", valOptions.weights, "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
       ->required();
   valCmd->add_option("--data", valOptions.data,
                      "A data.yaml or `demo` (default: the checkpoint's; required for exports)");
@@ -298,7 +298,7 @@ static int engineMain(int argc, char** argv) {
       "Detect objects in images with any weights (checkpoint, ONNX, TorchScript): "
       "annotated images, and with --save-txt label files, in a new folder");
   predictCmd
-      ->add_option("--weights", predictOptions.weights, "best.pt, best.onnx or best.torchscript")
+      ->add_option("--weights", predictOptions.weights, "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
       ->required();
   predictCmd->add_option("--source", predictOptions.sources, "Images or folders of images")
       ->required();
