@@ -240,7 +240,7 @@ QString ModelPanel::summaryText() const {
 }
 
 QString ModelPanel::weightsText() const {
-  return weights_->isVisible() || !weights_->isHidden() ? weights_->text() : QString();
+  return weights_->isHidden() ? QString() : weights_->text();
 }
 
 QString ModelPanel::errorText() const {
