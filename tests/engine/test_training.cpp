@@ -855,6 +855,21 @@ TEST(FineTuning, OneEpochFromPretrainedWeightsIsFarAheadOfOneFromScratch) {
   EXPECT_GT(pretrainedMap, 0.1);
   EXPECT_GT(tunedMap, scratchMap + 0.1);
   EXPECT_GT(tunedMap, 0.5 * pretrainedMap);
+
+  // Resume is not fine-tuning: the fine-tuned run goes on from its own last.pt, at epoch 2, and
+  // takes nothing from the starting weights again.
+  const fs::path resumed = dir / "tuned-resumed.jsonl";
+  EXPECT_EQ(runEngine({"train", (dir / "tuned" / "args.yaml").string(), "resume=true", "epochs=2",
+                       "--events", resumed.string()},
+                      dir / "tuned-resumed.log", 900s),
+            0);
+  const std::vector<std::string> resumedLogs = logLines(resumed);
+  EXPECT_TRUE(std::none_of(resumedLogs.begin(), resumedLogs.end(), [](const std::string& line) {
+    return line.rfind("Transferred", 0) == 0;
+  }));
+  EXPECT_TRUE(std::any_of(resumedLogs.begin(), resumedLogs.end(), [](const std::string& line) {
+    return line.find("at epoch 2, iteration 12") != std::string::npos;
+  })) << fileText(dir / "tuned-resumed.log");
 }
 
 }  // namespace
