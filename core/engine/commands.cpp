@@ -293,8 +293,7 @@ int printModelInfo(const CommandContext& ctx, const std::string& file,
     std::optional<train::PretrainedWeights> weights;
     if (isWeightsFile(name)) weights = train::readPretrainedWeights(name);
     model::ModelDefinition definition =
-        weights ? (fileIsModel ? train::pretrainedDefinition(*weights)
-                               : train::modelDefinitionFor(name, c.model.scale, nc))
+        weights ? train::pretrainedDefinition(*weights, nc, fileIsModel ? "" : c.model.scale)
                 : model::loadModelDefinition(name, c.model.scale, nc);
     {
       // Sized before it is built: the same limits as check-config and train, for one model.

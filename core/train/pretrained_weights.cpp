@@ -515,7 +515,12 @@ PretrainedWeights readPretrainedWeights(const fs::path& path, bool withTensors) 
 }
 
 model::ModelDefinition pretrainedDefinition(const PretrainedWeights& weights,
-                                            std::optional<int64_t> nc) {
+                                            std::optional<int64_t> nc, const std::string& scale) {
+  if (!scale.empty() && scale != weights.scale)
+    throw CheckpointError(weights.path,
+                          "holds " + weights.modelName + " (scale '" + weights.scale +
+                              "'), and model.scale asks for '" + scale +
+                              "': leave model.scale empty to train the weights' scale");
   if (!nc && !weights.names.empty()) nc = static_cast<int64_t>(weights.names.size());
   try {
     return model::parseModelDefinition(weights.modelYaml,
@@ -530,12 +535,7 @@ model::ModelDefinition pretrainedDefinition(const PretrainedWeights& weights,
 model::ModelDefinition modelDefinitionFor(const std::string& model, const std::string& scale,
                                           std::optional<int64_t> nc) {
   if (!isWeightsFile(model)) return model::loadModelDefinition(model, scale, nc);
-  const PretrainedWeights weights = readPretrainedWeights(model, /*withTensors=*/false);
-  if (!scale.empty() && scale != weights.scale)
-    throw CheckpointError(model, "holds " + weights.modelName + " (scale '" + weights.scale +
-                                     "'), and model.scale asks for '" + scale +
-                                     "': leave model.scale empty to train the weights' scale");
-  return pretrainedDefinition(weights, nc);
+  return pretrainedDefinition(readPretrainedWeights(model, /*withTensors=*/false), nc, scale);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> ultralyticsStateDict(

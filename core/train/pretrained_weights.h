@@ -55,9 +55,11 @@ PretrainedWeights readPretrainedWeights(const std::filesystem::path& path, bool 
 
 // The definition the weights were trained with, built for `nc` classes (the file's own when
 // nullopt), as Ultralytics builds a fine-tuned model from the checkpoint's yaml and the dataset's
-// class count. Throws CheckpointError naming the file.
+// class count. `scale` (model.scale), when set, must be the weights'. Throws CheckpointError
+// naming the file.
 model::ModelDefinition pretrainedDefinition(const PretrainedWeights& weights,
-                                            std::optional<int64_t> nc = std::nullopt);
+                                            std::optional<int64_t> nc = std::nullopt,
+                                            const std::string& scale = "");
 
 // The definition the configuration's `model` names, as `train` builds it: a weights file's own
 // (isWeightsFile; `scale`, when set, must be the weights'), else loadModelDefinition's. Reads no

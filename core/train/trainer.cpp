@@ -116,13 +116,17 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
       config.distributed.norm,
       config.distributed.norm == NormKind::SyncBatchNorm ? group_ : nullptr};
   const auto nc = static_cast<int64_t>(data_.classNames.size());
-  p.model =
-      model::DetectionModel(modelDefinitionFor(config.model.model, config.model.scale, nc), norm);
-  // Fine-tuning (model.model names weights): what fits of them replaces the initialisation,
-  // before anything copies the model (the EMA, the optimizer's parameter groups).
-  // A resumed run's weights come from its last.pt instead.
-  if (isWeightsFile(config.model.model) && !config.output.resume)
-    p.transfer = transferWeights(*p.model, readPretrainedWeights(config.model.model));
+  // Fine-tuning (model.model names weights): the model is theirs, and what fits of them replaces
+  // the initialisation before anything copies the model (the EMA, the optimizer's parameter
+  // groups). A resumed run's weights come from its last.pt instead: only the definition is read.
+  if (isWeightsFile(config.model.model) && !config.output.resume) {
+    const PretrainedWeights weights = readPretrainedWeights(config.model.model);
+    p.model = model::DetectionModel(pretrainedDefinition(weights, nc, config.model.scale), norm);
+    p.transfer = transferWeights(*p.model, weights);
+  } else {
+    p.model =
+        model::DetectionModel(modelDefinitionFor(config.model.model, config.model.scale, nc), norm);
+  }
   // Frozen before the synchroniser and the optimizer collect the trainable parameters.
   if (config.train.freeze > 0) p.frozen = freezeLayers(*p.model, config.train.freeze);
   p.model->to(options_.device);

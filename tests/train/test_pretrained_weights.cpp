@@ -177,6 +177,16 @@ TEST(UltralyticsCheckpoint, EveryTensorLandsBitExactlyInItsParameterFloat16Inclu
   EXPECT_EQ(other.transferred, 319);
   EXPECT_EQ(other.total, 355);
   EXPECT_EQ(other.leftOut(), "model.22.cv3 (36 items: other shapes)");
+
+  // model.scale asking for another scale than the weights' is refused, naming both.
+  try {
+    pretrainedDefinition(weights, 3, "s");
+    ADD_FAILURE() << "accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(e.reason(),
+              "holds YOLOv8n (scale 'n'), and model.scale asks for 's': leave "
+              "model.scale empty to train the weights' scale");
+  }
 }
 
 TEST(UltralyticsCheckpoint, ATrainingCheckpointGivesItsEmaAndOtherClassesKeepTheirOwnHead) {
