@@ -1,6 +1,8 @@
 // YOLOv8 forward and forward+backward time per image on this machine's CPU (or CUDA device 0
 // with --cuda), next to the model's GFLOPs, for n and s at 320 and 640 px.
-//   bench_model [--cuda] [repetitions (default 3)] [batch (default 2)]
+//   bench_model [--cuda] [--channels-last] [repetitions (default 3)] [batch (default 2)]
+// --channels-last stores the images and every 4-D parameter channels last (NHWC), the layout
+// oneDNN's CPU convolutions prefer, to measure what the trainer would gain from it (issue 16).
 // Forward: eval mode, no autograd (inference). Forward+backward: train mode, batch statistics,
 // a stand-in loss (mean of squared head outputs) so the backward pass covers the whole network;
 // its GFLOP/s counts 3x the forward GFLOPs (backward ~ 2x forward, the usual convention).
@@ -45,11 +47,13 @@ Timing timePerImage(Step step, int repetitions, int64_t batch, const torch::Devi
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool cuda = false;
+  bool cuda = false, channelsLast = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--cuda") == 0)
       cuda = true;
+    else if (std::strcmp(argv[i], "--channels-last") == 0)
+      channelsLast = true;
     else
       positional.emplace_back(argv[i]);
   }
@@ -57,9 +61,12 @@ int main(int argc, char** argv) {
   const int64_t batch = positional.size() > 1 ? std::stoll(positional[1]) : 2;
   const torch::Device device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
 
-  std::printf("YOLOv8 on %s, %d intra-op thread(s), batch %lld, best / median of %d\n",
+  const auto memoryFormat =
+      channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  std::printf("YOLOv8 on %s, %d intra-op thread(s), batch %lld, %s, best / median of %d\n",
               cuda ? "CUDA device 0" : "CPU", torch::get_num_threads(),
-              static_cast<long long>(batch), repetitions);
+              static_cast<long long>(batch), channelsLast ? "channels last" : "contiguous",
+              repetitions);
   std::printf(
       "| model | imgsz | GFLOPs/img | fwd ms/img (best, median) | fwd GFLOP/s | "
       "fwd+bwd ms/img (best, median) | fwd+bwd GFLOP/s |\n");
@@ -68,9 +75,15 @@ int main(int argc, char** argv) {
     torch::manual_seed(0);
     DetectionModel model = syncbn::model::buildDetectionModel(name);
     model->to(device);
+    if (channelsLast) {
+      torch::NoGradGuard noGrad;
+      for (torch::Tensor& parameter : model->parameters())
+        if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(memoryFormat));
+    }
     for (const int64_t imgsz : {320, 640}) {
       const double gflops = syncbn::model::summarize(*model, imgsz).gflops;
-      const torch::Tensor images = torch::rand({batch, 3, imgsz, imgsz}, device);
+      const torch::Tensor images =
+          torch::rand({batch, 3, imgsz, imgsz}, device).contiguous(memoryFormat);
 
       model->eval();
       const Timing forward = timePerImage(

@@ -2,7 +2,7 @@
 // norm=bn on several ranks, the buffer broadcast) on synthetic data: one table row per run.
 //   bench_train [--model n] [--imgsz 320] [--batch 16] [--ranks 1] [--norm bn|syncbn]
 //               [--iterations 20] [--warmup 3] [--device cpu|cuda] [--backend auto|gloo|nccl]
-//               [--workers 2] [--bn-stats-every 0] [--csv] [--no-header]
+//               [--workers 2] [--bn-stats-every 0] [--profile] [--csv] [--no-header]
 // OpenMP waits as the engine chooses (dist/openmp_wait.h), unless OMP_WAIT_POLICY is set.
 // Ranks are processes: with --ranks > 1 and no RANK in the environment this process launches them
 // (as syncbn-engine does) and prints rank 0's row; the ranks' own output goes to stderr.
@@ -16,6 +16,10 @@
 // --bn-stats-every K adds the trainer's BnStatisticsHook (the BN statistics probe every K
 // iterations and on the first; its message is built but goes nowhere); the row is then followed
 // by a line with the probed iterations' mean step time, the others', and collect()'s mean time.
+//
+// --profile records every measured step with LibTorch's profiler (rank 0) and prints, after the
+// row, the operators' self time per step (op_profile.h). The profiler's own cost is in that row's
+// step times: read images/s from a run without it.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -40,6 +44,7 @@
 #include "dist/launcher.h"
 #include "dist/openmp_wait.h"
 #include "dist/process_group.h"
+#include "op_profile.h"
 #include "synthetic_example.h"
 #include "train/trainer.h"
 #include "train/training_hooks.h"
@@ -64,6 +69,7 @@ struct BenchOptions {
   std::string backend = "auto";
   int workers = 2;
   int bnStatsEvery = 0;
+  bool profile = false;
   bool csv = false;
   bool noHeader = false;
 };
@@ -110,6 +116,21 @@ class ThroughputProbe final : public train::TrainerHook {
   Measurement& out_;
   const train::BnStatisticsHook* bnStats_;
   Clock::time_point lastEnd_ = Clock::now();
+};
+
+// Profiles the measured steps by operator: from before each step to after it, so that the loader's
+// wait between steps and the hooks of other concerns stay out.
+class OpProfileHook final : public train::TrainerHook {
+ public:
+  OpProfileHook(int warmup, bench::OpProfile& profile) : warmup_(warmup), profile_(profile) {}
+  void beforeStep(train::Trainer& trainer) override {
+    if (trainer.state().iteration >= warmup_) profile_.start();
+  }
+  void afterStep(train::Trainer&) override { profile_.stop(); }
+
+ private:
+  int warmup_;
+  bench::OpProfile& profile_;
 };
 
 double mean(const std::vector<double>& values) {
@@ -298,13 +319,24 @@ int runRank(const BenchOptions& options) {
     trainer.addHook(std::move(hook));
   }
   trainer.addHook(std::make_unique<ThroughputProbe>(options.warmup, measurement, bnStats));
+  bench::OpProfile profile;
+  if (options.profile && rendezvous.rank == 0)
+    trainer.addHook(std::make_unique<OpProfileHook>(options.warmup, profile));
   trainer.train();
 
   if (measurement.periodSeconds.size() != static_cast<std::size_t>(options.iterations))
     throw std::runtime_error("measured " + std::to_string(measurement.periodSeconds.size()) +
                              " iterations, expected " + std::to_string(options.iterations));
   if (rendezvous.rank != 0) return 0;
-  const std::string line = row(options, topology.backend, measurement);
+  std::string line = row(options, topology.backend, measurement);
+  if (options.profile) {
+    char title[256];
+    std::snprintf(title, sizeof title,
+                  "\nOperators by self time, rank 0, mean of %d measured steps (step %.0f ms with "
+                  "the profiler on):\n\n",
+                  options.iterations, 1000 * mean(measurement.periodSeconds));
+    line += title + profile.table(30, options.iterations);
+  }
   if (const char* rowFile = std::getenv(kRowFileVariable)) {
     std::ofstream out(rowFile);
     out << line;
@@ -392,6 +424,8 @@ int main(int argc, char** argv) {
                  "Run the BN statistics probe every K iterations (0: never)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
+  app.add_flag("--profile", options.profile,
+               "Also print the measured steps' operators by self time (LibTorch's profiler)");
   app.add_flag("--csv", options.csv, "CSV instead of a Markdown table");
   app.add_flag("--no-header", options.noHeader, "Only the row (for loops over configurations)");
   CLI11_PARSE(app, argc, argv);
