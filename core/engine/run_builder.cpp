@@ -9,13 +9,13 @@
 #include <ext/stdio_filebuf.h>
 #include <iostream>
 #include <mutex>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/config_yaml.h"
 #include "data/augment.h"
 #include "data/demo_data.h"
 #include "data/verify.h"
+#include "dist/cpu_threads.h"
 #include "dist/process_group.h"
 #include "engine/verdict_reporter.h"
 #include "train/checkpoint_file.h"
@@ -155,9 +155,9 @@ c10::Device buildDevice(const Topology& topology, int localRank) {
   if (topology.cuda)
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(topology.cudaDeviceIds.at(
                                        static_cast<std::size_t>(localRank))));
-  // Ranks share the node's cores; oversubscribed OpenMP threads slow every rank down.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  torch::set_num_threads(static_cast<int>(std::max(1u, cores / topology.ranksPerNode)));
+  // Ranks share the node's cores; oversubscribed threads (OpenMP's and OpenBLAS's) slow every
+  // rank down.
+  dist::useCpuThreads(dist::cpuThreadsPerRank(static_cast<int>(topology.ranksPerNode)));
   return c10::Device(c10::kCPU);
 }
 

@@ -13,6 +13,8 @@
 #include <functional>
 #include <thread>
 
+#include "dist/cpu_threads.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Intra-op threads (default: the cores)");
   app.add_option("--repetitions", repetitions, "Repetitions (the best is shown)");
   CLI11_PARSE(app, argc, argv);
-  torch::set_num_threads(std::max(1, threads));
+  syncbn::dist::useCpuThreads(threads);  // OpenBLAS's SGEMM, too
   const torch::NoGradGuard noGrad;
   std::printf("%d intra-op thread(s), best of %d; mkldnn (oneDNN) %s\n\n", torch::get_num_threads(),
               repetitions, at::hasMKLDNN() ? "available" : "not built in");

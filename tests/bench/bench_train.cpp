@@ -36,11 +36,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/config.h"
 #include "common/topology.h"
+#include "dist/cpu_threads.h"
 #include "dist/launcher.h"
 #include "dist/openmp_wait.h"
 #include "dist/process_group.h"
@@ -233,10 +233,9 @@ int runRank(const BenchOptions& options) {
       throw std::invalid_argument("--device cuda: no CUDA device is available");
     cudaDevices = static_cast<int>(torch::cuda::device_count());
   } else {
-    // Ranks share the node's cores; oversubscribed OpenMP threads slow every rank down.
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    torch::set_num_threads(
-        static_cast<int>(std::max(1u, cores / static_cast<unsigned>(options.ranks))));
+    // As the engine does (run_builder.cpp): an equal share of the cores for each rank, in
+    // LibTorch's and OpenBLAS's thread pools.
+    dist::useCpuThreads(dist::cpuThreadsPerRank(options.ranks));
   }
 
   Config config;

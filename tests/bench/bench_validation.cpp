@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "dist/cpu_threads.h"
 #include "model/detection_model.h"
 #include "synthetic_example.h"
 #include "train/validator.h"
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Loader threads");
   app.add_option("--threads", o.threads, "Intra-op threads (default: the cores, as the engine)");
   CLI11_PARSE(app, argc, argv);
-  torch::set_num_threads(std::max(1, o.threads));
+  dist::useCpuThreads(o.threads);
 
   std::printf(
       "yolov8%s at %d, %d images in batches of %d, %d classes, %d intra-op thread(s), "
