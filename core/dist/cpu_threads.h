@@ -5,9 +5,10 @@
 // its own, one thread per core, that at::set_num_threads does not touch. The 1x1 convolutions of
 // a rank with one intra-op thread and fewer than 16 images take LibTorch's im2col path, a BLAS
 // matrix product, so with 2 ranks on 2 cores each rank's OpenBLAS ran 2 threads: 4 threads on 2
-// cores, each waiting (sched_yield in a loop) for a partner that was not scheduled. On the idle
-// 2-core machine a 4-image 128-channel 1x1 convolution at one intra-op thread ran 5x faster with
-// OpenBLAS limited to one thread (docs/benchmarks.md, "SyncBN's cost in the step").
+// cores, each waiting (sched_yield in a loop) for a partner that was not scheduled. With both
+// cores of the 2-core machine busy, a 4-image 128-channel 1x1 convolution at one intra-op thread
+// ran 5x faster with OpenBLAS limited to one thread, and 2-rank steps up to 1.5x faster
+// (docs/benchmarks.md, "SyncBN's cost in the step").
 #pragma once
 
 namespace syncbn::dist {
