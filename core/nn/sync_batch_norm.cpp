@@ -33,7 +33,8 @@ Tensor perChannel(const Tensor& v) {
 
 // dx = scale * (dy - meanDy - (x - mean) * k) per channel, where k = invstd * mean(dy*(x-mean)) *
 // invstd over the global batch, in one pass over x and dy. The tensor-op form needs four passes
-// and a temporary, which made SyncBN's backward cost about twice BatchNorm's on the CPU.
+// and a temporary the size of x. (Around the rest of the layer and its all-reduces the difference
+// was within bench_syncbn's noise on the 2-core machine: docs/benchmarks.md.)
 // LibTorch's fused kernel for this step (batch_norm_backward_elemt) has no CPU implementation, so
 // the loop is written here, for float and double with x and dy both contiguous or both channels
 // last; other cases (CUDA, mixed layouts) keep the tensor ops. (x - mean) is formed first, as in
