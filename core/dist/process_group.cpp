@@ -259,6 +259,15 @@ void ProcessGroup::allReduceSum(at::Tensor& tensor) {
   collectives_->allReduceSum(tensors);
 }
 
+void ProcessGroup::allReduceSumSmall(at::Tensor& tensor) {
+  if (worldSize_ > kGatherSumMaxRanks) return allReduceSum(tensor);
+  const std::vector<at::Tensor> parts = allGather(tensor);
+  at::Tensor sum = parts[0].clone();
+  for (std::size_t r = 1; r < parts.size(); ++r)
+    sum.add_(parts[r]);
+  tensor.copy_(sum);
+}
+
 void ProcessGroup::allReduceAverage(at::Tensor& tensor) {
   allReduceSum(tensor);
   tensor.div_(worldSize_);

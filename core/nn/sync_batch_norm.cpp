@@ -171,7 +171,7 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
 
     // Every rank issues this all-reduce, including ranks with no samples.
     Tensor payload = torch::cat({sumDy, sumDyXmuInvstd}).to(torch::kDouble).contiguous();
-    group->allReduceSum(payload);
+    group->allReduceSumSmall(payload);
     const int64_t channels = x.size(1);
     const Tensor meanDy = (payload.slice(0, 0, channels) / count).to(type);
     const Tensor meanDyXmuInvstd = (payload.slice(0, channels) / count).to(type);
@@ -286,7 +286,7 @@ Tensor SyncBatchNorm2dImpl::forwardSynchronized(const Tensor& x) {
   Tensor payload = torch::cat(
       {sum, sumSquares,
        torch::tensor({static_cast<double>(localCount), needsGrad ? 1.0 : 0.0}, doubleOpts)});
-  group_->allReduceSum(payload);
+  group_->allReduceSumSmall(payload);
 
   const Tensor flags = payload.slice(0, 2 * channels).cpu();
   const double globalCount = flags[0].item<double>();

@@ -113,10 +113,11 @@ int main(int argc, char** argv) {
       return timeForwardBackward(sync, x, reps);
     });
 
-    // Ours: all-reduce of 2C+2 doubles forward, 2C doubles backward. torch.nn.SyncBatchNorm:
+    // Ours (up to ProcessGroup::kGatherSumMaxRanks ranks): all-gather of 2C+2 doubles per rank
+    // forward and of 2C doubles backward, each rank receiving W of each. torch.nn.SyncBatchNorm:
     // all-gather of (2C+1) float32 per rank forward (W*(2C+1) received), all-reduce of 2C float32
-    // backward. Bytes counted as the payload each rank contributes to the collectives.
-    const double ours = 8.0 * (2 * shape.channels + 2) + 8.0 * 2 * shape.channels;
+    // backward. Bytes counted as the payload each rank receives.
+    const double ours = kWorld * (8.0 * (2 * shape.channels + 2) + 8.0 * 2 * shape.channels);
     const double torchBytes = 4.0 * kWorld * (2 * shape.channels + 1) + 4.0 * 2 * shape.channels;
     std::printf("| %lld | %lld | %d | %.3f | %.3f | %+.0f%% | 2, 2 | %.0f, %.0f |\n",
                 static_cast<long long>(shape.channels), static_cast<long long>(shape.size),

@@ -123,6 +123,40 @@ TEST(ProcessGroup, TcpRendezvousAndCollectives) {
   });
 }
 
+// The small-tensor sum, on both of its paths: an all-gather summed in rank order up to
+// kGatherSumMaxRanks ranks, an all-reduce beyond. Each rank's values are chosen so that float64
+// rounding depends on the order of the additions, and every rank must end with the same bits.
+TEST(ProcessGroup, SmallSumsAgreeBitwiseOnEveryRank) {
+  for (const int world : {4, ProcessGroup::kGatherSumMaxRanks + 1}) {
+    SCOPED_TRACE(world);
+    std::vector<torch::Tensor> results(world);
+    runTcpRanks(world, pickFreePort(), [&](int rank, const std::shared_ptr<ProcessGroup>& group) {
+      // 1e16 and small fractions: each addition rounds differently depending on what came before.
+      const double big = rank % 2 == 0 ? 1e16 : -1e16;
+      torch::Tensor t = torch::tensor({big, 0.1 * (rank + 1), 3.0 + rank}, torch::kDouble);
+      group->allReduceSumSmall(t);
+      results[rank] = t;
+      return group->collectiveCount() == 1 ? std::string() : "not one collective";
+    });
+    double sumOfIndices = 0;
+    for (int rank = 0; rank < world; ++rank)
+      sumOfIndices += 3.0 + rank;
+    for (int rank = 0; rank < world; ++rank) {
+      ASSERT_TRUE(results[rank].defined()) << "rank " << rank;
+      EXPECT_TRUE(torch::equal(results[rank], results[0])) << "rank " << rank << " disagrees";
+      EXPECT_EQ(results[rank][2].item<double>(), sumOfIndices) << "rank " << rank;
+    }
+    if (world <= ProcessGroup::kGatherSumMaxRanks) {
+      // The all-gather path adds in rank order, as this loop does.
+      torch::Tensor expected = torch::zeros({3}, torch::kDouble);
+      for (int rank = 0; rank < world; ++rank)
+        expected += torch::tensor({rank % 2 == 0 ? 1e16 : -1e16, 0.1 * (rank + 1), 3.0 + rank},
+                                  torch::kDouble);
+      EXPECT_TRUE(torch::equal(results[0], expected)) << results[0] << " against " << expected;
+    }
+  }
+}
+
 // torchrun 2.4+ hosts the store in its agent and says so: rank 0 must then join it as a
 // client (hosting its own on the agent's port would fail), under the attempt's key prefix.
 TEST(ProcessGroup, RanksJoinTorchrunsAgentStoreWhenToldTo) {
