@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/version.h"
+#include "dist/aten_cpu_capability.h"
 #include "dist/openmp_wait.h"
 #include "engine/commands.h"
 #include "engine/devices.h"
@@ -41,6 +42,8 @@ bool computes(int argc, char** argv) {
 
 static int engineMain(int argc, char** argv) {
   using namespace syncbn::engine;
+  // Before LibTorch's first kernel: ATen reads its choice once (dist/aten_cpu_capability.h).
+  syncbn::dist::chooseAtenCpuCapability();
   if (computes(argc, argv)) {
     // The studio runs the engine with --progress-socket: its GUI shares the cores.
     bool withStudio = false;
@@ -277,7 +280,9 @@ static int engineMain(int argc, char** argv) {
       "val",
       "Validate weights (a checkpoint, or an exported ONNX or TorchScript file) with the "
       "metrics and table of training's validation");
-  valCmd->add_option("--weights", valOptions.weights, "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
+  valCmd
+      ->add_option("--weights", valOptions.weights,
+                   "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
       ->required();
   valCmd->add_option("--data", valOptions.data,
                      "A data.yaml or `demo` (default: the checkpoint's; required for exports)");
@@ -298,7 +303,8 @@ static int engineMain(int argc, char** argv) {
       "Detect objects in images with any weights (checkpoint, ONNX, TorchScript): "
       "annotated images, and with --save-txt label files, in a new folder");
   predictCmd
-      ->add_option("--weights", predictOptions.weights, "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
+      ->add_option("--weights", predictOptions.weights,
+                   "best.pt (this engine's or Ultralytics'), best.onnx or best.torchscript")
       ->required();
   predictCmd->add_option("--source", predictOptions.sources, "Images or folders of images")
       ->required();
