@@ -103,12 +103,17 @@ std::vector<Tensor> DetectionModelImpl::forwardLevels(const Tensor& images) {
                                 ", H, W] with H and W multiples of " + std::to_string(maxStride) +
                                 ", got " + c10::str(images.sizes()));
 
+  // Images already in the model's layout pass as they are; NCHW stays as the caller gave it.
+  const Tensor laidOut =
+      memoryFormat_ == c10::MemoryFormat::Contiguous || images.is_contiguous(memoryFormat_)
+          ? images
+          : images.contiguous(memoryFormat_);
   const auto& specs = definition_.layers;
   std::vector<Tensor> outputs(specs.size());
   auto gather = [&](const LayerSpec& spec) {
     std::vector<Tensor> inputs;
     for (int input : spec.inputs)
-      inputs.push_back(input < 0 ? images : outputs[static_cast<std::size_t>(input)]);
+      inputs.push_back(input < 0 ? laidOut : outputs[static_cast<std::size_t>(input)]);
     return inputs;
   };
   for (std::size_t i = 0; i + 1 < specs.size(); ++i) {
@@ -119,6 +124,17 @@ std::vector<Tensor> DetectionModelImpl::forwardLevels(const Tensor& images) {
         outputs[static_cast<std::size_t>(input)] = Tensor();
   }
   return detect_->forward(gather(specs.back()));
+}
+
+void DetectionModelImpl::setMemoryFormat(c10::MemoryFormat format) {
+  const torch::NoGradGuard noGrad;
+  // set_data keeps each tensor's identity (autograd, parameter lists already taken) and swaps
+  // its storage for the re-laid-out copy.
+  for (Tensor& parameter : parameters())
+    if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(format));
+  for (Tensor& buffer : buffers())
+    if (buffer.dim() == 4) buffer.set_data(buffer.contiguous(format));
+  memoryFormat_ = format;
 }
 
 Tensor DetectionModelImpl::predict(const Tensor& images) {

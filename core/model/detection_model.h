@@ -5,6 +5,7 @@
 // Whether norms use batch or running statistics follows train()/eval() as usual.
 #pragma once
 
+#include <c10/core/MemoryFormat.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
@@ -33,6 +34,14 @@ class DetectionModelImpl : public torch::nn::Module {
   // forwardLevels' output -> predict's (validation computes the loss and the boxes from one pass).
   at::Tensor decode(const std::vector<at::Tensor>& levels) const;
 
+  // Stores every 4-D parameter and buffer (the convolutions' weights) in `format`, and from then
+  // on gives the layers their input in it too: forwardLevels converts images that come in
+  // another layout. Channels-last (NHWC) is oneDNN's own layout for CPU convolutions; NCHW
+  // tensors cost a reorder into it and back around every convolution (docs/benchmarks.md,
+  // "Channels-last"). Call it before anything copies the parameters (optimizer, EMA).
+  void setMemoryFormat(c10::MemoryFormat format);
+  c10::MemoryFormat memoryFormat() const { return memoryFormat_; }
+
   const HeadLayout& headLayout() const { return detect_->layout(); }
   const ModelDefinition& definition() const { return definition_; }
 
@@ -48,6 +57,7 @@ class DetectionModelImpl : public torch::nn::Module {
   torch::nn::ModuleList layers_{nullptr};
   Detect detect_{nullptr};
   std::vector<int> lastUse_;  // per layer output: the last layer that reads it
+  c10::MemoryFormat memoryFormat_ = c10::MemoryFormat::Contiguous;
 };
 TORCH_MODULE(DetectionModel);
 

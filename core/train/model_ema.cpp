@@ -110,6 +110,7 @@ ModelEma makeModelEma(const model::DetectionModel& model, const EmaOptions& opti
   for (std::size_t i = 0; i < norms.size() && i < copyNorms.size(); ++i)
     if (copyNorms[i].second->kind() != norms[i].second->kind())
       copyNorms[i].second->convertTo(norms[i].second->kind());
+  copy->setMemoryFormat(model->memoryFormat());  // validation runs in the model's layout
   return ModelEma(*model, copy.ptr(), options, updates);
 }
 

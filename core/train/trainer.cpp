@@ -130,6 +130,8 @@ Trainer::Trainer(TrainerOptions options, TrainingData data,
   // Frozen before the synchroniser and the optimizer collect the trainable parameters.
   if (config.train.freeze > 0) p.frozen = freezeLayers(*p.model, config.train.freeze);
   p.model->to(options_.device);
+  if (options_.channelsLastOnCpu && options_.device.is_cpu())
+    p.model->setMemoryFormat(c10::MemoryFormat::ChannelsLast);
   p.sync = std::make_unique<GradientSynchronizer>(*p.model, group_);
   p.sync->broadcastFromRank0(*p.model);
 

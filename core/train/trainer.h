@@ -75,6 +75,10 @@ struct TrainerOptions {
   std::filesystem::path runDir;  // rank 0 writes weights/, results.csv, args.yaml here
   int bnStatsEvery = 10;         // iterations between bn_stats events (0: never)
   bool validate = true;          // validation after each epoch
+  // On a CPU device the model and its inputs are channels-last (NHWC), oneDNN's layout: an NCHW
+  // step spent more time reordering tensors around the convolutions than in their forward
+  // passes (docs/benchmarks.md, "Channels-last"). GPUs keep NCHW. Off: NCHW everywhere (A/B).
+  bool channelsLastOnCpu = true;
 };
 
 // One rank's numbers for the last iteration, as every rank learns them.

@@ -40,6 +40,7 @@
 
 #include "common/config.h"
 #include "common/topology.h"
+#include "dist/aten_cpu_capability.h"
 #include "dist/cpu_threads.h"
 #include "dist/launcher.h"
 #include "dist/openmp_wait.h"
@@ -69,6 +70,7 @@ struct BenchOptions {
   std::string backend = "auto";
   int workers = 2;
   int bnStatsEvery = 0;
+  std::string layout = "auto";  // the trainer's choice (channels-last on the CPU), or nchw
   bool profile = false;
   bool csv = false;
   bool noHeader = false;
@@ -295,6 +297,7 @@ int runRank(const BenchOptions& options) {
   trainerOptions.runDir = runDir.path;
   trainerOptions.validate = false;
   trainerOptions.bnStatsEvery = 0;
+  trainerOptions.channelsLastOnCpu = options.layout != "nchw";
 
   // Polled once per iteration, after its step.
   int polled = 0;
@@ -387,6 +390,8 @@ int main(int argc, char** argv) {
   // The engine's choice of OpenMP wait policy, so the rows are what training gets; set
   // OMP_WAIT_POLICY (or SYNCBN_OPENMP_WAIT=default for libgomp's default) to measure another.
   dist::chooseOpenMpWaiting(argv, false);
+  // And its ATen kernels; ATEN_CPU_CAPABILITY=avx2 measures the other build.
+  dist::chooseAtenCpuCapability();
   BenchOptions options;
   CLI::App app{"Training throughput of the real trainer on synthetic data"};
   app.add_option("--model", options.model, "YOLOv8 scale")
@@ -422,6 +427,10 @@ int main(int argc, char** argv) {
   app.add_option("--bn-stats-every", options.bnStatsEvery,
                  "Run the BN statistics probe every K iterations (0: never)")
       ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--layout", options.layout,
+                 "auto: the trainer's (channels-last on the CPU); nchw: NCHW everywhere (A/B)")
+      ->check(CLI::IsMember({"auto", "nchw"}))
       ->capture_default_str();
   app.add_flag("--profile", options.profile,
                "Also print the measured steps' operators by self time (LibTorch's profiler)");

@@ -239,6 +239,89 @@ TEST(DetectionModel, BackwardReachesEveryTrainableParameter) {
   EXPECT_DOUBLE_EQ(norms.front().second->normOptions().momentum, 0.03);
 }
 
+// Channels-last is a layout, not a different model: the same weights give the same levels,
+// boxes and gradients as NCHW (oracle: the NCHW model in float64, so both float32 layouts are
+// held to the same rounding bound), and the parameters the optimizer already holds are the ones
+// re-laid out.
+TEST(DetectionModel, ChannelsLastComputesWhatNchwComputes) {
+  torch::manual_seed(5);
+  DetectionModel nchw = buildDetectionModel("n", "", 3);
+  DetectionModel reference = buildDetectionModel("n", "", 3);
+  DetectionModel channelsLast = buildDetectionModel("n", "", 3);
+  {
+    const torch::NoGradGuard noGrad;
+    const auto from = nchw->parameters();
+    const auto toRef = reference->parameters(), toCl = channelsLast->parameters();
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      toRef[i].copy_(from[i]);
+      toCl[i].copy_(from[i]);
+    }
+  }
+  reference->to(torch::kFloat64);
+  const std::vector<Tensor> before = channelsLast->parameters();
+  channelsLast->setMemoryFormat(c10::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(channelsLast->memoryFormat(), c10::MemoryFormat::ChannelsLast);
+  const std::vector<Tensor> after = channelsLast->parameters();
+  ASSERT_EQ(before.size(), after.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_TRUE(after[i].is_same(before[i])) << "parameter " << i << " was replaced";
+    if (after[i].dim() == 4) {
+      EXPECT_TRUE(after[i].is_contiguous(c10::MemoryFormat::ChannelsLast)) << i;
+      if (after[i].size(1) > 1 && after[i].size(2) * after[i].size(3) > 1)
+        EXPECT_FALSE(after[i].is_contiguous()) << i;
+    }
+  }
+
+  const Tensor images = torch::rand({2, 3, 64, 96});  // NCHW in: the model lays it out
+  for (DetectionModel* model : {&nchw, &reference, &channelsLast})
+    (*model)->train();
+  const auto run = [](DetectionModel& model, const Tensor& input) {
+    std::vector<Tensor> levels = model->forwardLevels(input);
+    Tensor loss = torch::zeros({}, input.options());
+    for (const Tensor& level : levels)
+      loss = loss + level.square().mean();
+    loss.backward();
+    return levels;
+  };
+  const auto expected = run(reference, images.to(torch::kFloat64));
+  const auto plain = run(nchw, images);
+  const auto laidOut = run(channelsLast, images);
+  ASSERT_EQ(laidOut.size(), expected.size());
+  for (std::size_t l = 0; l < expected.size(); ++l) {
+    EXPECT_TRUE(laidOut[l].is_contiguous(c10::MemoryFormat::ChannelsLast)) << "level " << l;
+    const double bound =
+        4 * (plain[l].to(torch::kFloat64) - expected[l]).abs().max().item<double>() + 1e-5;
+    EXPECT_LE((laidOut[l].to(torch::kFloat64) - expected[l]).abs().max().item<double>(), bound)
+        << "level " << l;
+  }
+  // Gradients: the largest error relative to each tensor's largest entry, over all parameters.
+  const auto refParams = reference->named_parameters();
+  const auto plainParams = nchw->named_parameters();
+  double worstPlain = 0, worst = 0;
+  std::string worstName;
+  for (const auto& p : channelsLast->named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    const Tensor want = refParams[p.key()].grad();
+    const double scale = want.abs().max().item<double>() + 1e-12;
+    worstPlain = std::max(
+        worstPlain,
+        (plainParams[p.key()].grad().to(torch::kFloat64) - want).abs().max().item<double>() /
+            scale);
+    const double error =
+        (p.value().grad().to(torch::kFloat64) - want).abs().max().item<double>() / scale;
+    if (error > worst) worst = error, worstName = p.key();
+  }
+  EXPECT_LE(worst, 4 * worstPlain + 1e-6) << worstName << "; NCHW's worst: " << worstPlain;
+  EXPECT_LT(worst, 1e-3) << worstName;
+  // Eval mode too, through predict (validation's path).
+  channelsLast->eval();
+  reference->eval();
+  const torch::NoGradGuard noGrad;
+  const Tensor boxes = channelsLast->predict(images);
+  const Tensor want = reference->predict(images.to(torch::kFloat64));
+  EXPECT_LE((boxes.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-3);
+}
+
 TEST(DetectionModel, GroupNormAndFrozenNormsBuildAndRun) {
   torch::manual_seed(4);
   for (const NormKind kind : {NormKind::GroupNorm, NormKind::FrozenBatchNorm}) {

@@ -157,6 +157,36 @@ TEST(StepEventsHook, PublishesOneStepPerIterationWithItsIndex) {
   EXPECT_TRUE(run.sink.all<protocol::Val>().empty()) << "no validation hook, no val";
 }
 
+// On the CPU the trainer lays the model out channels-last (TrainerOptions::channelsLastOnCpu), and
+// the EMA copy that validation and best.pt use follows it; asked not to, everything stays NCHW.
+TEST(EmaHook, TheEmaFollowsTheModelsChannelsLastLayoutOnTheCpu) {
+  const auto convWeightsAre = [](const torch::nn::Module& module, c10::MemoryFormat format) {
+    int convs = 0;
+    for (const at::Tensor& parameter : module.parameters()) {
+      if (parameter.dim() != 4 || parameter.size(1) * parameter.size(2) * parameter.size(3) == 1)
+        continue;
+      ++convs;
+      if (!parameter.is_contiguous(format)) return false;
+    }
+    return convs > 0;
+  };
+  for (const bool channelsLast : {true, false}) {
+    TinyRun run(1);
+    run.options.channelsLastOnCpu = channelsLast;
+    auto trainer = run.trainer();
+    const auto format =
+        channelsLast ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous;
+    EXPECT_EQ(trainer->model()->memoryFormat(), format);
+    trainer->addHook(std::make_unique<LearningRateHook>());
+    auto ema = std::make_unique<EmaHook>(trainer->model());
+    EmaHook& hook = *ema;
+    trainer->addHook(std::move(ema));
+    trainer->train();
+    EXPECT_TRUE(convWeightsAre(*trainer->model(), format)) << channelsLast;
+    EXPECT_TRUE(convWeightsAre(hook.ema().module(), format)) << channelsLast;
+  }
+}
+
 TEST(EmaHook, AveragesOncePerOptimizerStepAndIsTheCheckpointsEma) {
   TinyRun run(1);
   run.options.config.train.nbs = 4;  // accumulate 2 iterations per optimizer step
