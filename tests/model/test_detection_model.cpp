@@ -267,8 +267,9 @@ TEST(DetectionModel, ChannelsLastComputesWhatNchwComputes) {
     EXPECT_TRUE(after[i].is_same(before[i])) << "parameter " << i << " was replaced";
     if (after[i].dim() == 4) {
       EXPECT_TRUE(after[i].is_contiguous(c10::MemoryFormat::ChannelsLast)) << i;
-      if (after[i].size(1) > 1 && after[i].size(2) * after[i].size(3) > 1)
+      if (after[i].size(1) > 1 && after[i].size(2) * after[i].size(3) > 1) {
         EXPECT_FALSE(after[i].is_contiguous()) << i;
+      }
     }
   }
 
