@@ -38,7 +38,8 @@ class DetectionModelImpl : public torch::nn::Module {
   // on gives the layers their input in it too: forwardLevels converts images that come in
   // another layout. Channels-last (NHWC) is oneDNN's own layout for CPU convolutions; NCHW
   // tensors cost a reorder into it and back around every convolution (docs/benchmarks.md,
-  // "Channels-last"). Call it before anything copies the parameters (optimizer, EMA).
+  // "Channels-last and ATen's AVX-512 kernels"). Call it before anything copies the parameters
+  // (optimizer, EMA).
   void setMemoryFormat(c10::MemoryFormat format);
   c10::MemoryFormat memoryFormat() const { return memoryFormat_; }
 

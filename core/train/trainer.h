@@ -77,7 +77,8 @@ struct TrainerOptions {
   bool validate = true;          // validation after each epoch
   // On a CPU device the model and its inputs are channels-last (NHWC), oneDNN's layout: an NCHW
   // step spent more time reordering tensors around the convolutions than in their forward
-  // passes (docs/benchmarks.md, "Channels-last"). GPUs keep NCHW. Off: NCHW everywhere (A/B).
+  // passes (docs/benchmarks.md, "Channels-last and ATen's AVX-512 kernels"). GPUs keep NCHW.
+  // Off: NCHW everywhere (A/B).
   bool channelsLastOnCpu = true;
 };
 

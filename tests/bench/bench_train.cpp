@@ -2,8 +2,12 @@
 // norm=bn on several ranks, the buffer broadcast) on synthetic data: one table row per run.
 //   bench_train [--model n] [--imgsz 320] [--batch 16] [--ranks 1] [--norm bn|syncbn]
 //               [--iterations 20] [--warmup 3] [--device cpu|cuda] [--backend auto|gloo|nccl]
-//               [--workers 2] [--bn-stats-every 0] [--profile] [--csv] [--no-header]
-// OpenMP waits as the engine chooses (dist/openmp_wait.h), unless OMP_WAIT_POLICY is set.
+//               [--workers 2] [--bn-stats-every 0] [--layout auto|nchw] [--profile] [--csv]
+//               [--no-header]
+// OpenMP waits as the engine chooses (dist/openmp_wait.h), unless OMP_WAIT_POLICY is set, and
+// ATen runs the kernels the engine chooses (dist/aten_cpu_capability.h), unless
+// ATEN_CPU_CAPABILITY is set. --layout nchw keeps the model NCHW on the CPU, where the trainer
+// makes it channels-last.
 // Ranks are processes: with --ranks > 1 and no RANK in the environment this process launches them
 // (as syncbn-engine does) and prints rank 0's row; the ranks' own output goes to stderr.
 //
