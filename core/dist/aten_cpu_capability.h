@@ -2,11 +2,11 @@
 //
 // ATen compiles its element-wise and reduction kernels (BatchNorm, SiLU, additions, copies,
 // concatenation, the optimizer's arithmetic) once per instruction set and picks one build at the
-// first kernel call, from the ATEN_CPU_CAPABILITY variable or, without it, from the CPU. LibTorch
-// 1.13 never picks its AVX-512 build on its own: it made AVX-512 opt-in because it was slower than
-// AVX2 on some CPUs (pytorch/pytorch#80252). On this project's 2-core AVX-512 machine the AVX-512
-// build made yolov8n's training step 2-5% faster (docs/benchmarks.md, "Channels-last and ATen's
-// AVX-512 kernels"), so the engine opts in where the CPU has what that build needs. oneDNN's
+// first kernel call, from the ATEN_CPU_CAPABILITY variable or, without it, from the CPU. Debian's
+// LibTorch 1.13 has both builds but, on this project's 2-core AVX-512 machine, picks AVX2 unless
+// the variable says otherwise (torch.__config__.show(): "CPU capability usage: AVX2"). There the
+// AVX-512 build made yolov8n's training step 2-5% faster (docs/benchmarks.md, "Channels-last and
+// ATen's AVX-512 kernels"), so the engine opts in where the CPU has what that build needs. oneDNN's
 // convolutions and OpenBLAS's products choose their instruction set themselves and are not
 // affected.
 //

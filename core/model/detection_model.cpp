@@ -103,11 +103,10 @@ std::vector<Tensor> DetectionModelImpl::forwardLevels(const Tensor& images) {
                                 ", H, W] with H and W multiples of " + std::to_string(maxStride) +
                                 ", got " + c10::str(images.sizes()));
 
-  // Images already in the model's layout pass as they are; NCHW stays as the caller gave it.
+  // A channels-last model lays its input out so (a no-op for input already channels-last); an
+  // NCHW model takes the images as the caller gave them.
   const Tensor laidOut =
-      memoryFormat_ == c10::MemoryFormat::Contiguous || images.is_contiguous(memoryFormat_)
-          ? images
-          : images.contiguous(memoryFormat_);
+      memoryFormat_ == c10::MemoryFormat::Contiguous ? images : images.contiguous(memoryFormat_);
   const auto& specs = definition_.layers;
   std::vector<Tensor> outputs(specs.size());
   auto gather = [&](const LayerSpec& spec) {
