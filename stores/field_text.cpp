@@ -42,6 +42,13 @@ const std::array kEntries{
                             "as Pillow refuses decompression bombs (default 89478485, Pillow's). "
                             "0 turns the limit off."),
           nullptr, QT_TRANSLATE_NOOP("FieldText", " px")},
+    Entry{"data.cache_mb", QT_TRANSLATE_NOOP("FieldText", "Image cache"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "RAM each rank may use to keep decoded, resized images, so that an "
+                            "image is decoded once instead of on every use (a mosaic uses four). "
+                            "At most a quarter of the free memory is used, shared by the ranks. "
+                            "0 decodes every time."),
+          nullptr, QT_TRANSLATE_NOOP("FieldText", " MiB")},
     Entry{"model.model", QT_TRANSLATE_NOOP("FieldText", "Model"),
           QT_TRANSLATE_NOOP("FieldText",
                             "A scale (n, s, m, l, x), a built-in yolov8n.yaml to yolov8x.yaml, "

@@ -388,6 +388,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+6"/>
+        <source>Image cache</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RAM each rank may use to keep decoded, resized images, so that an image is decoded once instead of on every use (a mosaic uses four). At most a quarter of the free memory is used, shared by the ranks. 0 decodes every time.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source> MiB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3222,7 +3237,7 @@ Epochs for each run:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+17"/>
         <source>Custom &amp;YAML...</source>
         <translation type="unfinished"></translation>
     </message>

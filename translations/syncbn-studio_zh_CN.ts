@@ -390,6 +390,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+6"/>
+        <source>Image cache</source>
+        <translation>图像缓存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RAM each rank may use to keep decoded, resized images, so that an image is decoded once instead of on every use (a mosaic uses four). At most a quarter of the free memory is used, shared by the ranks. 0 decodes every time.</source>
+        <translation>每个进程可用于保存已解码、已缩放图像的内存，使每张图像只解码一次，而不是每次使用都解码（马赛克一次用四张）。最多使用空闲内存的四分之一，由各进程分摊。0 表示每次都解码。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
@@ -3223,7 +3238,7 @@ Epochs for each run:</source>
         <translation>规模：</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+17"/>
         <source>Custom &amp;YAML...</source>
         <translation>自定义 YAML(&amp;Y)...</translation>
     </message>

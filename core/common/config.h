@@ -30,6 +30,9 @@ struct DataConfig {
   // Images above this many pixels are reported, above twice it refused before decoding (Pillow's
   // decompression-bomb rule and default); 0: no limit.
   int max_image_pixels = 89478485;
+  // MiB of RAM per rank for decoded, resized images, so that each is decoded once (0: decode on
+  // every use). Capped by the engine at a quarter of the memory available, shared by the ranks.
+  int cache_mb = 1024;
   bool operator==(const DataConfig&) const = default;
 };
 

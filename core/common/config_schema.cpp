@@ -84,6 +84,9 @@ std::vector<FieldSpec> buildFields() {
                    "Pixels above which an image is reported; above twice it, refused unread "
                    "(0: no limit)"),
              0, 1000000000),
+      ranged(field("data", "cache_mb", &C::data, &DataConfig::cache_mb,
+                   "RAM per rank for decoded images, MiB, so each is decoded once (0: no cache)"),
+             0, 1048576),
 
       field("model", "model", &C::model, &ModelConfig::model,
             "Model: a scale (n/s/m/l/x), a built-in yolov8n.yaml..yolov8x.yaml, or a model YAML"),

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/config.h"
+#include "data/decoded_image_cache.h"
 #include "data/portable_random.h"
 
 namespace syncbn::data {
@@ -85,10 +86,22 @@ struct Loaded {
   int originalWidth = 0, originalHeight = 0;  // as decoded
 };
 
+}  // namespace
+
+// What the cache keeps of an image: its pixels after the load's resize, and its decoded size.
+struct DecodedImageCache::Entry {
+  cv::Mat3b bgr;
+  int originalWidth = 0, originalHeight = 0;
+};
+
+namespace {
+
+using DecodedImage = DecodedImageCache::Entry;
+
 // Ultralytics' load_image: decode, then resize so that the long side is imgsz, keeping the aspect
 // ratio; the short side is ceil(side * imgsz / long side). INTER_AREA when shrinking for
 // validation (sharper), INTER_LINEAR when augmenting or enlarging.
-Loaded load(const Sample& sample, int imgsz, bool augmenting) {
+DecodedImage decode(const Sample& sample, int imgsz, bool augmenting) {
   cv::Mat image = cv::imread(sample.image.string(), cv::IMREAD_COLOR);
   if (image.empty())
     throw std::runtime_error("cannot read image " + sample.image.string() +
@@ -105,13 +118,31 @@ Loaded load(const Sample& sample, int imgsz, bool augmenting) {
     cv::resize(image, image, cv::Size(shortened(image.cols), shortened(image.rows)), 0, 0,
                interpolation);
   }
-  Picture picture{image, {}};
-  const double w = image.cols, h = image.rows;
+  return {image, originalWidth, originalHeight};
+}
+
+// decode(), through `cache` when there is one. The picture shares the cached pixels: everything
+// below writes its results into new images, never into a loaded one.
+Loaded load(const Sample& sample, int imgsz, bool augmenting, DecodedImageCache* cache) {
+  std::shared_ptr<const DecodedImage> decoded;
+  std::string key;
+  if (cache != nullptr && cache->capacityBytes() > 0) {
+    // The interpolation depends on `augmenting`, so the two uses of an image are kept apart.
+    key = std::to_string(imgsz) + (augmenting ? "/train/" : "/val/") + sample.image.string();
+    decoded = cache->find(key);
+  }
+  if (decoded == nullptr) {
+    auto fresh = std::make_shared<const DecodedImage>(decode(sample, imgsz, augmenting));
+    if (!key.empty()) cache->insert(key, fresh, fresh->bgr.total() * fresh->bgr.elemSize());
+    decoded = std::move(fresh);
+  }
+  Picture picture{decoded->bgr, {}};
+  const double w = picture.bgr.cols, h = picture.bgr.rows;
   picture.boxes.reserve(sample.rows.size());
   for (const LabelRow& row : sample.rows)
     picture.boxes.push_back({row.cls, (row.cx - row.w / 2.0) * w, (row.cy - row.h / 2.0) * h,
                              (row.cx + row.w / 2.0) * w, (row.cy + row.h / 2.0) * h});
-  return {std::move(picture), originalWidth, originalHeight};
+  return {std::move(picture), decoded->originalWidth, decoded->originalHeight};
 }
 
 struct Letterboxed {
@@ -136,8 +167,9 @@ Letterboxed letterbox(Picture picture, int size) {
   const int bottom = static_cast<int>(std::nearbyint(dh + 0.1));
   const int left = static_cast<int>(std::nearbyint(dw - 0.1));
   const int right = static_cast<int>(std::nearbyint(dw + 0.1));
-  cv::copyMakeBorder(picture.bgr, picture.bgr, top, bottom, left, right, cv::BORDER_CONSTANT,
-                     cv::Scalar::all(kFill));
+  if (top != 0 || bottom != 0 || left != 0 || right != 0)  // else it would write in place
+    cv::copyMakeBorder(picture.bgr, picture.bgr, top, bottom, left, right, cv::BORDER_CONSTANT,
+                       cv::Scalar::all(kFill));
   for (Box& b : picture.boxes) {
     b.x0 = b.x0 * r + left;
     b.x1 = b.x1 * r + left;
@@ -324,8 +356,9 @@ bool AugmentSettings::mosaicInEpoch(int epoch) const {
   return mosaic > 0 && (close_mosaic <= 0 || closesAt < 0 || epoch < closesAt);
 }
 
-ExampleFactory::ExampleFactory(std::vector<Sample> samples, AugmentSettings settings)
-    : samples_(std::move(samples)), settings_(settings) {
+ExampleFactory::ExampleFactory(std::vector<Sample> samples, AugmentSettings settings,
+                               std::shared_ptr<DecodedImageCache> cache)
+    : samples_(std::move(samples)), settings_(settings), cache_(std::move(cache)) {
   if (settings_.imgsz < 1)
     throw std::invalid_argument("augmentation setting imgsz = " + std::to_string(settings_.imgsz) +
                                 " must be at least 1");
@@ -342,7 +375,7 @@ ExampleFactory::ExampleFactory(std::vector<Sample> samples, AugmentSettings sett
 
 TrainingExample ExampleFactory::validation(std::size_t index) const {
   requireIndex(index, samples_.size());
-  Loaded loaded = load(samples_[index], settings_.imgsz, false);
+  Loaded loaded = load(samples_[index], settings_.imgsz, false, cache_.get());
   const int loadedLong = std::max(loaded.picture.bgr.cols, loaded.picture.bgr.rows);
   const Letterboxed boxed = letterbox(std::move(loaded.picture), settings_.imgsz);
   TrainingExample example = finish(boxed.picture, index, false);
@@ -360,7 +393,7 @@ TrainingExample ExampleFactory::training(std::size_t index, int epoch) const {
   requireIndex(index, samples_.size());
   const int s = settings_.imgsz;
   const Draws d = drawFor(settings_.seed, epoch, index, samples_.size());
-  Loaded own = load(samples_[index], s, true);
+  Loaded own = load(samples_[index], s, true, cache_.get());
   const int originalWidth = own.originalWidth, originalHeight = own.originalHeight;
   Picture picture;
   if (settings_.mosaicInEpoch(epoch) && d.mosaic < settings_.mosaic) {
@@ -368,10 +401,10 @@ TrainingExample ExampleFactory::training(std::size_t index, int epoch) const {
     const int lo = s / 2, hi = 2 * s - s / 2;
     const int xc = static_cast<int>(between(lo, hi, d.centreX));
     const int yc = static_cast<int>(between(lo, hi, d.centreY));
-    const std::array<Picture, 4> tiles{std::move(own.picture),
-                                       load(samples_[d.partners[0]], s, true).picture,
-                                       load(samples_[d.partners[1]], s, true).picture,
-                                       load(samples_[d.partners[2]], s, true).picture};
+    const std::array<Picture, 4> tiles{
+        std::move(own.picture), load(samples_[d.partners[0]], s, true, cache_.get()).picture,
+        load(samples_[d.partners[1]], s, true, cache_.get()).picture,
+        load(samples_[d.partners[2]], s, true, cache_.get()).picture};
     picture = randomPerspective(mosaic(tiles, s, xc, yc), s, settings_, d, true);
   } else {
     picture =

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "data/training_example.h"
@@ -17,6 +18,8 @@ struct Config;
 }
 
 namespace syncbn::data {
+
+class DecodedImageCache;
 
 struct AugmentSettings {
   int imgsz = 640;
@@ -39,15 +42,19 @@ struct AugmentSettings {
   bool mosaicInEpoch(int epoch) const;
 };
 
-// Makes examples from verified samples. Thread-safe: every method is const and touches no shared
-// mutable state. Deterministic: the result depends only on the samples, the settings and the
-// arguments. Throws std::runtime_error naming the file when an image cannot be read (it may have
-// vanished since verification) and std::out_of_range for an index beyond size().
+// Makes examples from verified samples. Thread-safe: every method is const, and the only shared
+// mutable state is the optional image cache, which is thread-safe itself. Deterministic: the
+// result depends only on the samples, the settings and the arguments, never on what is cached.
+// Throws std::runtime_error naming the file when an image cannot be read (it may have vanished
+// since verification) and std::out_of_range for an index beyond size().
 class ExampleFactory {
  public:
   // Throws std::invalid_argument for settings out of range: imgsz < 1, a probability or HSV gain
   // outside [0, 1], a negative range, scale >= 1 (a zoom of 0 or below), shear >= 90.
-  ExampleFactory(std::vector<Sample> samples, AugmentSettings settings);
+  // `cache` (optional, may be shared with other factories): decoded images are taken from it and
+  // put into it, so that each image is decoded once while it fits.
+  ExampleFactory(std::vector<Sample> samples, AugmentSettings settings,
+                 std::shared_ptr<DecodedImageCache> cache = nullptr);
 
   std::size_t size() const { return samples_.size(); }
   const AugmentSettings& settings() const { return settings_; }
@@ -64,6 +71,7 @@ class ExampleFactory {
  private:
   std::vector<Sample> samples_;
   AugmentSettings settings_;
+  std::shared_ptr<DecodedImageCache> cache_;
 };
 
 }  // namespace syncbn::data

@@ -13,6 +13,7 @@
 #include "common/atomic_file.h"
 #include "common/config_yaml.h"
 #include "data/augment.h"
+#include "data/decoded_image_cache.h"
 #include "data/demo_data.h"
 #include "data/verify.h"
 #include "dist/cpu_threads.h"
@@ -200,7 +201,7 @@ const data::SplitReport* findSplit(const data::DatasetReport& report, const std:
 
 }  // namespace
 
-train::TrainingData buildTrainingData(const Config& config, RankEvents& events,
+train::TrainingData buildTrainingData(const Config& config, int ranksOnThisNode, RankEvents& events,
                                       std::function<bool()> stopRequested) {
   const std::filesystem::path yaml = demoOrDataYaml(config.data.data);
   data::VerifyOptions verify;
@@ -215,11 +216,15 @@ train::TrainingData buildTrainingData(const Config& config, RankEvents& events,
   const data::SplitReport* trainSplit = findSplit(report, "train");
   const data::SplitReport* valSplit = findSplit(report, "val");
   if (trainSplit == nullptr) throw std::runtime_error(yaml.string() + ": no train split");
+  // One cache for both splits, so that data.cache_mb bounds the rank's whole cache.
+  const auto cache = std::make_shared<data::DecodedImageCache>(
+      data::imageCacheBudget(static_cast<std::size_t>(std::max(config.data.cache_mb, 0)) << 20,
+                             ranksOnThisNode, data::availableMemoryBytes()));
   data::AugmentSettings augment = data::AugmentSettings::fromConfig(config);
-  auto trainFactory = std::make_shared<data::ExampleFactory>(trainSplit->samples, augment);
+  auto trainFactory = std::make_shared<data::ExampleFactory>(trainSplit->samples, augment, cache);
   augment.augment = false;
   auto valFactory = std::make_shared<data::ExampleFactory>(
-      valSplit ? valSplit->samples : std::vector<data::Sample>{}, augment);
+      valSplit ? valSplit->samples : std::vector<data::Sample>{}, augment, cache);
 
   train::TrainingData data;
   data.trainExamples = [trainFactory](std::size_t index, int epoch) {

@@ -100,8 +100,9 @@ std::shared_ptr<dist::ProcessGroup> buildProcessGroup(const Topology& topology,
 // The dataset, verified (on every rank; the label cache makes the others quick), as the
 // trainer's example producers. Rank 0 publishes each split's summary to `events`.
 // `stopRequested` is asked between images while the dataset is verified: true there throws
-// StoppedBeforeTraining.
-train::TrainingData buildTrainingData(const Config& config, RankEvents& events,
+// StoppedBeforeTraining. The decoded-image cache gets data.cache_mb, capped at a quarter of the
+// available memory shared by the `ranksOnThisNode` ranks (data::imageCacheBudget).
+train::TrainingData buildTrainingData(const Config& config, int ranksOnThisNode, RankEvents& events,
                                       std::function<bool()> stopRequested = nullptr);
 
 // A stop (a signal, the GUI) before training began; the run ends cleanly, with nothing trained.

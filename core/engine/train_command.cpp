@@ -111,9 +111,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     // collective, so with several ranks that stop waits for the first iteration.
     const train::RequestSource stopSource = requests.source();
     const bool alone = topology.worldSize == 1;
-    train::TrainingData data = buildTrainingData(config, events, [&requests, stopSource, alone] {
-      return requests.signal() != 0 || (alone && stopSource().stop);
-    });
+    train::TrainingData data =
+        buildTrainingData(config, topology.ranksPerNode, events, [&requests, stopSource, alone] {
+          return requests.signal() != 0 || (alone && stopSource().stop);
+        });
 
     train::Trainer trainer(trainerOptions, std::move(data), group, events.sink(),
                            requests.source());

@@ -2,13 +2,16 @@
 // nothing else, for several worker counts, next to the producer alone on one thread (the ceiling
 // per worker) and the share of a batch spent collating (HWC -> CHW, targets).
 //   bench_loader [--images N (256)] [--batch B (16)] [--size S (640)] [--workers 1,2,4]
-//                [--prefetch P (4)] [--work-ms MS (0)] [--data DATA.yaml]
+//                [--prefetch P (4)] [--work-ms MS (0)] [--data DATA.yaml [--mosaic P (1)]
+//                [--cache-mb MB (0)]]
 // The synthetic producer allocates an S x S RGB image and fills every byte from a xorshift stream
 // (the memory traffic of a decode); --work-ms adds that much busy work per image to stand in for
 // JPEG decoding and augmentation. Prints a Markdown table (docs/benchmarks.md).
 //
 // --data measures the real pipeline instead: the data.yaml's train split, verified, then decoded
-// and augmented with Ultralytics' default hyperparameters (mosaic on) at --size.
+// and augmented with Ultralytics' default hyperparameters (mosaic on unless --mosaic 0) at --size.
+// --cache-mb gives the factory a decoded-image cache of that size (the engine's data.cache_mb),
+// filled by one pass over the dataset before anything is timed: the steady state of later epochs.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 #include "common/config.h"
 #include "data/augment.h"
 #include "data/batch_loader.h"
+#include "data/decoded_image_cache.h"
 #include "data/verify.h"
 
 namespace {
@@ -135,6 +139,8 @@ int main(int argc, char** argv) try {
   int prefetch = 4;
   double workMs = 0;
   std::string data;
+  double mosaic = 1.0;
+  int cacheMb = 0;
   std::vector<int> workers{1, 2, 4};
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
@@ -154,6 +160,10 @@ int main(int argc, char** argv) try {
       workMs = std::stod(value);
     else if (option == "--data")
       data = value;
+    else if (option == "--mosaic")
+      mosaic = std::stod(value);
+    else if (option == "--cache-mb")
+      cacheMb = std::stoi(value);
     else
       throw std::invalid_argument("unknown option " + option);
   }
@@ -166,10 +176,21 @@ int main(int argc, char** argv) try {
   const syncbn::data::DatasetReport report = syncbn::data::verifyDataset(data);
   syncbn::Config config;
   config.data.imgsz = size;
-  const syncbn::data::ExampleFactory factory(report.splits.front().samples,
-                                             syncbn::data::AugmentSettings::fromConfig(config));
+  config.train.mosaic = mosaic;
+  const auto cache =
+      cacheMb > 0 ? std::make_shared<syncbn::data::DecodedImageCache>(std::size_t(cacheMb) << 20)
+                  : nullptr;
+  const syncbn::data::ExampleFactory factory(
+      report.splits.front().samples, syncbn::data::AugmentSettings::fromConfig(config), cache);
   std::printf("%s, train split, Ultralytics' default augmentation (mosaic %.1f)\n", data.c_str(),
               config.train.mosaic);
+  if (cache) {
+    for (std::size_t i = 0; i < std::min(images, factory.size()); ++i)
+      (void)factory.training(i, 0);
+    const auto stats = cache->stats();
+    std::printf("decoded-image cache of %d MiB, warmed: %zu images, %.1f MiB\n", cacheMb,
+                stats.images, static_cast<double>(stats.bytes) / (1 << 20));
+  }
   runLoaderBenchmark([&](std::size_t i, int epoch) { return factory.training(i, epoch); },
                      std::min(images, factory.size()), batch, workers, prefetch);
   return 0;

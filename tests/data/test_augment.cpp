@@ -2,6 +2,7 @@
 // flips; examples are functions of (seed, epoch, index) alone; validation letterboxing maps back
 // to the original pixels; with augmentation off, training examples are validation examples.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,7 @@
 
 #include "common/config.h"
 #include "data/augment.h"
+#include "data/decoded_image_cache.h"
 #include "temp_dir.h"
 
 namespace syncbn::data {
@@ -602,6 +604,126 @@ TEST(Augment, SettingsComeFromTheConfigAndAreChecked) {
   bad = {};
   bad.imgsz = 0;
   EXPECT_THROW(ExampleFactory({}, bad), std::invalid_argument);
+}
+
+// ----- the decoded-image cache
+// --------------------------------------------------------------------
+
+// The oracle is a factory without a cache: a cache may change how often an image is decoded,
+// never a byte of an example. One cache serves training and validation (the engine shares one),
+// and images that shrink to imgsz are resampled differently by each (linear and area).
+TEST(DecodedImageCache, CachedExamplesAreTheUncachedExamplesAndEachImageIsDecodedOnce) {
+  TempDir dir;
+  std::vector<Sample> samples = colourDataset(dir);
+  AugmentSettings settings;  // Ultralytics' defaults: mosaic, HSV and flips
+  settings.imgsz = 128;
+  settings.degrees = 5;
+  const ExampleFactory uncached(samples, settings);
+  const auto cache = std::make_shared<DecodedImageCache>(std::size_t{1} << 30);
+  const ExampleFactory cachedTraining(samples, settings, cache);
+  AugmentSettings letterbox = settings;
+  letterbox.augment = false;
+  const ExampleFactory uncachedValidation(samples, letterbox);
+  const ExampleFactory cachedValidation(samples, letterbox, cache);
+
+  const std::vector<TrainingExample> expected = computeAll(uncached, 3, 1, false);
+  const std::vector<TrainingExample> first = computeAll(cachedTraining, 3, 1, false);
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_TRUE(first[i] == expected[i]) << "slot " << i;
+  DecodedImageCache::Stats stats = cache->stats();
+  EXPECT_EQ(stats.images, samples.size()) << "one entry per training image";
+  EXPECT_EQ(stats.misses, samples.size()) << "one thread: each image decoded exactly once";
+  EXPECT_GT(stats.hits, 2 * samples.size()) << "mosaic partners and later epochs";
+  EXPECT_EQ(stats.refused, 0u);
+
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    EXPECT_TRUE(cachedValidation.validation(i) == uncachedValidation.validation(i)) << i;
+  stats = cache->stats();
+  EXPECT_EQ(stats.images, 2 * samples.size()) << "validation's resampling is kept apart";
+
+  // Reading from 4 threads in reverse order: the same bytes.
+  const std::vector<TrainingExample> threaded = computeAll(cachedTraining, 3, 4, true);
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_TRUE(threaded[i] == expected[i]) << "threaded slot " << i;
+
+  // With every file gone, the cache alone still makes them: nothing is decoded any more.
+  const std::vector<TrainingExample> epoch3 = [&] {
+    std::vector<TrainingExample> out;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      out.push_back(uncached.training(i, 3));
+    return out;
+  }();
+  std::vector<TrainingExample> validation;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    validation.push_back(uncachedValidation.validation(i));
+  for (const Sample& sample : samples)
+    fs::remove(sample.image);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_TRUE(cachedTraining.training(i, 3) == epoch3[i]) << "index " << i;
+    EXPECT_TRUE(cachedValidation.validation(i) == validation[i]) << "index " << i;
+    EXPECT_THROW(uncached.training(i, 3), std::runtime_error) << "the files are gone";
+  }
+  EXPECT_EQ(cache->stats().misses, stats.misses) << "no miss once everything was cached";
+}
+
+// A cache smaller than the dataset keeps what fits and refuses the rest, which is decoded on every
+// use: exactly stats().images images work without their files.
+TEST(DecodedImageCache, AFullCacheKeepsWhatFitsAndDecodesTheRest) {
+  TempDir dir;
+  std::vector<Sample> samples = colourDataset(dir);
+  AugmentSettings letterbox = plainAugmentation(128);
+  letterbox.augment = false;
+  const ExampleFactory uncached(samples, letterbox);
+  const std::size_t oneImage = 128 * 128 * 3;  // the largest an image can be after loading
+  const auto cache = std::make_shared<DecodedImageCache>(3 * oneImage);
+  const ExampleFactory cached(samples, letterbox, cache);
+  std::vector<TrainingExample> expected;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    expected.push_back(uncached.validation(i));
+    EXPECT_TRUE(cached.validation(i) == expected[i]) << "index " << i;
+  }
+  const DecodedImageCache::Stats stats = cache->stats();
+  EXPECT_LE(stats.bytes, cache->capacityBytes());
+  EXPECT_GE(stats.images, 3u) << "three images of at most 128 x 128 always fit";
+  EXPECT_LT(stats.images, samples.size());
+  EXPECT_EQ(stats.refused, samples.size() - stats.images);
+
+  for (const Sample& sample : samples)
+    fs::remove(sample.image);
+  std::size_t stillMade = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    try {
+      EXPECT_TRUE(cached.validation(i) == expected[i]) << "index " << i;
+      ++stillMade;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(samples[i].image.string()), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(stillMade, stats.images);
+
+  const auto none = std::make_shared<DecodedImageCache>(0);
+  const ExampleFactory uncachable(samples, letterbox, none);
+  EXPECT_THROW(uncachable.validation(0), std::runtime_error) << "capacity 0 holds nothing";
+  EXPECT_EQ(none->stats().images, 0u);
+}
+
+TEST(DecodedImageCache, TheBudgetIsTheRequestCappedByAQuarterOfTheFreeMemoryPerRank) {
+  constexpr std::size_t kGiB = std::size_t{1} << 30;
+  EXPECT_EQ(imageCacheBudget(kGiB, 1, 64 * kGiB), kGiB);
+  EXPECT_EQ(imageCacheBudget(kGiB, 1, 2 * kGiB), kGiB / 2);
+  EXPECT_EQ(imageCacheBudget(kGiB, 4, 8 * kGiB), kGiB / 2);
+  EXPECT_EQ(imageCacheBudget(kGiB, 0, 2 * kGiB), kGiB / 2) << "no ranks counts as one";
+  EXPECT_EQ(imageCacheBudget(kGiB, 2, std::nullopt), kGiB) << "unknown memory: as requested";
+  EXPECT_EQ(imageCacheBudget(0, 1, 64 * kGiB), 0u);
+
+  // The kernel's own figures as the oracle: available memory is positive and below the total.
+  const std::optional<std::size_t> available = availableMemoryBytes();
+  ASSERT_TRUE(available.has_value()) << "Linux has MemAvailable in /proc/meminfo";
+  const auto total = static_cast<std::size_t>(sysconf(_SC_PHYS_PAGES)) *
+                     static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  EXPECT_GT(*available, 0u);
+  EXPECT_LE(*available, total);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ std::vector<PageSpec> configPageSpecs() {
            "The images to train and validate on, and the size they are resized to.")),
        QStyle::SP_DirIcon,
        {{text(QT_TRANSLATE_NOOP("ConfigPages", "Data")),
-         {"data.data", "data.imgsz", "data.max_image_pixels"}}}},
+         {"data.data", "data.imgsz", "data.max_image_pixels", "data.cache_mb"}}}},
       {QStringLiteral("model"),
        text(QT_TRANSLATE_NOOP("ConfigPages", "Model")),
        text(QT_TRANSLATE_NOOP("ConfigPages",
