@@ -73,6 +73,7 @@ struct BenchOptions {
   std::string device = "cpu";
   std::string backend = "auto";
   int workers = 2;
+  int threads = 0;  // intra-op threads per rank; 0: the engine's equal share of the cores
   int bnStatsEvery = 0;
   std::string layout = "auto";  // the trainer's choice (channels-last on the CPU), or nchw
   bool profile = false;
@@ -241,7 +242,8 @@ int runRank(const BenchOptions& options) {
   } else {
     // As the engine does (run_builder.cpp): an equal share of the cores for each rank, in
     // LibTorch's and OpenBLAS's thread pools.
-    dist::useCpuThreads(dist::cpuThreadsPerRank(options.ranks));
+    dist::useCpuThreads(options.threads > 0 ? options.threads
+                                            : dist::cpuThreadsPerRank(options.ranks));
   }
 
   Config config;
@@ -427,6 +429,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--workers", options.workers, "Loader threads per rank")
       ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_option("--threads", options.threads,
+                 "Intra-op threads per rank (0: an equal share of the cores, as the engine)")
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--bn-stats-every", options.bnStatsEvery,
                  "Run the BN statistics probe every K iterations (0: never)")
