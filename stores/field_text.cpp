@@ -181,6 +181,14 @@ const std::array kEntries{
           QT_TRANSLATE_NOOP("FieldText", "auto (every CUDA device, else the CPU)")},
     Entry{"distributed.cpu_ranks", QT_TRANSLATE_NOOP("FieldText", "CPU ranks"),
           QT_TRANSLATE_NOOP("FieldText", "Processes per node when training on the CPU.")},
+    Entry{"distributed.cpu_threads", QT_TRANSLATE_NOOP("FieldText", "Threads per CPU rank"),
+          QT_TRANSLATE_NOOP("FieldText",
+                            "Compute threads of each CPU rank. 0 (auto) shares out the cores "
+                            "that other programs left free when the run started: a core busy "
+                            "with another job is left to it, because a thread that shares it "
+                            "holds up every other thread. Set a number to reproduce a run "
+                            "exactly: results depend on the thread count."),
+          QT_TRANSLATE_NOOP("FieldText", "auto")},
     Entry{"distributed.backend", QT_TRANSLATE_NOOP("FieldText", "Backend"),
           QT_TRANSLATE_NOOP("FieldText",
                             "Collective communication backend; auto uses NCCL on CUDA and Gloo "

@@ -12,7 +12,8 @@ enum class BrowseKind { None, File, Directory };
 struct FieldText {
   QString label;        // "Global batch"
   QString toolTip;      // a sentence or two, ending with the YAML key
-  QString placeholder;  // shown in an empty text field; may be empty
+  QString placeholder;  // shown in an empty text field, or by a whole-number field at its minimum
+                        // (what 0 means); may be empty
   QString unit;         // spin box suffix such as " px"; may be empty
   BrowseKind browse = BrowseKind::None;
   QString fileFilter;  // QFileDialog filter for BrowseKind::File

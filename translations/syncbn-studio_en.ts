@@ -830,6 +830,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
+        <source>Threads per CPU rank</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Compute threads of each CPU rank. 0 (auto) shares out the cores that other programs left free when the run started: a core busy with another job is left to it, because a thread that shares it holds up every other thread. Set a number to reproduce a run exactly: results depend on the thread count.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>auto</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Backend</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1812,7 +1827,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DevicesPanel</name>
     <message>
-        <location filename="../widgets/distributed/devices_panel.cpp" line="+32"/>
+        <location filename="../widgets/distributed/devices_panel.cpp" line="+33"/>
         <source>This machine</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1930,7 +1945,12 @@ Double-click to see the image and its label file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
+        <source> The host&apos;s RAM also keeps up to %1 of decoded images per rank (data.cache_mb).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>&lt;b&gt;Memory %1: about %2&lt;/b&gt; for %3 image(s) of %4 px (activations %5; weights, gradients, optimizer and EMA %6%7).%8</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2395,7 +2415,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::FieldEditor</name>
     <message>
-        <location filename="../widgets/config/field_editor.cpp" line="+169"/>
+        <location filename="../widgets/config/field_editor.cpp" line="+170"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>

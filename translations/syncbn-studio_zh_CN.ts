@@ -832,6 +832,21 @@ Set its location in Preferences.</source>
     </message>
     <message>
         <location line="+1"/>
+        <source>Threads per CPU rank</source>
+        <translation>每个 CPU 进程的线程数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Compute threads of each CPU rank. 0 (auto) shares out the cores that other programs left free when the run started: a core busy with another job is left to it, because a thread that shares it holds up every other thread. Set a number to reproduce a run exactly: results depend on the thread count.</source>
+        <translation>每个 CPU 进程的计算线程数。0（自动）在运行开始时，把其他程序留下的空闲核心平均分配：被其他任务占用的核心留给它，因为与之共享核心的线程会拖慢其他所有线程。要精确复现一次运行，请设定一个数值：结果取决于线程数。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Backend</source>
         <translation>后端</translation>
     </message>
@@ -1812,7 +1827,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::DevicesPanel</name>
     <message>
-        <location filename="../widgets/distributed/devices_panel.cpp" line="+32"/>
+        <location filename="../widgets/distributed/devices_panel.cpp" line="+33"/>
         <source>This machine</source>
         <translation>本机</translation>
     </message>
@@ -1929,7 +1944,12 @@ Double-click to see the image and its label file.</source>
         <translation>，CUDA 工作区 %1</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
+        <source> The host&apos;s RAM also keeps up to %1 of decoded images per rank (data.cache_mb).</source>
+        <translation>主机内存还会为每个进程保存最多 %1 的已解码图像（data.cache_mb）。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>&lt;b&gt;Memory %1: about %2&lt;/b&gt; for %3 image(s) of %4 px (activations %5; weights, gradients, optimizer and EMA %6%7).%8</source>
         <translation>&lt;b&gt;内存（%1）：约 %2&lt;/b&gt;，用于 %3 张 %4 像素的图像（激活值 %5；权重、梯度、优化器和 EMA %6%7）。%8</translation>
     </message>
@@ -2390,7 +2410,7 @@ Double-click to see the image and its label file.</source>
 <context>
     <name>studio::FieldEditor</name>
     <message>
-        <location filename="../widgets/config/field_editor.cpp" line="+169"/>
+        <location filename="../widgets/config/field_editor.cpp" line="+170"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>

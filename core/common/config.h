@@ -80,6 +80,9 @@ struct TrainConfig {
 struct DistributedConfig {
   std::string device;  // "" auto (all CUDA devices, else CPU), "cpu", or CUDA ids "0,1,2"
   int cpu_ranks = 1;   // processes per node when training on the CPU
+  // Intra-op threads per CPU rank; 0: the rank's share of the cores other programs left free
+  // when the run started (dist/cpu_threads.h).
+  int cpu_threads = 0;
   Backend backend = Backend::Auto;
   NormKind norm = NormKind::BatchNorm;
   int precise_bn = 0;  // batches for PreciseBN recalibration before validation; 0 = off

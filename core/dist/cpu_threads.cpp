@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace syncbn::dist {
@@ -19,9 +20,11 @@ Function* openBlasFunction(const char* name) {
 
 }  // namespace
 
-int cpuThreadsPerRank(int ranksPerNode) {
+int cpuThreadsPerRank(int ranksPerNode, double othersBusyCores) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, ranksPerNode));
+  const double taken = std::floor(std::max(0.0, othersBusyCores) + (1 - kTakenCoreShare));
+  const int free = cores - static_cast<int>(std::min(taken, static_cast<double>(cores)));
+  return std::max(1, free / std::max(1, ranksPerNode));
 }
 
 void useCpuThreads(int threads) {

@@ -13,9 +13,17 @@
 
 namespace syncbn::dist {
 
-// The intra-op threads each of `ranksPerNode` ranks gets on this node's cores: an equal share,
-// at least 1, so that the ranks together do not oversubscribe the cores.
-int cpuThreadsPerRank(int ranksPerNode);
+// A core other programs keep at least this busy is theirs: a thread of ours that shared it would
+// run at half speed, and every parallel region waits for its slowest thread. On the 2-core
+// machine, with a busy loop or a memory-bound process on one core, one thread took 1173-1243 ms
+// per step and two threads 1324-1339 ms (waiting passively; docs/benchmarks.md, "CPU
+// contention"). A neighbour using less than this leaves enough of its core to a second thread.
+inline constexpr double kTakenCoreShare = 0.75;
+
+// The intra-op threads each of `ranksPerNode` ranks gets on this node's cores: an equal share of
+// those that other programs do not take (`othersBusyCores`, see kTakenCoreShare), at least 1, so
+// that the ranks together do not oversubscribe the cores.
+int cpuThreadsPerRank(int ranksPerNode, double othersBusyCores = 0);
 
 // Sets LibTorch's intra-op threads and, when the BLAS in this process is OpenBLAS, OpenBLAS's
 // threads to `threads` (at least 1). Call it before the first kernel runs.

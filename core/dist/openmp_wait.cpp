@@ -51,9 +51,26 @@ double busyCoresNow(int sampleMs) {
          static_cast<double>(cores);
 }
 
+double othersBusyCoresAtStart() {
+  if (const char* recorded = std::getenv(kOthersBusyVariable)) {
+    char* end = nullptr;
+    const double cores = std::strtod(recorded, &end);
+    if (end != recorded && *end == '\0' && cores >= 0) return cores;
+  }
+  const char* localWorld = std::getenv("LOCAL_WORLD_SIZE");
+  if (localWorld != nullptr && std::atoi(localWorld) > 1) return 0;
+  const double cores = busyCoresNow();
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", cores);
+  ::setenv(kOthersBusyVariable, text, 1);
+  return cores;
+}
+
 void chooseOpenMpWaiting(char** argv, bool withStudio) {
+  // Sampled even when the policy is given: the thread count uses it too (cpu_threads.h).
+  const double othersBusy = othersBusyCoresAtStart();
   if (std::getenv(kOpenMpWaitPolicyVariable) || std::getenv(kOpenMpWaitChoiceVariable)) return;
-  const bool passive = shouldWaitPassively(withStudio, withStudio ? 0.0 : busyCoresNow());
+  const bool passive = shouldWaitPassively(withStudio, othersBusy);
   // Recorded before the exec: the new image and the ranks it launches see the choice made, so
   // neither a failed exec nor a rank can choose again.
   ::setenv(kOpenMpWaitChoiceVariable, passive ? "passive" : "default", 1);

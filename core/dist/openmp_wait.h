@@ -21,6 +21,8 @@ inline constexpr char kOpenMpWaitPolicyVariable[] = "OMP_WAIT_POLICY";
 // The choice made, for the ranks a launcher starts (they inherit it and do not choose again) and
 // for the user to see: "passive" or "default".
 inline constexpr char kOpenMpWaitChoiceVariable[] = "SYNCBN_OPENMP_WAIT";
+// The cores other programs kept busy when the program started, for the ranks it launches too.
+inline constexpr char kOthersBusyVariable[] = "SYNCBN_CPU_OTHERS_BUSY";
 // Other programs using at least this many cores, over a short sample at start, share the cores.
 inline constexpr double kSharedCpuCores = 0.5;
 
@@ -32,11 +34,18 @@ bool shouldWaitPassively(bool withStudio, double othersBusyCores);
 // sleeps. 0 when it cannot be read.
 double busyCoresNow(int sampleMs = 100);
 
-// Unless OMP_WAIT_POLICY or SYNCBN_OPENMP_WAIT is set: chooses, records the choice in
-// SYNCBN_OPENMP_WAIT and, for passive waiting, sets OMP_WAIT_POLICY=PASSIVE and re-executes this
-// program (Linux's /proc/self/exe) with the same argv; does not return then. Returns otherwise,
-// or when the exec failed (then it says why on stderr). Call it first thing in main(), before
-// any thread of the program's own exists.
+// The cores other programs kept busy at start: SYNCBN_CPU_OTHERS_BUSY when it is set (by this
+// process before it re-executed itself, or by the launcher of this rank); else a busyCoresNow()
+// sample, recorded in that variable so that it is taken once. A rank that torchrun started
+// (LOCAL_WORLD_SIZE above 1, nothing recorded) answers 0 without a sample: its sibling ranks,
+// starting at the same moment, would count as other programs.
+double othersBusyCoresAtStart();
+
+// Unless OMP_WAIT_POLICY or SYNCBN_OPENMP_WAIT is set: chooses (othersBusyCoresAtStart()), records
+// the choice in SYNCBN_OPENMP_WAIT and, for passive waiting, sets OMP_WAIT_POLICY=PASSIVE and
+// re-executes this program (Linux's /proc/self/exe) with the same argv; does not return then.
+// Returns otherwise, or when the exec failed (then it says why on stderr). Call it first thing in
+// main(), before any thread of the program's own exists.
 void chooseOpenMpWaiting(char** argv, bool withStudio);
 
 }  // namespace syncbn::dist

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <ext/stdio_filebuf.h>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/config_yaml.h"
@@ -17,6 +19,7 @@
 #include "data/demo_data.h"
 #include "data/verify.h"
 #include "dist/cpu_threads.h"
+#include "dist/openmp_wait.h"
 #include "dist/process_group.h"
 #include "engine/verdict_reporter.h"
 #include "train/checkpoint_file.h"
@@ -152,13 +155,35 @@ void reportStaleTemporaries(const std::filesystem::path& runDir, RankEvents& eve
 
 // ----- device and process group -----------------------------------------------------------------
 
-c10::Device buildDevice(const Topology& topology, int localRank) {
+CpuThreadChoice chooseCpuThreads(const Topology& topology, const Config& config) {
+  CpuThreadChoice choice;
+  choice.configured = config.distributed.cpu_threads > 0;
+  choice.othersBusyCores = dist::othersBusyCoresAtStart();
+  choice.threads = choice.configured
+                       ? config.distributed.cpu_threads
+                       : dist::cpuThreadsPerRank(topology.ranksPerNode, choice.othersBusyCores);
+  return choice;
+}
+
+std::string describe(const CpuThreadChoice& choice, int ranksPerNode) {
+  char busy[32];
+  std::snprintf(busy, sizeof busy, "%.1f", choice.othersBusyCores);
+  std::string text =
+      "CPU: " + std::to_string(choice.threads) + " thread" + (choice.threads == 1 ? "" : "s") +
+      " per rank, " + std::to_string(ranksPerNode) + " rank" + (ranksPerNode == 1 ? "" : "s") +
+      " on " + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " cores; ";
+  if (choice.configured) return text + "set by distributed.cpu_threads";
+  return text + "other programs kept " + busy +
+         " cores busy at start (set distributed.cpu_threads to fix the count)";
+}
+
+c10::Device buildDevice(const Topology& topology, int localRank, int cpuThreads) {
   if (topology.cuda)
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(topology.cudaDeviceIds.at(
                                        static_cast<std::size_t>(localRank))));
   // Ranks share the node's cores; oversubscribed threads (OpenMP's and OpenBLAS's) slow every
   // rank down.
-  dist::useCpuThreads(dist::cpuThreadsPerRank(static_cast<int>(topology.ranksPerNode)));
+  dist::useCpuThreads(cpuThreads);
   return c10::Device(c10::kCPU);
 }
 

@@ -88,9 +88,20 @@ train::ProgressChannelOptions channelOptionsFor(const TrainCommandOptions& optio
 // ".last.pt.tmp.XXXXXX" files) and logs each to `events`. Rank 0, once the run has started.
 void reportStaleTemporaries(const std::filesystem::path& runDir, RankEvents& events);
 
-// The rank's device (its CUDA device by local rank, or the CPU with the node's cores shared out
-// among its ranks).
-c10::Device buildDevice(const Topology& topology, int localRank);
+// Intra-op threads for each CPU rank: distributed.cpu_threads, or (0) the rank's share of the
+// cores other programs left free when the engine started (dist::cpuThreadsPerRank).
+struct CpuThreadChoice {
+  int threads = 1;
+  bool configured = false;     // from distributed.cpu_threads
+  double othersBusyCores = 0;  // dist::othersBusyCoresAtStart()
+};
+CpuThreadChoice chooseCpuThreads(const Topology& topology, const Config& config);
+// One line for the run's log: the count, and why.
+std::string describe(const CpuThreadChoice& choice, int ranksPerNode);
+
+// The rank's device: its CUDA device by local rank, or the CPU with `cpuThreads` intra-op
+// threads (chooseCpuThreads).
+c10::Device buildDevice(const Topology& topology, int localRank, int cpuThreads);
 
 // The process group over every rank, or null for one rank.
 std::shared_ptr<dist::ProcessGroup> buildProcessGroup(const Topology& topology,

@@ -101,7 +101,10 @@ int runRank(const CommandContext& ctx, const TrainCommandOptions& options,
     trainerOptions.configYaml = toYaml(config);
     trainerOptions.topology = topology;
     trainerOptions.rank = rendezvous.rank;
-    trainerOptions.device = buildDevice(topology, rendezvous.localRank);
+    const CpuThreadChoice threads = chooseCpuThreads(topology, config);
+    trainerOptions.device = buildDevice(topology, rendezvous.localRank, threads.threads);
+    if (rank0 && !topology.cuda)
+      events.publish(protocol::Log{"info", 0, describe(threads, topology.ranksPerNode)});
     trainerOptions.runDir = runDir;
     trainerOptions.bnStatsEvery = options.bnStatsEvery;
     const std::shared_ptr<dist::ProcessGroup> group =

@@ -240,10 +240,11 @@ int runRank(const BenchOptions& options) {
       throw std::invalid_argument("--device cuda: no CUDA device is available");
     cudaDevices = static_cast<int>(torch::cuda::device_count());
   } else {
-    // As the engine does (run_builder.cpp): an equal share of the cores for each rank, in
-    // LibTorch's and OpenBLAS's thread pools.
+    // As the engine does (run_builder.cpp): an equal share of the cores that other programs left
+    // free at start, for each rank, in LibTorch's and OpenBLAS's thread pools.
     dist::useCpuThreads(options.threads > 0 ? options.threads
-                                            : dist::cpuThreadsPerRank(options.ranks));
+                                            : dist::cpuThreadsPerRank(
+                                                  options.ranks, dist::othersBusyCoresAtStart()));
   }
 
   Config config;
@@ -458,6 +459,8 @@ int main(int argc, char** argv) {
   }
 
   const bool rankProcess = std::getenv("RANK") != nullptr;
+  // Sampled once, before any rank starts, as the engine's main() does; the ranks inherit it.
+  if (!rankProcess) dist::othersBusyCoresAtStart();
   try {
     if (options.ranks > 1 && !rankProcess) return launchRanks(options, argc, argv);
     return runRank(options);

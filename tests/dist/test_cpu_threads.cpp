@@ -20,6 +20,20 @@ TEST(CpuThreads, EachRankGetsAnEqualShareOfTheCoresAndAtLeastOne) {
   EXPECT_EQ(cpuThreadsPerRank(2), std::max(1, cores / 2));
 }
 
+// A core counts as another program's when it keeps at least kTakenCoreShare of one busy.
+TEST(CpuThreads, CoresOtherProgramsKeepBusyAreLeftToThem) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(cpuThreadsPerRank(1, 0.0), cores);
+  EXPECT_EQ(cpuThreadsPerRank(1, 0.74), cores) << "a light neighbour leaves room for a thread";
+  EXPECT_EQ(cpuThreadsPerRank(1, 0.75), std::max(1, cores - 1));
+  EXPECT_EQ(cpuThreadsPerRank(1, 1.0), std::max(1, cores - 1)) << "a busy loop takes a core";
+  EXPECT_EQ(cpuThreadsPerRank(1, 1.74), std::max(1, cores - 1));
+  EXPECT_EQ(cpuThreadsPerRank(1, 1.8), std::max(1, cores - 2));
+  EXPECT_EQ(cpuThreadsPerRank(2, 1.0), std::max(1, (cores - 1) / 2));
+  EXPECT_EQ(cpuThreadsPerRank(1, cores + 3.0), 1) << "never fewer than one";
+  EXPECT_EQ(cpuThreadsPerRank(1, -1.0), cores) << "a bad sample takes nothing";
+}
+
 TEST(CpuThreads, SetsLibTorchsAndOpenBlassThreadsTogether) {
   useCpuThreads(1);
   EXPECT_EQ(at::get_num_threads(), 1);

@@ -9,7 +9,9 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -37,7 +39,8 @@ std::string field(const std::string& line, const std::string& name) {
   return {};
 }
 
-const std::string kClean = "env -u OMP_WAIT_POLICY -u SYNCBN_OPENMP_WAIT ";
+const std::string kClean =
+    "env -u OMP_WAIT_POLICY -u SYNCBN_OPENMP_WAIT -u SYNCBN_CPU_OTHERS_BUSY ";
 
 TEST(OpenMpWait, WithTheStudioItRestartsTheSameProcessWaitingPassively) {
   const auto lines = linesOf(kClean + OPENMP_WAIT_PROBE " studio 'two words'");
@@ -68,6 +71,46 @@ TEST(OpenMpWait, PassiveWhenTheStudioOrOtherProgramsShareTheCores) {
   EXPECT_FALSE(shouldWaitPassively(false, 0.3));
   EXPECT_TRUE(shouldWaitPassively(false, 0.6));
   EXPECT_TRUE(shouldWaitPassively(true, 0.0));
+}
+
+// Restores an environment variable when the test ends.
+class SavedVariable {
+ public:
+  explicit SavedVariable(const char* name) : name_(name) {
+    if (const char* value = std::getenv(name)) saved_ = value;
+  }
+  ~SavedVariable() {
+    if (saved_)
+      ::setenv(name_, saved_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+};
+
+TEST(OpenMpWait, TheStartSampleIsTakenOnceAndInheritedButNotByTorchrunsRanks) {
+  const SavedVariable busy(kOthersBusyVariable), localWorld("LOCAL_WORLD_SIZE");
+  ::unsetenv(kOthersBusyVariable);
+  ::unsetenv("LOCAL_WORLD_SIZE");
+  const double sampled = othersBusyCoresAtStart();
+  EXPECT_GE(sampled, 0.0);
+  const char* recorded = std::getenv(kOthersBusyVariable);
+  ASSERT_NE(recorded, nullptr) << "recorded for the ranks and the re-executed program";
+  EXPECT_NEAR(std::stod(recorded), sampled, 0.005);
+
+  ::setenv(kOthersBusyVariable, "1.25", 1);  // as a launcher hands it down
+  EXPECT_EQ(othersBusyCoresAtStart(), 1.25);
+  ::setenv(kOthersBusyVariable, "lots", 1);  // unreadable: sampled again, and replaced
+  EXPECT_GE(othersBusyCoresAtStart(), 0.0);
+  EXPECT_NE(std::string(std::getenv(kOthersBusyVariable)), "lots");
+
+  ::unsetenv(kOthersBusyVariable);
+  ::setenv("LOCAL_WORLD_SIZE", "2", 1);  // a torchrun rank: its siblings are starting too
+  EXPECT_EQ(othersBusyCoresAtStart(), 0.0);
+  EXPECT_EQ(std::getenv(kOthersBusyVariable), nullptr) << "nothing sampled, nothing recorded";
 }
 
 // The oracle is a busy loop of the test's own: the sample must see at least most of a core.

@@ -227,15 +227,21 @@ TEST(Training, TwoRanksWithSyncBnReproduceOneRankWithTheGlobalBatch) {
 
 TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
   const fs::path dir = testDir();
-  runEngine(
-      smallRun(dir, "pbn",
-               {"epochs=2", "cpu_ranks=2", "norm=bn", "precise_bn=3", "--bn-stats-every", "10"}),
-      dir / "pbn.log");
+  runEngine(smallRun(dir, "pbn",
+                     {"epochs=2", "cpu_ranks=2", "cpu_threads=1", "norm=bn", "precise_bn=3",
+                      "--bn-stats-every", "10"}),
+            dir / "pbn.log");
   const auto events = readEvents(dir / "pbn.jsonl");
-  int recalibrations = 0;
-  for (const auto& log : eventsOf<protocol::Log>(events))
+  int recalibrations = 0, threadLines = 0;
+  for (const auto& log : eventsOf<protocol::Log>(events)) {
     if (log.text.find("PreciseBN: recalibrated") != std::string::npos) ++recalibrations;
+    if (log.text.rfind("CPU: 1 thread per rank, 2 ranks on ", 0) == 0) {
+      ++threadLines;
+      EXPECT_NE(log.text.find("distributed.cpu_threads"), std::string::npos) << log.text;
+    }
+  }
   EXPECT_EQ(recalibrations, 2);  // before each epoch's validation
+  EXPECT_EQ(threadLines, 1) << "rank 0 says how many threads the ranks use, and why";
   const auto bnStats = eventsOf<protocol::BnStats>(events);
   ASSERT_EQ(bnStats.size(), 2u);  // iterations 0 and 10 of 20 (--bn-stats-every 10)
   EXPECT_EQ(bnStats[1].iteration, 10);

@@ -479,6 +479,12 @@ TEST_F(SetupPages, TheDistributedPageListsThisMachineAndEstimatesMemory) {
   const QString small = panel->memoryText();
   window.document()->setField(*syncbn::findField("train.batch"), 64);
   EXPECT_NE(panel->memoryText(), small);
+  // The decoded-image cache is counted apart, in the host's RAM, at its configured budget.
+  EXPECT_TRUE(panel->memoryText().contains(QStringLiteral("1.0 GiB of decoded images")))
+      << panel->memoryText().toStdString();
+  window.document()->setField(*syncbn::findField("data.cache_mb"), 0LL);
+  EXPECT_FALSE(panel->memoryText().contains(QStringLiteral("decoded images")))
+      << panel->memoryText().toStdString();
 }
 
 TEST_F(SetupPages, LaunchElsewhereWritesTheConfigBesideTheFormsAndCopiesTheCommand) {

@@ -117,6 +117,7 @@ QWidget* FieldEditor::createIntInput() {
   auto* spin = new QSpinBox(this);
   spin->setRange(clampToInt(spec_.min), clampToInt(spec_.max));
   spin->setSuffix(fieldText(path_).unit);
+  spin->setSpecialValueText(fieldText(path_).placeholder);  // e.g. "auto" for 0
   spin->setMinimumWidth(kNumberWidth);
   connect(spin, &QSpinBox::valueChanged, this,
           [this](int value) { write(static_cast<long long>(value)); });

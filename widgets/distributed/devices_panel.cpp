@@ -7,6 +7,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cstdint>
 
 #include "common/config_schema.h"
 #include "common/memory_estimate.h"
@@ -223,6 +224,14 @@ void DevicesPanel::updateEstimate() {
       topology.cuda
           ? tr(", CUDA workspace %1").arg(toQString(syncbn::formatBytes(estimate.workspace)))
           : QString();
+  // The decoded-image cache lives in the host's RAM whatever the device, filled as images are
+  // first used, up to its budget (which the engine may lower to fit the free memory).
+  const QString imageCache =
+      config.data.cache_mb > 0
+          ? tr(" The host's RAM also keeps up to %1 of decoded images per rank (data.cache_mb).")
+                .arg(toQString(
+                    syncbn::formatBytes(static_cast<std::uint64_t>(config.data.cache_mb) << 20)))
+          : QString();
   memory_->setText(
       tr("<b>Memory %1: about %2</b> for %3 image(s) of %4 px (activations %5; weights, "
          "gradients, optimizer and EMA %6%7).%8")
@@ -232,7 +241,8 @@ void DevicesPanel::updateEstimate() {
           .arg(toQString(syncbn::formatBytes(estimate.activations)),
                toQString(syncbn::formatBytes(estimate.weights + estimate.gradients +
                                              estimate.optimizerState + estimate.ema)),
-               workspace, verdict));
+               workspace, verdict) +
+      imageCache);
   memory_->setToolTip(toQString(estimate.method));
 }
 
