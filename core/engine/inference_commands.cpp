@@ -56,11 +56,19 @@ std::vector<std::filesystem::path> imagesOf(const std::filesystem::path& source)
   return images;
 }
 
+// A checkpoint's model runs on the CPU here, in the layout the trainer uses there
+// (TrainerOptions::channelsLastOnCpu): oneDNN's convolutions then skip the reorders around every
+// layer, and val runs as the run's own validation did. Exports keep their runtime's layout.
+void useTheTrainersCpuLayout(const exporter::LoadedDetector& detector) {
+  if (detector.model) detector.model->setMemoryFormat(c10::MemoryFormat::ChannelsLast);
+}
+
 }  // namespace
 
 int valCommand(const CommandContext& ctx, const ValOptions& options) {
   try {
     const exporter::LoadedDetector detector = exporter::loadDetector(options.weights);
+    useTheTrainersCpuLayout(detector);
     std::optional<Config> config;
     if (detector.kind == "checkpoint") config = savedConfig(detector, options.weights);
     std::string dataName = options.data;
@@ -135,6 +143,7 @@ int valCommand(const CommandContext& ctx, const ValOptions& options) {
 int predictCommand(const CommandContext& ctx, const PredictOptions& options) {
   try {
     const exporter::LoadedDetector detector = exporter::loadDetector(options.weights);
+    useTheTrainersCpuLayout(detector);
     std::vector<std::filesystem::path> images;
     for (const auto& source : options.sources) {
       const auto found = imagesOf(source);
