@@ -11,7 +11,9 @@ DecodedImageCache::DecodedImageCache(std::size_t capacityBytes) : capacityBytes_
 
 DecodedImageCache::Stats DecodedImageCache::stats() const {
   const std::lock_guard lock(mutex_);
-  return stats_;
+  Stats stats = stats_;
+  stats.images = entries_.size();
+  return stats;
 }
 
 std::shared_ptr<const DecodedImageCache::Entry> DecodedImageCache::find(
@@ -36,7 +38,6 @@ bool DecodedImageCache::insert(const std::string& key, std::shared_ptr<const Ent
   }
   entries_.emplace(key, std::move(entry));
   stats_.bytes += bytes;
-  stats_.images = entries_.size();
   return true;
 }
 

@@ -237,7 +237,7 @@ TEST(Training, WritesResultsCsvBnStatsAndRecalibratesWithPreciseBn) {
     if (log.text.find("PreciseBN: recalibrated") != std::string::npos) ++recalibrations;
     if (log.text.rfind("CPU: 1 thread per rank, 2 ranks on ", 0) == 0) {
       ++threadLines;
-      EXPECT_NE(log.text.find("distributed.cpu_threads"), std::string::npos) << log.text;
+      EXPECT_NE(log.text.find("set by distributed.cpu_threads"), std::string::npos) << log.text;
     }
   }
   EXPECT_EQ(recalibrations, 2);  // before each epoch's validation
