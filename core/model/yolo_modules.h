@@ -34,7 +34,8 @@ int64_t convOutputElements(const torch::nn::Module& module, int64_t pixels);
 // Either of the two, for the walks that apply one to every convolution of a model.
 using ConvMeasure = int64_t (*)(const torch::nn::Module& module, int64_t pixels);
 
-// Conv2d (no bias, padding k/2) -> norm -> SiLU.
+// Conv2d (no bias, padding k/2) -> norm -> SiLU. (Detect runs the three steps itself, stage by
+// stage over its branches, so that their norms can meet the other ranks together.)
 class ConvImpl : public torch::nn::Module {
  public:
   ConvImpl(int64_t c1, int64_t c2, int64_t kernel = 1, int64_t stride = 1,

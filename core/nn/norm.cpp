@@ -63,34 +63,67 @@ void Norm2dImpl::setRecordBatchStatistics(bool on) {
 }
 
 torch::Tensor Norm2dImpl::forward(const torch::Tensor& x) {
+  std::optional<BatchStatistics> pending = beforeLayer(x);
+  torch::Tensor y = layer_.forward(x);
+  afterLayer(std::move(pending));
+  return y;
+}
+
+std::vector<torch::Tensor> Norm2dImpl::forwardTogether(const std::vector<Norm2dImpl*>& norms,
+                                                       const std::vector<torch::Tensor>& xs) {
+  TORCH_CHECK(norms.size() == xs.size(), "Norm2d::forwardTogether: ", norms.size(), " norms for ",
+              xs.size(), " inputs");
+  std::vector<SyncBatchNorm2dImpl*> synchronized;
+  for (Norm2dImpl* norm : norms)
+    if (auto* sync = norm->layer().as<SyncBatchNorm2dImpl>()) synchronized.push_back(sync);
+  if (synchronized.size() != norms.size()) {
+    std::vector<torch::Tensor> ys;
+    ys.reserve(xs.size());
+    for (std::size_t i = 0; i < norms.size(); ++i)
+      ys.push_back(norms[i]->forward(xs[i]));
+    return ys;
+  }
+  std::vector<std::optional<BatchStatistics>> pending;
+  pending.reserve(norms.size());
+  for (std::size_t i = 0; i < norms.size(); ++i)
+    pending.push_back(norms[i]->beforeLayer(xs[i]));
+  std::vector<torch::Tensor> ys = SyncBatchNorm2dImpl::forwardTogether(synchronized, xs);
+  for (std::size_t i = 0; i < norms.size(); ++i)
+    norms[i]->afterLayer(std::move(pending[i]));
+  return ys;
+}
+
+std::optional<BatchStatistics> Norm2dImpl::beforeLayer(const torch::Tensor& x) {
   if (observer_) observer_(x);
-  if (!recordStatistics_ || !isBatchNormKind(kind_)) return layer_.forward(x);
+  if (!recordStatistics_ || !isBatchNormKind(kind_)) return std::nullopt;
 
   BatchStatistics stats;
   torch::nn::Module& layer = *layer_.ptr();
-  {
-    torch::NoGradGuard noGrad;
-    const auto doubles = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
-    const int64_t c = x.size(1);
-    stats.images = x.size(0);
-    stats.count = c > 0 ? x.numel() / c : 0;
-    stats.mean = torch::zeros({c}, doubles);
-    stats.var = torch::zeros({c}, doubles);
-    if (stats.count > 0) {
-      // BatchNorm's own statistics kernel: the numbers plain BatchNorm normalises with.
-      const auto [mean, var] = torch::batch_norm_update_stats(x.detach(), {}, {}, 0.0);
-      stats.mean = mean.to(torch::kDouble);
-      stats.var = var.to(torch::kDouble);
-    }
-    // Before the forward pass updates them.
-    if (const torch::Tensor rm = findTensor(layer, "running_mean"); rm.defined())
-      stats.runningMean = rm.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
-    if (const torch::Tensor rv = findTensor(layer, "running_var"); rv.defined())
-      stats.runningVar = rv.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  torch::NoGradGuard noGrad;
+  const auto doubles = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+  const int64_t c = x.size(1);
+  stats.images = x.size(0);
+  stats.count = c > 0 ? x.numel() / c : 0;
+  stats.mean = torch::zeros({c}, doubles);
+  stats.var = torch::zeros({c}, doubles);
+  if (stats.count > 0) {
+    // BatchNorm's own statistics kernel: the numbers plain BatchNorm normalises with.
+    const auto [mean, var] = torch::batch_norm_update_stats(x.detach(), {}, {}, 0.0);
+    stats.mean = mean.to(torch::kDouble);
+    stats.var = var.to(torch::kDouble);
   }
+  // Before the forward pass updates them.
+  if (const torch::Tensor rm = findTensor(layer, "running_mean"); rm.defined())
+    stats.runningMean = rm.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  if (const torch::Tensor rv = findTensor(layer, "running_var"); rv.defined())
+    stats.runningVar = rv.detach().to(torch::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  return stats;
+}
 
-  torch::Tensor y = layer_.forward(x);
-
+void Norm2dImpl::afterLayer(std::optional<BatchStatistics> pending) {
+  if (!pending) return;
+  BatchStatistics& stats = *pending;
+  torch::nn::Module& layer = *layer_.ptr();
   bool batchStatistics = false;
   if (auto* bn = layer.as<torch::nn::BatchNorm2dImpl>()) {
     stats.eps = bn->options.eps();
@@ -110,7 +143,6 @@ torch::Tensor Norm2dImpl::forward(const torch::Tensor& x) {
     stats.normVar = batchStatistics ? stats.var : stats.runningVar;
   }
   lastStatistics_ = std::move(stats);
-  return y;
 }
 
 void Norm2dImpl::convertTo(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) {

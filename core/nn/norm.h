@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/config.h"
 
@@ -53,6 +54,14 @@ class Norm2dImpl : public torch::nn::Module {
   // x: [N, C, H, W] -> [N, C, H, W]
   torch::Tensor forward(const torch::Tensor& x);
 
+  // Each norm's forward on its own input (norms[i] on xs[i]), for layers whose inputs do not
+  // depend on each other's outputs. SyncBatchNorm layers that synchronize this step then meet
+  // the other ranks once for all of them, forward and backward, instead of once each
+  // (SyncBatchNorm2dImpl::forwardTogether); any other mix runs the norms one by one. Either way
+  // the outputs, observers and recorded statistics are what one forward per norm gives.
+  static std::vector<torch::Tensor> forwardTogether(const std::vector<Norm2dImpl*>& norms,
+                                                    const std::vector<torch::Tensor>& xs);
+
   NormKind kind() const { return kind_; }
   int64_t channels() const { return channels_; }
   const NormOptions& normOptions() const { return options_; }
@@ -79,6 +88,10 @@ class Norm2dImpl : public torch::nn::Module {
 
  private:
   torch::nn::AnyModule makeLayer(NormKind kind, std::shared_ptr<dist::ProcessGroup> group) const;
+  // The two halves of a forward around the layer's own: the observer and what the statistics
+  // probe must read before the layer updates its buffers, then the rest of the record.
+  std::optional<BatchStatistics> beforeLayer(const torch::Tensor& x);
+  void afterLayer(std::optional<BatchStatistics> pending);
 
   int64_t channels_;
   NormKind kind_;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "nn/norm.h"
 #include "nn/sync_batch_norm.h"
 #include "rank_threads.h"
 
@@ -268,6 +269,104 @@ TEST(SyncBatchNorm2d, WithoutGroupItIsPlainBatchNorm) {
   torch::nn::BatchNorm2d reference(5);
   EXPECT_TRUE(torch::equal(bn->forward(x), reference->forward(x)));
   EXPECT_TRUE(torch::equal(bn->running_var, reference->running_var));
+}
+
+// Independent layers normalised together (the detection head's branches): one collective each
+// way for all of them, and bitwise the results of one forward per layer, the path the oracle
+// tests above judge. Through Norm2d, so the statistics probe's records are compared too.
+TEST(SyncBatchNorm2d, LayersForwardTogetherMeetOnceEachWayAndMatchTheirOwnForwardsBitwise) {
+  const std::vector<int64_t> channels{3, 5, 4};
+  const std::vector<int64_t> heights{5, 3, 4};  // so that the layers' value counts differ
+  // Made before the ranks start: makeBatch seeds torch's one global generator.
+  std::vector<Tensor> globalInputs, lossWeights;  // lossWeights: [layer][image] of 4 images
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    const auto seed = static_cast<int64_t>(i);
+    globalInputs.push_back(makeBatch(4, channels[i], torch::kFloat, 40 + seed, heights[i], 3));
+    lossWeights.push_back(makeBatch(4, channels[i], torch::kFloat, 60 + seed, heights[i], 3));
+  }
+  runRanks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+    struct Set {
+      std::vector<Norm2d> norms;
+      std::vector<Tensor> inputs;
+    };
+    const auto makeSet = [&] {
+      Set set;
+      for (std::size_t i = 0; i < channels.size(); ++i) {
+        set.norms.emplace_back(channels[i], NormKind::SyncBatchNorm, NormOptions{}, group);
+        set.norms.back()->setRecordBatchStatistics(true);
+        // Rank r holds images [2r, 2r+2) of a global batch of 4; the second layer's input is
+        // channels-last, as the trainer's are.
+        Tensor x = globalInputs[i].slice(0, 2 * rank, 2 * rank + 2).clone();
+        if (i == 1) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+        set.inputs.push_back(x.requires_grad_(true));
+      }
+      return set;
+    };
+    const auto lossOf = [&](const std::vector<Tensor>& ys) {
+      Tensor loss = torch::zeros({});
+      for (std::size_t i = 0; i < ys.size(); ++i)
+        loss = loss + (ys[i] * lossWeights[i].slice(0, 2 * rank, 2 * rank + 2)).sum();
+      return loss;
+    };
+
+    Set own = makeSet(), together = makeSet();
+    for (int step = 0; step < 2; ++step) {
+      SCOPED_TRACE("rank " + std::to_string(rank) + " step " + std::to_string(step));
+      long long before = group->collectiveCount();
+      std::vector<Tensor> ownOutputs;
+      for (std::size_t i = 0; i < channels.size(); ++i)
+        ownOutputs.push_back(own.norms[i]->forward(own.inputs[i]));
+      lossOf(ownOutputs).backward();
+      EXPECT_EQ(group->collectiveCount() - before, 2 * static_cast<long long>(channels.size()));
+
+      before = group->collectiveCount();
+      std::vector<Norm2dImpl*> norms;
+      for (auto& norm : together.norms)
+        norms.push_back(norm.get());
+      const std::vector<Tensor> togetherOutputs =
+          Norm2dImpl::forwardTogether(norms, together.inputs);
+      EXPECT_EQ(group->collectiveCount() - before, 1);
+      lossOf(togetherOutputs).backward();
+      EXPECT_EQ(group->collectiveCount() - before, 2);
+
+      for (std::size_t i = 0; i < channels.size(); ++i) {
+        SCOPED_TRACE("layer " + std::to_string(i));
+        const auto& a = *own.norms[i]->layer().as<SyncBatchNorm2dImpl>();
+        const auto& b = *together.norms[i]->layer().as<SyncBatchNorm2dImpl>();
+        EXPECT_TRUE(torch::equal(ownOutputs[i], togetherOutputs[i]));
+        EXPECT_TRUE(torch::equal(own.inputs[i].grad(), together.inputs[i].grad()));
+        EXPECT_TRUE(torch::equal(a.weight.grad(), b.weight.grad()));
+        EXPECT_TRUE(torch::equal(a.bias.grad(), b.bias.grad()));
+        EXPECT_TRUE(torch::equal(a.running_mean, b.running_mean));
+        EXPECT_TRUE(torch::equal(a.running_var, b.running_var));
+        const auto& sa = *own.norms[i]->lastBatchStatistics();
+        const auto& sb = *together.norms[i]->lastBatchStatistics();
+        EXPECT_TRUE(torch::equal(sa.mean, sb.mean));
+        EXPECT_TRUE(torch::equal(sa.normMean, sb.normMean));
+        EXPECT_TRUE(torch::equal(sa.normVar, sb.normVar));
+        EXPECT_TRUE(torch::equal(sa.runningMean, sb.runningMean));
+        EXPECT_EQ(sa.count, sb.count);
+        own.inputs[i].mutable_grad().reset();
+        together.inputs[i].mutable_grad().reset();
+        own.norms[i]->zero_grad();
+        together.norms[i]->zero_grad();
+      }
+    }
+
+    // In eval mode they run on their running statistics, without meeting.
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      own.norms[i]->eval();
+      together.norms[i]->eval();
+    }
+    const long long before = group->collectiveCount();
+    std::vector<Norm2dImpl*> norms;
+    for (auto& norm : together.norms)
+      norms.push_back(norm.get());
+    const std::vector<Tensor> evalOutputs = Norm2dImpl::forwardTogether(norms, together.inputs);
+    EXPECT_EQ(group->collectiveCount(), before);
+    for (std::size_t i = 0; i < channels.size(); ++i)
+      EXPECT_TRUE(torch::equal(evalOutputs[i], own.norms[i]->forward(own.inputs[i])));
+  });
 }
 
 }  // namespace
