@@ -126,6 +126,25 @@ class C10dCollectives final : public Collectives {
   std::string name_;
 };
 
+// c10d's store as SharedMemorySum sees it.
+class C10dKeyValueStore final : public KeyValueStore {
+ public:
+  explicit C10dKeyValueStore(c10::intrusive_ptr<c10d::Store> store) : store_(std::move(store)) {}
+  void set(const std::string& key, const std::string& value) override {
+    store_->set(key, std::vector<std::uint8_t>(value.begin(), value.end()));
+  }
+  std::string get(const std::string& key) override {
+    const std::vector<std::uint8_t> value = store_->get(key);
+    return std::string(value.begin(), value.end());
+  }
+  std::int64_t add(const std::string& key, std::int64_t amount) override {
+    return store_->add(key, amount);
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Store> store_;
+};
+
 std::string describe(int rank, int worldSize, std::chrono::milliseconds timeout) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%g", static_cast<double>(timeout.count()) / 1000.0);
@@ -259,8 +278,36 @@ void ProcessGroup::allReduceSum(at::Tensor& tensor) {
   collectives_->allReduceSum(tensors);
 }
 
+SharedMemorySum* ProcessGroup::sharedSum() {
+  if (sharedSumDecided_) return sharedSum_.get();
+  sharedSumDecided_ = true;
+  // Gloo's ranks only: NCCL's sums stay on the GPUs.
+  if (!origin_ || backend_ != Backend::Gloo || origin_->cuda || worldSize_ < 2) return nullptr;
+  const bool enabled = envInt("SYNCBN_SHARED_MEMORY_SUM", 1, 0, 1) == 1;
+  C10dKeyValueStore store(origin_->store.impl->store);
+  try {
+    sharedSum_ = SharedMemorySum::connect(store, rank_, worldSize_, enabled, origin_->timeout);
+  } catch (const std::exception& e) {
+    rethrowAs("connecting the shared-memory sum", describe(rank_, worldSize_, origin_->timeout), e);
+  }
+  return sharedSum_.get();
+}
+
 void ProcessGroup::allReduceSumSmall(at::Tensor& tensor) {
   if (worldSize_ > kGatherSumMaxRanks) return allReduceSum(tensor);
+  SharedMemorySum* shared = sharedSum();
+  if (shared && tensor.device().is_cpu() && tensor.scalar_type() == at::kDouble &&
+      static_cast<std::size_t>(tensor.numel()) <= SharedMemorySum::kCapacity) {
+    ++collectiveCount_;
+    at::Tensor values = tensor.contiguous();
+    try {
+      shared->sum(values.data_ptr<double>(), static_cast<std::size_t>(values.numel()));
+    } catch (const std::exception& e) {
+      rethrowAs("shared-memory sum", describe(rank_, worldSize_, origin_->timeout), e);
+    }
+    if (!values.is_same(tensor)) tensor.copy_(values);
+    return;
+  }
   const std::vector<at::Tensor> parts = allGather(tensor);
   at::Tensor sum = parts[0].clone();
   for (std::size_t r = 1; r < parts.size(); ++r)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "dist/shared_memory_sum.h"
 
 namespace syncbn::dist {
 
@@ -89,7 +90,13 @@ class ProcessGroup {
   // bitwise. At 4 ranks on the 2-core machine that made the SyncBN step 14% faster; at 2 it was
   // the same (docs/benchmarks.md, "SyncBN's cost in the step"). Beyond, the W copies an all-gather
   // delivers to every rank outweigh the hops it saves, and it is an all-reduce.
+  // A float64 CPU tensor of up to SharedMemorySum::kCapacity values on a Gloo group whose ranks
+  // all run on this machine goes through shared memory instead, with the same result to the bit
+  // (SharedMemorySum; SYNCBN_SHARED_MEMORY_SUM=0 turns that off). The first call decides, on
+  // every rank alike.
   void allReduceSumSmall(at::Tensor& tensor);
+  // Whether small sums go through shared memory; false until the first allReduceSumSmall.
+  bool smallSumsShareMemory() const { return sharedSum_ != nullptr; }
   static constexpr int kGatherSumMaxRanks = 8;
   // Starts an in-place sum and returns at once; `tensor` must not be touched until wait().
   // Collectives on one group complete in the order every rank issued them.
@@ -119,8 +126,12 @@ class ProcessGroup {
     std::chrono::milliseconds timeout{0};
   };
 
+  SharedMemorySum* sharedSum();
+
   std::unique_ptr<Collectives> collectives_;
   std::optional<Origin> origin_;
+  bool sharedSumDecided_ = false;
+  std::unique_ptr<SharedMemorySum> sharedSum_;
   int siblingsCreated_ = 0;
   int rank_;
   int worldSize_;

@@ -2,11 +2,13 @@
 // and a hung collective failing after its timeout with a clear error.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <future>
 #include <thread>
 
+#include "dist/child_process.h"
 #include "dist/free_port.h"
 #include "dist/process_group.h"
 
@@ -17,9 +19,10 @@ namespace {
 class ScopedEnvironment {
  public:
   ScopedEnvironment(std::initializer_list<std::pair<const char*, const char*>> values) {
-    for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                             "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
-                             "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"}) {
+    for (const char* name :
+         {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID",
+          "SLURM_NTASKS", "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE",
+          "TORCHELASTIC_RESTART_COUNT", "SYNCBN_SHARED_MEMORY_SUM"}) {
       const char* old = std::getenv(name);
       saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
       ::unsetenv(name);
@@ -132,16 +135,24 @@ double orderSensitiveValue(int rank) {
   return rank % 2 == 1 ? 1.0 : (rank % 4 == 0 ? 1e16 : -1e16);
 }
 
+// Rank threads of one process share memory, so up to kGatherSumMaxRanks the sum goes through
+// SharedMemorySum; with SYNCBN_SHARED_MEMORY_SUM=0 it is the all-gather, with the same bits.
+std::vector<torch::Tensor> smallSumOnEveryRank(int world, bool expectSharedMemory) {
+  std::vector<torch::Tensor> results(world);
+  runTcpRanks(world, pickFreePort(), [&](int rank, const std::shared_ptr<ProcessGroup>& group) {
+    torch::Tensor t = torch::tensor({orderSensitiveValue(rank), 3.0 + rank}, torch::kDouble);
+    group->allReduceSumSmall(t);
+    results[rank] = t;
+    if (group->smallSumsShareMemory() != expectSharedMemory) return std::string("transport");
+    return group->collectiveCount() == 1 ? std::string() : "not one collective";
+  });
+  return results;
+}
+
 TEST(ProcessGroup, SmallSumsAgreeBitwiseOnEveryRank) {
   for (const int world : {4, ProcessGroup::kGatherSumMaxRanks + 1}) {
     SCOPED_TRACE(world);
-    std::vector<torch::Tensor> results(world);
-    runTcpRanks(world, pickFreePort(), [&](int rank, const std::shared_ptr<ProcessGroup>& group) {
-      torch::Tensor t = torch::tensor({orderSensitiveValue(rank), 3.0 + rank}, torch::kDouble);
-      group->allReduceSumSmall(t);
-      results[rank] = t;
-      return group->collectiveCount() == 1 ? std::string() : "not one collective";
-    });
+    const auto results = smallSumOnEveryRank(world, world <= ProcessGroup::kGatherSumMaxRanks);
     double sumOfIndices = 0;
     for (int rank = 0; rank < world; ++rank)
       sumOfIndices += 3.0 + rank;
@@ -150,8 +161,61 @@ TEST(ProcessGroup, SmallSumsAgreeBitwiseOnEveryRank) {
       EXPECT_TRUE(torch::equal(results[rank], results[0])) << "rank " << rank << " disagrees";
       EXPECT_EQ(results[rank][1].item<double>(), sumOfIndices) << "rank " << rank;
     }
-    if (world == 4) EXPECT_EQ(results[0][0].item<double>(), 1.0) << "not added in rank order";
+    if (world == 4) {
+      EXPECT_EQ(results[0][0].item<double>(), 1.0) << "not added in rank order";
+    }
   }
+}
+
+TEST(ProcessGroup, SmallSumsThroughSharedMemoryMatchTheAllGatherBitwise) {
+  constexpr int kWorld = 4;
+  const auto shared = smallSumOnEveryRank(kWorld, true);
+  std::vector<torch::Tensor> gathered;
+  {
+    const ScopedEnvironment env{{"SYNCBN_SHARED_MEMORY_SUM", "0"}};
+    gathered = smallSumOnEveryRank(kWorld, false);
+  }
+  for (int rank = 0; rank < kWorld; ++rank) {
+    ASSERT_TRUE(shared[rank].defined() && gathered[rank].defined()) << "rank " << rank;
+    EXPECT_TRUE(torch::equal(shared[rank], gathered[rank])) << "rank " << rank;
+  }
+}
+
+// A rank whose process ends (here between two sums, as a crashed rank would) must not leave
+// the others waiting out the group's timeout: the shared-memory wait notices and names it.
+TEST(ProcessGroup, ASharedMemorySumFailsPromptlyWhenTheOtherRanksProcessEnds) {
+  const int port = pickFreePort();
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry; ++entry)
+    environment.emplace_back(*entry);
+  ChildProcess worker = ChildProcess::spawn({PROCESS_GROUP_TEST_WORKER, std::to_string(port)},
+                                            environment, STDOUT_FILENO, STDERR_FILENO);
+  Rendezvous r;
+  r.rank = 0;
+  r.worldSize = 2;
+  r.masterPort = port;
+  r.timeout = std::chrono::seconds(60);
+  const auto group = ProcessGroup::create(Store::tcp(r), 0, 2, Backend::Gloo, false, r.timeout);
+  torch::Tensor t = torch::full({3}, 1.0, torch::kDouble);
+  group->allReduceSumSmall(t);
+  EXPECT_TRUE(group->smallSumsShareMemory());
+  EXPECT_EQ(t[0].item<double>(), 3.0);
+
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    group->allReduceSumSmall(t);
+    FAIL() << "a sum with a rank that ended returned";
+  } catch (const std::runtime_error& e) {
+    const std::string expected =
+        "rank 1 (process " + std::to_string(worker.pid()) + ") ended while rank 0 waited";
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+  // Not a timing assertion: the group's timeout is 60 s, and the failure must not be it.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, r.timeout);
+  std::optional<ExitStatus> status;
+  while (!(status = worker.tryReap()))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(status->exitCode, 0) << "the worker's own sum failed";
 }
 
 // torchrun 2.4+ hosts the store in its agent and says so: rank 0 must then join it as a
