@@ -150,24 +150,32 @@ double mean(const std::vector<double>& values) {
 std::string header(const BenchOptions& options) {
   if (options.csv)
     return "model,imgsz,ranks,norm,device,backend,batch,iterations,images_per_s,step_ms,"
-           "trainer_step_ms,data_pct,compute_pct,comm_pct\n";
+           "trainer_step_ms,data_pct,compute_pct,comm_pct,small_sums\n";
   return "| model | imgsz | ranks | norm | device | images/s | step ms | data % | compute % | "
          "comm % |\n|---|---|---|---|---|---|---|---|---|---|\n";
 }
 
-std::string row(const BenchOptions& options, Backend backend, const Measurement& m) {
+// How SyncBN's small sums travelled: "shared-memory", "gloo", or "-" when there were none.
+std::string smallSumTransport(const BenchOptions& options, const dist::ProcessGroup* group) {
+  if (!group || options.norm != "syncbn") return "-";
+  return group->smallSumsShareMemory() ? "shared-memory" : "gloo";
+}
+
+std::string row(const BenchOptions& options, Backend backend, const Measurement& m,
+                const std::string& smallSums) {
   const double period = mean(m.periodSeconds);
   const double total = m.dataMs + m.computeMs + m.commMs;
   const auto share = [total](double part) { return total > 0 ? 100.0 * part / total : 0.0; };
   const std::string model = "yolov8" + options.model;
   char line[512];
   if (options.csv) {
-    std::snprintf(
-        line, sizeof line, "%s,%d,%d,%s,%s,%s,%d,%d,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f\n", model.c_str(),
-        options.imgsz, options.ranks, options.norm.c_str(), options.device.c_str(),
-        options.ranks > 1 ? std::string(toString(backend)).c_str() : "-", options.batch,
-        options.iterations, options.batch / period, 1000 * period,
-        1000 * mean(m.trainerStepSeconds), share(m.dataMs), share(m.computeMs), share(m.commMs));
+    std::snprintf(line, sizeof line, "%s,%d,%d,%s,%s,%s,%d,%d,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%s\n",
+                  model.c_str(), options.imgsz, options.ranks, options.norm.c_str(),
+                  options.device.c_str(),
+                  options.ranks > 1 ? std::string(toString(backend)).c_str() : "-", options.batch,
+                  options.iterations, options.batch / period, 1000 * period,
+                  1000 * mean(m.trainerStepSeconds), share(m.dataMs), share(m.computeMs),
+                  share(m.commMs), smallSums.c_str());
   } else {
     std::snprintf(line, sizeof line,
                   "| %s | %d | %d | %s | %s | %.2f | %.0f | %.1f | %.1f | %.1f |\n", model.c_str(),
@@ -337,7 +345,8 @@ int runRank(const BenchOptions& options) {
     throw std::runtime_error("measured " + std::to_string(measurement.periodSeconds.size()) +
                              " iterations, expected " + std::to_string(options.iterations));
   if (rendezvous.rank != 0) return 0;
-  std::string line = row(options, topology.backend, measurement);
+  std::string line =
+      row(options, topology.backend, measurement, smallSumTransport(options, group.get()));
   if (options.profile) {
     char title[256];
     std::snprintf(title, sizeof title,
